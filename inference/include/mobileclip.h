@@ -1,0 +1,174 @@
+/* mobileclip.h — the public interface of the MobileCLIP inference engine.
+ *
+ * One opaque context holds a loaded model (image and/or text tower, weights
+ * already reparameterized and re-laid for inference), a thread pool and the
+ * activation buffers planned for the last input size.  Every call that can
+ * fail returns an mc_status and, when given an mc_error, fills it with a
+ * message that names the file, tensor or key at fault.
+ *
+ * A context is not thread-safe: use one per thread, or serialize calls.
+ */
+#ifndef MOBILECLIP_H
+#define MOBILECLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MC_OK = 0,
+  MC_ERR_INVALID_ARGUMENT, /* a caller passed something out of range */
+  MC_ERR_IO,               /* a file is missing, unreadable or unwritable */
+  MC_ERR_FORMAT,           /* a file is malformed (header, JSON, zip, pickle) */
+  MC_ERR_CONFIG,           /* a model config key is missing or wrong */
+  MC_ERR_WEIGHTS,          /* a tensor is missing, of the wrong shape or dtype */
+  MC_ERR_UNSUPPORTED,      /* valid input this build cannot handle */
+  MC_ERR_NOMEM,            /* an allocation failed */
+  MC_ERR_VOCAB,            /* the BPE vocabulary is missing or malformed */
+} mc_status;
+
+#define MC_ERROR_MESSAGE_SIZE 512
+
+typedef struct {
+  mc_status code;
+  char message[MC_ERROR_MESSAGE_SIZE];
+} mc_error;
+
+/* A short constant name for a status ("io", "format", ...). */
+const char *mc_status_name (mc_status status);
+
+typedef struct mc_context mc_context;
+
+typedef enum {
+  MC_TOWER_IMAGE = 1 << 0,
+  MC_TOWER_TEXT = 1 << 1,
+  MC_TOWER_ALL = MC_TOWER_IMAGE | MC_TOWER_TEXT,
+} mc_towers;
+
+typedef struct {
+  int n_threads;           /* worker threads; 0 = number of online CPUs */
+  const char *config;      /* config name in configs/ ("mobileclip_s0") or a JSON
+                              path; NULL: <model dir>/config.json */
+  const char *vocab_path;  /* bpe_simple_vocab_16e6.txt.gz; NULL: MOBILECLIP_VOCAB,
+                              then the model directory, then the installed copy */
+  unsigned towers;         /* mc_towers to load; 0 = all the checkpoint holds */
+} mc_params;
+
+/* Defaults: all CPUs, config beside the weights, every tower. */
+mc_params mc_params_default (void);
+
+/* Loads a model.  `model` is a directory holding config.json and
+ * weights.safetensors (or weights.pt), or a weights file (.safetensors or
+ * Apple's .pt) with params->config naming the config. */
+mc_status mc_context_load (const char *model, const mc_params *params,
+    mc_context **out, mc_error *err);
+void mc_context_free (mc_context *ctx);
+
+/* Dimensions and identity of the loaded model. */
+int mc_image_size (const mc_context *ctx);      /* config's input side, e.g. 256 */
+int mc_embed_dim (const mc_context *ctx);       /* joint embedding size, e.g. 512 */
+int mc_context_length (const mc_context *ctx);  /* text tokens, 77 */
+int mc_has_image (const mc_context *ctx);
+int mc_has_text (const mc_context *ctx);
+int mc_n_threads (const mc_context *ctx);
+const char *mc_model_name (const mc_context *ctx);   /* e.g. "mci0" */
+const char *mc_fingerprint (const mc_context *ctx);  /* hex hash of the weights */
+float mc_logit_scale (const mc_context *ctx);        /* raw parameter (ln scale) */
+
+typedef enum {
+  MC_LAYOUT_NCHW = 0, /* planar [N,3,H,W], as PyTorch and the CLI tensors */
+  MC_LAYOUT_NHWC = 1, /* interleaved [N,H,W,3], as mc_preprocess writes */
+} mc_layout;
+
+/* Encodes n preprocessed RGB images (values in [0,1], no mean/std) of h×w into
+ * out[n × mc_embed_dim], unnormalized.  Any h, w with h, w >= 32 and divisible
+ * by 32 works; buffers are planned once per (n, h, w). */
+mc_status mc_encode_images (mc_context *ctx, const float *pixels,
+    mc_layout layout, int n, int h, int w, float *out, mc_error *err);
+
+/* Model architecture summary for `mobileclip info`. */
+typedef struct {
+  const char *image_arch;   /* "mci0", ... or NULL */
+  const char *text_arch;    /* "mct", "base" or NULL */
+  int64_t image_params;     /* training-form parameter count of the tower */
+  int64_t text_params;
+  int64_t image_macs;       /* multiply-accumulates of one image at the
+                               config's size, after reparameterization */
+  int64_t text_macs;        /* of one 77-token prompt */
+} mc_model_info;
+
+void mc_get_model_info (const mc_context *ctx, mc_model_info *info);
+
+
+/* ---- Text ---------------------------------------------------------------- */
+
+#define MC_CONTEXT_LENGTH 77
+
+/* Tokenizes UTF-8 text exactly as open_clip's SimpleTokenizer (without ftfy):
+ * SOT, BPE tokens, EOT, truncated to 77 with EOT last, zero padded.  Needs a
+ * context loaded with a text tower (the vocabulary is found at load). */
+mc_status mc_tokenize (mc_context *ctx, const char *text,
+    int32_t tokens[MC_CONTEXT_LENGTH], mc_error *err);
+
+/* Encodes n token rows [n × 77] into out[n × mc_embed_dim], unnormalized. */
+mc_status mc_encode_texts (mc_context *ctx, const int32_t *tokens, int n,
+    float *out, mc_error *err);
+
+/* ---- Preprocessing --------------------------------------------------------
+ * Frames in camera/decoder formats to the model input: shorter side resized to
+ * `size` with PIL's antialiased bilinear filter (horizontal pass, uint8
+ * intermediate, vertical pass), centre crop, values / 255.  YUV is converted
+ * on the fly with the frame's matrix and range; nothing is converted twice. */
+
+typedef enum {
+  MC_PIXEL_RGB, MC_PIXEL_BGR,
+  MC_PIXEL_RGBX, MC_PIXEL_BGRX, MC_PIXEL_XRGB, MC_PIXEL_XBGR,
+  MC_PIXEL_RGBA, MC_PIXEL_BGRA, MC_PIXEL_ARGB, MC_PIXEL_ABGR,
+  MC_PIXEL_GRAY8,
+  MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_NV12, MC_PIXEL_NV21,
+  MC_PIXEL_YUY2, MC_PIXEL_UYVY,
+} mc_pixel_format;
+
+typedef enum {
+  MC_YUV_BT601,
+  MC_YUV_BT709,
+  MC_YUV_BT2020,
+} mc_yuv_matrix;
+
+typedef struct {
+  mc_pixel_format format;
+  int width, height;
+  const uint8_t *planes[3];  /* packed formats use planes[0] */
+  int strides[3];            /* bytes per row of each plane */
+  mc_yuv_matrix matrix;      /* YUV formats only */
+  int full_range;            /* YUV formats only: 0 = video range (16..235) */
+} mc_image;
+
+typedef struct {
+  int x, y, width, height;   /* a region of the image; width 0 = whole image */
+} mc_rect;
+
+/* Keeps filter tables and scratch rows between frames of the same geometry,
+ * so that per-frame work allocates nothing. */
+typedef struct mc_preprocessor mc_preprocessor;
+
+mc_preprocessor *mc_preprocessor_new (void);
+void mc_preprocessor_free (mc_preprocessor *pp);
+
+/* Writes the [size × size × 3] NHWC float input for `roi` of `src` (NULL:
+ * the whole image) into dst. */
+mc_status mc_preprocess (mc_preprocessor *pp, const mc_image *src,
+    const mc_rect *roi, int size, float *dst, mc_error *err);
+
+/* ---- Utilities ------------------------------------------------------------ */
+
+/* L2-normalizes each of n rows of length d in place (a zero row stays zero). */
+void mc_l2_normalize (float *rows, int n, int d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MOBILECLIP_H */

@@ -1,0 +1,68 @@
+/* gemm.h — matrix products, the engine's hot loop.
+ *
+ * Weights of pointwise convs and linear layers are packed once at load into
+ * an mc_packed_b (the layout is the kernel's business); activations are plain
+ * row-major [M, K] (channels-last pixels or tokens).  The epilogue is fused:
+ *   C = act(A·B + bias) + residual     (act: identity or exact GELU)
+ * The kernel variant (portable, AVX2+FMA, AVX-512) is chosen once at run time
+ * from cpuid; tests can force one with mc_gemm_set_variant.
+ */
+#ifndef MC_OPS_GEMM_H
+#define MC_OPS_GEMM_H
+
+#include <stdint.h>
+
+#include "runtime/threadpool.h"
+
+typedef enum {
+  MC_ACT_NONE = 0,
+  MC_ACT_GELU,   /* exact erf GELU */
+  MC_ACT_RELU,
+} mc_act;
+
+typedef struct {
+  int K, N;       /* B is logically [K, N] */
+  float *data;    /* packed panels, owned (64-byte aligned) */
+  int variant;    /* the kernel variant the panels were packed for */
+} mc_packed_b;
+
+/* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
+ * scale (may be NULL) multiplies row n of W first (folds a layer scale).
+ * Returns 0, or -1 when out of memory. */
+int mc_pack_b_from_nk (mc_packed_b *pb, const float *w, int N, int K,
+    const float *scale);
+/* Packs B given as [K, N] row-major (e.g. Apple's head.proj [in, out]). */
+int mc_pack_b_from_kn (mc_packed_b *pb, const float *b, int K, int N);
+void mc_packed_b_free (mc_packed_b *pb);
+
+/* C[M, N] (row stride ldc) = act(A[M, K] (row stride lda) · B + bias) + residual
+ * bias: [N] or NULL; residual: [M, N] with stride ldr, or NULL (may alias C).
+ * Splits M (and N for small M) over the pool. */
+void mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
+    const mc_packed_b *B, const float *bias, mc_act act,
+    const float *residual, int ldr, float *C, int ldc);
+
+/* Unpacked product for activations × activations (attention):
+ * C[M, N] = alpha · A[M, K] · op(B) where op(B) = Bᵀ (B is [N, K], trans_b=1)
+ * or B ([K, N], trans_b=0).  Single-threaded: callers parallelize over heads. */
+void mc_gemm_plain (int M, int N, int K, float alpha, const float *A, int lda,
+    const float *B, int ldb, int trans_b, float *C, int ldc);
+
+/* Kernel variants. */
+typedef enum {
+  MC_GEMM_AUTO = -1,
+  MC_GEMM_PORTABLE = 0,
+  MC_GEMM_AVX2 = 1,
+  MC_GEMM_AVX512 = 2,
+} mc_gemm_variant;
+
+/* Whether this CPU and build can run a variant. */
+int mc_gemm_variant_supported (mc_gemm_variant v);
+/* Forces a variant for later packs and products (tests); AUTO restores the
+ * best supported.  Panels packed for another variant are repacked by nobody:
+ * set the variant before packing. */
+void mc_gemm_set_variant (mc_gemm_variant v);
+mc_gemm_variant mc_gemm_get_variant (void);
+const char *mc_gemm_variant_name (mc_gemm_variant v);
+
+#endif

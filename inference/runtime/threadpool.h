@@ -1,0 +1,28 @@
+/* threadpool.h — a persistent pool of worker threads that splits a range.
+ *
+ * Ops call mc_parallel_for with a range of independent work items; the pool
+ * cuts it into at most n_threads contiguous chunks (never smaller than
+ * `grain` items) and runs them, the calling thread taking the first chunk.
+ * Workers sleep on a condition variable between calls, so a forward pass
+ * creates no threads.
+ */
+#ifndef MC_RUNTIME_THREADPOOL_H
+#define MC_RUNTIME_THREADPOOL_H
+
+#include <stdint.h>
+
+typedef struct mc_threadpool mc_threadpool;
+
+/* fn handles items [begin, end); `worker` is 0..n_threads-1 (for scratch). */
+typedef void (*mc_range_fn) (void *arg, int64_t begin, int64_t end, int worker);
+
+/* n_threads <= 0 selects the number of online CPUs.  NULL on failure. */
+mc_threadpool *mc_threadpool_new (int n_threads);
+void mc_threadpool_free (mc_threadpool *pool);
+int mc_threadpool_size (const mc_threadpool *pool);
+
+/* Runs fn over [0, n).  pool may be NULL (runs inline on one thread). */
+void mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
+    mc_range_fn fn, void *arg);
+
+#endif
