@@ -71,6 +71,9 @@ mc_tensor_info *mc_tensor_file_add (mc_tensor_file *file, const char *name);
 void mc_tensor_file_set_metadata (mc_tensor_file *file, const char *json);
 /* Sorts the table for lookup; fails (names the tensor) on a duplicate name. */
 mc_status mc_tensor_file_finish (mc_tensor_file *file, mc_error *err);
+/* Frees a half-built table but leaves the mapping to the caller (parsers call
+ * this on failure; mc_tensor_file_open then unmaps). */
+void mc_tensor_file_discard (mc_tensor_file *file);
 
 /* Maps a whole file read-only. */
 mc_status mc_map_file (const char *path, void **map, size_t *size, mc_error *err);

@@ -1,6 +1,7 @@
 /* error.c — engine error codes and messages. */
 #include "error.h"
 
+#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,5 +49,6 @@ mc_err_prefix (mc_error *err, const char *fmt, ...)
   vsnprintf (prefix, sizeof prefix, fmt, ap);
   va_end (ap);
   memcpy (old, err->message, sizeof old);
-  snprintf (err->message, sizeof err->message, "%s: %s", prefix, old);
+  /* a message cut at the buffer's end is still a useful message */
+  g_snprintf (err->message, sizeof err->message, "%s: %s", prefix, old);
 }

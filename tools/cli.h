@@ -1,0 +1,33 @@
+/* cli.h — subcommands of the `mobileclip` tool and the helpers they share.
+ *
+ * Each subcommand lives in its own cmd_*.c and returns the process exit
+ * code: 0 success, 1 failure (message on stderr), 2 usage error.
+ */
+#ifndef MC_TOOLS_CLI_H
+#define MC_TOOLS_CLI_H
+
+#include <stdio.h>
+
+#include "mobileclip.h"
+#include "io/tensor_file.h"
+
+int cli_info (int argc, char **argv);
+int cli_embed_image (int argc, char **argv);
+
+/* Prints "mobileclip <cmd>: <message>" to stderr and returns 1. */
+int cli_fail (const char *cmd, const mc_error *err);
+
+/* Opens "FILE.safetensors:NAME" and finds the tensor; on failure prints the
+ * reason and returns NULL.  *file must be closed by the caller. */
+const mc_tensor_info *cli_open_tensor (const char *cmd, const char *spec,
+    mc_tensor_file **file);
+
+/* Prints {"<key>": [[...], ...]} for n rows of d floats (%.9g, round-trips). */
+void cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d);
+
+/* Loads a model with the common options (--model, --config, --threads,
+ * --vocab) already parsed; prints the error and returns NULL on failure. */
+mc_context *cli_load_model (const char *cmd, const char *model, const char *config,
+    int threads, const char *vocab, unsigned towers);
+
+#endif

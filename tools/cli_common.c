@@ -1,0 +1,77 @@
+/* cli_common.c — helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+cli_fail (const char *cmd, const mc_error *err)
+{
+  fprintf (stderr, "mobileclip %s: %s\n", cmd, err->message);
+  return 1;
+}
+
+const mc_tensor_info *
+cli_open_tensor (const char *cmd, const char *spec, mc_tensor_file **file)
+{
+  const char *colon = strrchr (spec, ':');
+  char *path;
+  mc_error err = { 0 };
+  const mc_tensor_info *t;
+
+  *file = NULL;
+  if (!colon || colon == spec || !colon[1]) {
+    fprintf (stderr, "mobileclip %s: '%s' is not FILE:TENSOR\n", cmd, spec);
+    return NULL;
+  }
+  path = strndup (spec, (size_t) (colon - spec));
+  if (mc_tensor_file_open (path, file, &err) != MC_OK) {
+    cli_fail (cmd, &err);
+    free (path);
+    return NULL;
+  }
+  t = mc_tensor_file_find (*file, colon + 1);
+  if (!t) {
+    fprintf (stderr, "mobileclip %s: %s has no tensor '%s'\n", cmd, path, colon + 1);
+    mc_tensor_file_close (*file);
+    *file = NULL;
+  }
+  free (path);
+  return t;
+}
+
+void
+cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d)
+{
+  fprintf (out, "{\"%s\": [", key);
+  for (int i = 0; i < n; i++) {
+    fputs (i ? ",\n  [" : "\n  [", out);
+    for (int j = 0; j < d; j++)
+      fprintf (out, j ? ", %.9g" : "%.9g", rows[(size_t) i * d + j]);
+    fputc (']', out);
+  }
+  fputs ("\n]}\n", out);
+}
+
+mc_context *
+cli_load_model (const char *cmd, const char *model, const char *config,
+    int threads, const char *vocab, unsigned towers)
+{
+  mc_params p = mc_params_default ();
+  mc_context *ctx = NULL;
+  mc_error err = { 0 };
+
+  if (!model) {
+    fprintf (stderr, "mobileclip %s: --model is required\n", cmd);
+    return NULL;
+  }
+  p.config = config;
+  p.n_threads = threads;
+  p.vocab_path = vocab;
+  p.towers = towers;
+  if (mc_context_load (model, &p, &ctx, &err) != MC_OK) {
+    cli_fail (cmd, &err);
+    return NULL;
+  }
+  return ctx;
+}
