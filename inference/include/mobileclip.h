@@ -163,6 +163,25 @@ void mc_preprocessor_free (mc_preprocessor *pp);
 mc_status mc_preprocess (mc_preprocessor *pp, const mc_image *src,
     const mc_rect *roi, int size, float *dst, mc_error *err);
 
+/* ---- Zero-shot classification ------------------------------------------- */
+
+typedef struct {
+  int label;       /* row of the prompt matrix */
+  float prob;      /* softmax over all labels of scale · cosine */
+  float cosine;    /* cosine similarity of image and prompt embeddings */
+} mc_score;
+
+/* Scores one image embedding (any norm) against n_labels prompt embeddings
+ * (rows of d floats, any norm) with logits = scale · cosine, where scale is
+ * the model's exp(logit_scale) (Apple clamps it to 100: see
+ * mc_logit_scale_exp).  Writes all n_labels scores sorted by decreasing
+ * probability into out. */
+void mc_zero_shot (const float *image_embedding, const float *text_embeddings,
+    int n_labels, int d, float scale, mc_score *out);
+
+/* clamp(exp(logit_scale), 0, 100), the scale Apple's v1 models apply. */
+float mc_logit_scale_exp (const mc_context *ctx);
+
 /* ---- Utilities ------------------------------------------------------------ */
 
 /* L2-normalizes each of n rows of length d in place (a zero row stays zero). */

@@ -240,6 +240,13 @@ const char *mc_model_name (const mc_context *ctx) { return ctx->cfg.image.model_
 const char *mc_fingerprint (const mc_context *ctx) { return ctx->fingerprint; }
 float mc_logit_scale (const mc_context *ctx) { return ctx->logit_scale; }
 
+float
+mc_logit_scale_exp (const mc_context *ctx)
+{
+  float s = expf (ctx->logit_scale);
+  return s > 100.0f ? 100.0f : (s < 0.0f ? 0.0f : s);
+}
+
 mc_status
 mc_encode_images (mc_context *ctx, const float *pixels, mc_layout layout,
     int n, int h, int w, float *out, mc_error *err)
