@@ -115,6 +115,8 @@ build_image (mc_context *ctx, const mc_tensor_file *file, mc_error *err)
 {
   mc_weights *w = mc_weights_new (file, IMAGE_PREFIX, err);
   mc_status st = mc_mci_build (&ctx->cfg.image, ctx->cfg.embed_dim, w, &ctx->image, err);
+  if (st == MC_ERR_CONFIG)
+    mc_err_prefix (err, "%s", ctx->cfg.source);
   if (st == MC_OK)
     st = mc_weights_check_all_used (w, IMAGE_PREFIX);
   ctx->image_params = mc_weights_params_read (w);
