@@ -10,11 +10,14 @@
 #include "io/config.h"
 #include "io/tensor_file.h"
 #include "model/mci.h"
+#include "model/text_encoder.h"
 #include "model/weights.h"
 #include "runtime/error.h"
 #include "runtime/threadpool.h"
+#include "text/tokenizer.h"
 
 #define IMAGE_PREFIX "image_encoder.model."
+#define TEXT_PREFIX "text_encoder."
 
 struct mc_context {
   mc_model_config cfg;
@@ -26,6 +29,10 @@ struct mc_context {
   int64_t image_params;
   float *nhwc;              /* NCHW → NHWC staging, planned per batch size */
   size_t nhwc_size;
+  mc_text_encoder *text;
+  int64_t text_params;
+  mc_tokenizer *tokenizer;  /* NULL when no vocabulary was found ... */
+  mc_error vocab_error;     /* ... and this says where it looked */
 };
 
 mc_params
@@ -124,6 +131,36 @@ build_image (mc_context *ctx, const mc_tensor_file *file, mc_error *err)
   return st;
 }
 
+static mc_status
+build_text (mc_context *ctx, const mc_tensor_file *file, mc_error *err)
+{
+  mc_weights *w = mc_weights_new (file, TEXT_PREFIX, err);
+  mc_status st = mc_text_encoder_build (&ctx->cfg.text, ctx->cfg.embed_dim, w, &ctx->text, err);
+  if (st == MC_OK)
+    st = mc_weights_check_all_used (w, TEXT_PREFIX);
+  ctx->text_params = mc_weights_params_read (w);
+  mc_weights_free (w);
+  return st;
+}
+
+/* The vocabulary goes with the text tower.  One named by the caller must
+ * load; otherwise a missing vocabulary only matters to mc_tokenize (token
+ * ids can still be encoded), which then reports where it was looked for. */
+static mc_status
+load_tokenizer (mc_context *ctx, const char *vocab_path, mc_error *err)
+{
+  char *path = mc_vocab_find (vocab_path, ctx->model_dir, &ctx->vocab_error);
+  mc_status st;
+
+  if (!path)
+    return vocab_path ? mc_err (err, ctx->vocab_error.code, "%s", ctx->vocab_error.message) : MC_OK;
+  st = mc_tokenizer_load (path, &ctx->tokenizer, &ctx->vocab_error);
+  g_free (path);
+  if (st != MC_OK && vocab_path)
+    return mc_err (err, st, "%s", ctx->vocab_error.message);
+  return MC_OK;
+}
+
 mc_status
 mc_context_load (const char *model, const mc_params *params, mc_context **out,
     mc_error *err)
@@ -172,11 +209,11 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     towers = 0;
     if (ctx->cfg.has_image && has_prefix (file, IMAGE_PREFIX))
       towers |= MC_TOWER_IMAGE;
-    if (ctx->cfg.has_text && has_prefix (file, "text_encoder."))
+    if (ctx->cfg.has_text && has_prefix (file, TEXT_PREFIX))
       towers |= MC_TOWER_TEXT;
     if (!towers) {
-      st = mc_err (err, MC_ERR_WEIGHTS, "%s: holds no tensor of an image ('%s') or text tower the config describes",
-          weights, IMAGE_PREFIX);
+      st = mc_err (err, MC_ERR_WEIGHTS, "%s: holds no tensor of an image ('%s') or text ('%s') tower the config describes",
+          weights, IMAGE_PREFIX, TEXT_PREFIX);
       goto fail;
     }
   }
@@ -197,11 +234,15 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     if (st != MC_OK)
       goto fail;
   }
-  /* The text tower is not built yet: text support lands with the text
-   * encoders; until then a text-only request is refused. */
-  if ((towers & MC_TOWER_TEXT) && params->towers) {
-    st = mc_err (err, MC_ERR_UNSUPPORTED, "the text tower is not available in this build");
-    goto fail;
+  if (towers & MC_TOWER_TEXT) {
+    if (!ctx->cfg.has_text)
+      st = mc_err (err, MC_ERR_CONFIG, "%s: has no text_cfg", ctx->cfg.source);
+    else
+      st = build_text (ctx, file, err);
+    if (st == MC_OK)
+      st = load_tokenizer (ctx, params->vocab_path, err);
+    if (st != MC_OK)
+      goto fail;
   }
   ctx->pool = mc_threadpool_new (params->n_threads);
   if (!ctx->pool) {
@@ -226,6 +267,8 @@ mc_context_free (mc_context *ctx)
   if (!ctx)
     return;
   mc_mci_free (ctx->image);
+  mc_text_encoder_free (ctx->text);
+  mc_tokenizer_free (ctx->tokenizer);
   mc_threadpool_free (ctx->pool);
   free (ctx->nhwc);
   g_free (ctx->model_dir);
@@ -236,7 +279,7 @@ int mc_image_size (const mc_context *ctx) { return ctx->image ? ctx->cfg.image.i
 int mc_embed_dim (const mc_context *ctx) { return ctx->cfg.embed_dim; }
 int mc_context_length (const mc_context *ctx) { return MC_CONTEXT_LENGTH; }
 int mc_has_image (const mc_context *ctx) { return ctx->image != NULL; }
-int mc_has_text (const mc_context *ctx) { return 0; }
+int mc_has_text (const mc_context *ctx) { return ctx->text != NULL; }
 int mc_n_threads (const mc_context *ctx) { return mc_threadpool_size (ctx->pool); }
 const char *mc_model_name (const mc_context *ctx) { return ctx->cfg.image.model_name; }
 const char *mc_fingerprint (const mc_context *ctx) { return ctx->fingerprint; }
@@ -280,6 +323,31 @@ mc_encode_images (mc_context *ctx, const float *pixels, mc_layout layout,
   return mc_mci_forward (ctx->image, ctx->pool, x, n, h, w, out, err);
 }
 
+mc_status
+mc_tokenize (mc_context *ctx, const char *text, int32_t tokens[MC_CONTEXT_LENGTH],
+    mc_error *err)
+{
+  if (!ctx || !text || !tokens)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "mc_tokenize: NULL argument");
+  if (!ctx->text)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "this model has no text tower loaded");
+  if (!ctx->tokenizer)
+    return mc_err (err, ctx->vocab_error.code ? ctx->vocab_error.code : MC_ERR_VOCAB,
+        "no BPE vocabulary: %s", ctx->vocab_error.message);
+  return mc_tokenizer_encode (ctx->tokenizer, text, tokens, NULL, err);
+}
+
+mc_status
+mc_encode_texts (mc_context *ctx, const int32_t *tokens, int n, float *out,
+    mc_error *err)
+{
+  if (!ctx || !tokens || !out)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "mc_encode_texts: NULL argument");
+  if (!ctx->text)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "this model has no text tower loaded");
+  return mc_text_encoder_forward (ctx->text, ctx->pool, tokens, n, out, err);
+}
+
 void
 mc_get_model_info (const mc_context *ctx, mc_model_info *info)
 {
@@ -288,6 +356,11 @@ mc_get_model_info (const mc_context *ctx, mc_model_info *info)
     info->image_arch = ctx->cfg.image.model_name;
     info->image_params = ctx->image_params;
     info->image_macs = mc_mci_macs (ctx->image, ctx->cfg.image.image_size);
+  }
+  if (ctx->text) {
+    info->text_arch = ctx->cfg.text.model_name;
+    info->text_params = ctx->text_params;
+    info->text_macs = mc_text_encoder_macs (ctx->text);
   }
 }
 
