@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
   { "info", cli_info, "print a model's architecture, parameters and MACs" },
   { "embed-image", cli_embed_image, "embed preprocessed images from a safetensors tensor" },
+  { "tokenize", cli_tokenize, "print the CLIP token ids (77 per prompt) of prompt texts" },
 };
 
 static void
