@@ -14,6 +14,7 @@
 int cli_info (int argc, char **argv);
 int cli_embed_image (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);
+int cli_bench (int argc, char **argv);
 
 /* Prints "mobileclip <cmd>: <message>" to stderr and returns 1. */
 int cli_fail (const char *cmd, const mc_error *err);

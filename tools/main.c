@@ -12,6 +12,7 @@ static const struct {
   { "info", cli_info, "print a model's architecture, parameters and MACs" },
   { "embed-image", cli_embed_image, "embed preprocessed images from a safetensors tensor" },
   { "tokenize", cli_tokenize, "print the CLIP token ids (77 per prompt) of prompt texts" },
+  { "bench", cli_bench, "time the encoders (median ms, GFLOP/s, per-op breakdown)" },
 };
 
 static void

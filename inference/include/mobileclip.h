@@ -182,6 +182,23 @@ void mc_zero_shot (const float *image_embedding, const float *text_embeddings,
 /* clamp(exp(logit_scale), 0, 100), the scale Apple's v1 models apply. */
 float mc_logit_scale_exp (const mc_context *ctx);
 
+/* ---- Profiling --------------------------------------------------------------
+ * Wall time per op family, accumulated over forward passes while enabled,
+ * so that `mobileclip bench` can show where the time goes. */
+
+typedef struct {
+  const char *family;   /* "conv", "depthwise", "gemm", "attention", "se", "pool" */
+  double ms;
+  int64_t calls;
+} mc_profile_entry;
+
+#define MC_PROFILE_MAX 8
+
+/* Enables (and clears) or disables profiling of image forward passes. */
+void mc_set_profiling (mc_context *ctx, int enabled);
+/* Copies up to max entries; returns the number written. */
+int mc_get_profile (const mc_context *ctx, mc_profile_entry *out, int max);
+
 /* ---- Utilities ------------------------------------------------------------ */
 
 /* L2-normalizes each of n rows of length d in place (a zero row stays zero). */

@@ -67,7 +67,32 @@ struct mc_mci {
   float *pooled;
   mc_mci_tap tap;
   void *tap_user;
+  mc_profile_entry *profile;   /* indexed by op_family, or NULL */
 };
+
+/* Families for the profile, in mc_profile_entry order. */
+enum { FAM_CONV, FAM_DEPTHWISE, FAM_GEMM, FAM_ATTENTION, FAM_SE, FAM_POOL, N_FAMILIES };
+static const char *family_names[N_FAMILIES] = {
+  "conv", "depthwise", "gemm", "attention", "se", "pool",
+};
+
+static inline double
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000.0;
+}
+
+/* Runs one op statement and charges its time to a family when profiling. */
+#define TIMED(m, fam, stmt) do { \
+    if ((m)->profile) { \
+      double t0_ = now_ms (); \
+      stmt; \
+      (m)->profile[fam].ms += now_ms () - t0_; \
+      (m)->profile[fam].calls++; \
+    } else { \
+      stmt; \
+    } \
+  } while (0)
 
 /* ---- building ----------------------------------------------------------- */
 
@@ -550,6 +575,18 @@ mc_mci_free (mc_mci *m)
 }
 
 void
+mc_mci_set_profile (mc_mci *m, mc_profile_entry *entries)
+{
+  m->profile = entries;
+  if (entries)
+    for (int i = 0; i < N_FAMILIES; i++) {
+      entries[i].family = family_names[i];
+      entries[i].ms = 0;
+      entries[i].calls = 0;
+    }
+}
+
+void
 mc_mci_set_tap (mc_mci *m, mc_mci_tap tap, void *user)
 {
   m->tap = tap;
@@ -654,13 +691,13 @@ plan (mc_mci *m, int n, int h, int w, int n_threads, mc_error *err)
 
 /* x ← x + fc2(GELU(fc1(BN∘dw(x)))): t and hidden are scratch maps. */
 static void
-ffn_forward (mc_threadpool *pool, const conv_ffn *f, float *x, float *t,
+ffn_forward (mc_mci *m, mc_threadpool *pool, const conv_ffn *f, float *x, float *t,
     float *hidden, int n, int h, int w, int c)
 {
   const int rows = n * h * w;
-  mc_conv_forward (pool, &f->dw, x, n, h, w, t, MC_ACT_NONE);
-  mc_gemm (pool, rows, t, c, &f->fc1, f->b1, MC_ACT_GELU, NULL, 0, hidden, f->hidden);
-  mc_gemm (pool, rows, hidden, f->hidden, &f->fc2, f->b2, MC_ACT_NONE, x, c, x, c);
+  TIMED (m, FAM_DEPTHWISE, mc_conv_forward (pool, &f->dw, x, n, h, w, t, MC_ACT_NONE));
+  TIMED (m, FAM_GEMM, mc_gemm (pool, rows, t, c, &f->fc1, f->b1, MC_ACT_GELU, NULL, 0, hidden, f->hidden));
+  TIMED (m, FAM_GEMM, mc_gemm (pool, rows, hidden, f->hidden, &f->fc2, f->b2, MC_ACT_NONE, x, c, x, c));
 }
 
 mc_status
@@ -688,26 +725,27 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
     layer_out_size (L, h, w, &ho, &wo);
     switch (L->kind) {
       case LAYER_CONV:
-        mc_conv_forward (pool, &L->conv, cur, n, h, w, next, L->has_se ? MC_ACT_NONE : L->act);
+        TIMED (m, L->conv.groups == L->conv.cin && L->conv.cin == L->conv.cout ? FAM_DEPTHWISE : FAM_CONV,
+            mc_conv_forward (pool, &L->conv, cur, n, h, w, next, L->has_se ? MC_ACT_NONE : L->act));
         if (L->has_se)
-          mc_se_forward (pool, &L->se, next, n, ho * wo, L->act, m->scratch);
+          TIMED (m, FAM_SE, mc_se_forward (pool, &L->se, next, n, ho * wo, L->act, m->scratch));
         swap = cur; cur = next; next = swap;
         break;
       case LAYER_POINTWISE:
-        mc_gemm (pool, n * h * w, cur, c, &L->pw, L->pw_bias, L->act, NULL, 0, next, L->cout);
+        TIMED (m, FAM_GEMM, mc_gemm (pool, n * h * w, cur, c, &L->pw, L->pw_bias, L->act, NULL, 0, next, L->cout));
         swap = cur; cur = next; next = swap;
         break;
       case LAYER_REPMIXER:
-        mc_conv_forward (pool, &L->mixer, cur, n, h, w, next, MC_ACT_NONE);
+        TIMED (m, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, cur, n, h, w, next, MC_ACT_NONE));
         swap = cur; cur = next; next = swap;
-        ffn_forward (pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
+        ffn_forward (m, pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
         break;
       case LAYER_ATTENTION: {
         const int T = h * w;
-        mc_gemm (pool, n * T, cur, c, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, m->hidden, 3 * c);
-        mc_attention (pool, m->hidden, n, T, c, L->heads, 0, tmp, m->scratch);
-        mc_gemm (pool, n * T, tmp, c, &L->proj, L->proj_bias, MC_ACT_NONE, cur, c, cur, c);
-        ffn_forward (pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
+        TIMED (m, FAM_GEMM, mc_gemm (pool, n * T, cur, c, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, m->hidden, 3 * c));
+        TIMED (m, FAM_ATTENTION, mc_attention (pool, m->hidden, n, T, c, L->heads, 0, tmp, m->scratch));
+        TIMED (m, FAM_GEMM, mc_gemm (pool, n * T, tmp, c, &L->proj, L->proj_bias, MC_ACT_NONE, cur, c, cur, c));
+        ffn_forward (m, pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
         break;
       }
     }
@@ -719,6 +757,7 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
   }
 
   /* GlobalPool2D: spatial mean, then @ proj (no bias) */
+  double t_pool = m->profile ? now_ms () : 0;
   for (int b = 0; b < n; b++) {
     const float *img = cur + (size_t) b * h * w * c;
     for (int ch = 0; ch < c; ch++) {
@@ -731,5 +770,9 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
   if (m->tap)
     m->tap (m->tap_user, "pooled", m->pooled, n, 1, 1, c);
   mc_gemm (pool, n, m->pooled, c, &m->head, NULL, MC_ACT_NONE, NULL, 0, out, m->embed_dim);
+  if (m->profile) {
+    m->profile[FAM_POOL].ms += now_ms () - t_pool;
+    m->profile[FAM_POOL].calls++;
+  }
   return MC_OK;
 }

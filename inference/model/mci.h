@@ -28,6 +28,9 @@ mc_status mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
 /* Multiply-accumulates of one image of side `size`. */
 int64_t mc_mci_macs (const mc_mci *m, int size);
 
+/* Per-family timing (NULL disables). */
+void mc_mci_set_profile (mc_mci *m, mc_profile_entry *entries);
+
 /* Debug taps: when set, called after each named stage with the NHWC map. */
 typedef void (*mc_mci_tap) (void *user, const char *name, const float *x,
     int n, int h, int w, int c);

@@ -1,0 +1,175 @@
+/* cmd_bench.c — `mobileclip bench`: timing of the encoders with medians,
+ * throughput, effective GFLOP/s and a per-op-family breakdown (JSON). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+      "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
+      "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
+      "                        [--precision fp32] [--text]\n"
+      "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
+      "synthetic batch of B images of S×S (default: the config's size), or with\n"
+      "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
+      "min and max ms per forward, frames (or prompts) per second, effective\n"
+      "GFLOP/s (2 × MACs / time) and, for images, ms per op family per forward.\n");
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static char *
+cpu_name (void)
+{
+  char *text = NULL, *name = NULL;
+  if (g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL)) {
+    char *p = strstr (text, "model name");
+    if (p && (p = strchr (p, ':'))) {
+      char *end = strchr (p, '\n');
+      name = g_strstrip (g_strndup (p + 1, end ? (gsize) (end - p - 1) : strlen (p + 1)));
+    }
+  }
+  g_free (text);
+  return name ? name : g_strdup ("unknown");
+}
+
+int
+cli_bench (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "config", required_argument, NULL, 'c' },
+    { "threads", required_argument, NULL, 'j' },
+    { "iterations", required_argument, NULL, 'k' },
+    { "warmup", required_argument, NULL, 'w' },
+    { "batch", required_argument, NULL, 'b' },
+    { "size", required_argument, NULL, 's' },
+    { "precision", required_argument, NULL, 'p' },
+    { "text", no_argument, NULL, 't' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *model = NULL, *config = NULL, *precision = "fp32";
+  int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, opt, rc = 1;
+  mc_context *ctx;
+  mc_model_info info;
+  mc_error err = { 0 };
+  double *times;
+  float *input = NULL, *out = NULL;
+  int32_t *tokens = NULL;
+  char *cpu;
+
+  optind = 1;
+  while ((opt = getopt_long (argc, argv, "m:c:j:k:w:b:s:p:th", opts, NULL)) != -1) {
+    switch (opt) {
+      case 'm': model = optarg; break;
+      case 'c': config = optarg; break;
+      case 'j': threads = atoi (optarg); break;
+      case 'k': iters = atoi (optarg); break;
+      case 'w': warmup = atoi (optarg); break;
+      case 'b': batch = atoi (optarg); break;
+      case 's': size = atoi (optarg); break;
+      case 'p': precision = optarg; break;
+      case 't': text = 1; break;
+      case 'h': usage (stdout); return 0;
+      default: usage (stderr); return 2;
+    }
+  }
+  if (!model || iters < 1 || warmup < 0 || batch < 1 || size < 0) {
+    usage (stderr);
+    return 2;
+  }
+  if (strcmp (precision, "fp32") && strcmp (precision, "auto")) {
+    fprintf (stderr, "mobileclip bench: precision '%s' is not available in this build (fp32 only)\n",
+        precision);
+    return 2;
+  }
+  ctx = cli_load_model ("bench", model, config, threads, NULL, text ? MC_TOWER_TEXT : MC_TOWER_IMAGE);
+  if (!ctx)
+    return 1;
+  mc_get_model_info (ctx, &info);
+  if (!size)
+    size = mc_image_size (ctx);
+  times = g_new (double, iters);
+  out = g_new (float, (gsize) batch * mc_embed_dim (ctx));
+  if (text) {
+    tokens = g_new0 (int32_t, (gsize) batch * MC_CONTEXT_LENGTH);
+    for (int b = 0; b < batch; b++) {
+      int32_t *row = tokens + (size_t) b * MC_CONTEXT_LENGTH;
+      row[0] = 49406;
+      for (int i = 1; i < 12; i++)
+        row[i] = 320 + 37 * b + i;
+      row[12] = 49407;
+    }
+  } else {
+    input = g_new (float, (gsize) batch * size * size * 3);
+    for (size_t i = 0; i < (size_t) batch * size * size * 3; i++)
+      input[i] = (float) ((i * 2654435761u) >> 24) / 255.0f;
+  }
+
+  for (int i = -warmup; i < iters; i++) {
+    double t0;
+    mc_status st;
+    if (i == 0 && !text)
+      mc_set_profiling (ctx, 1);
+    t0 = g_get_monotonic_time () / 1000.0;
+    st = text ? mc_encode_texts (ctx, tokens, batch, out, &err)
+        : mc_encode_images (ctx, input, MC_LAYOUT_NHWC, batch, size, size, out, &err);
+    if (st != MC_OK) {
+      cli_fail ("bench", &err);
+      goto out;
+    }
+    if (i >= 0)
+      times[i] = g_get_monotonic_time () / 1000.0 - t0;
+  }
+  {
+    double median, gmacs;
+    mc_profile_entry prof[MC_PROFILE_MAX];
+    int np = text ? 0 : mc_get_profile (ctx, prof, MC_PROFILE_MAX);
+    qsort (times, (size_t) iters, sizeof *times, compare_double);
+    median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+    gmacs = (text ? info.text_macs : (double) info.image_macs * ((double) size * size)
+        / ((double) mc_image_size (ctx) * mc_image_size (ctx))) / 1e9;
+    cpu = cpu_name ();
+    printf ("{\n  \"machine\": {\"cpu\": \"%s\", \"online_cpus\": %d},\n", cpu,
+        (int) g_get_num_processors ());
+    printf ("  \"model\": \"%s\", \"encoder\": \"%s\", \"arch\": \"%s\",\n", model,
+        text ? "text" : "image", text ? (info.text_arch ? info.text_arch : "?") : info.image_arch);
+    printf ("  \"precision\": \"fp32\", \"threads\": %d, \"batch\": %d,%s", mc_n_threads (ctx), batch,
+        text ? "\n" : "");
+    if (!text)
+      printf (" \"size\": %d,\n", size);
+    printf ("  \"iterations\": %d, \"warmup\": %d,\n", iters, warmup);
+    printf ("  \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f,\n", median, times[0],
+        times[iters - 1]);
+    printf ("  \"%s_per_s\": %.2f,\n", text ? "prompts" : "frames", batch * 1000.0 / median);
+    printf ("  \"gmacs_per_item\": %.4f, \"gflops_effective\": %.2f", gmacs,
+        2.0 * gmacs * batch / (median / 1000.0));
+    if (np) {
+      printf (",\n  \"breakdown_ms_per_forward\": {");
+      for (int i = 0; i < np; i++)
+        printf ("%s\"%s\": %.3f", i ? ", " : "", prof[i].family, prof[i].ms / iters);
+      printf ("}");
+    }
+    printf ("\n}\n");
+    g_free (cpu);
+  }
+  rc = 0;
+out:
+  g_free (times);
+  g_free (input);
+  g_free (out);
+  g_free (tokens);
+  mc_context_free (ctx);
+  return rc;
+}
