@@ -141,10 +141,6 @@ mc_tensor_file_finish (mc_tensor_file *f, mc_error *err)
   return MC_OK;
 }
 
-/* TEMPORARY until io/torch_checkpoint.c lands: weak so the tree links. */
-extern mc_status mc_torch_checkpoint_parse (const char *path, void *map, size_t size,
-    mc_tensor_file **out, mc_error *err) __attribute__ ((weak));
-
 mc_status
 mc_tensor_file_open (const char *path, mc_tensor_file **out, mc_error *err)
 {
@@ -156,7 +152,7 @@ mc_tensor_file_open (const char *path, mc_tensor_file **out, mc_error *err)
   st = mc_map_file (path, &map, &size, err);
   if (st != MC_OK)
     return st;
-  if (size >= 4 && !memcmp (map, "PK\3\4", 4) && mc_torch_checkpoint_parse)
+  if (size >= 4 && !memcmp (map, "PK\3\4", 4))
     st = mc_torch_checkpoint_parse (path, map, size, out, err);
   else
     st = mc_safetensors_parse (path, map, size, out, err);
