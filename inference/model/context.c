@@ -33,6 +33,7 @@ struct mc_context {
   int64_t text_params;
   mc_tokenizer *tokenizer;  /* NULL when no vocabulary was found ... */
   mc_error vocab_error;     /* ... and this says where it looked */
+  mc_profile_entry profile[MC_PROFILE_MAX];
 };
 
 mc_params
@@ -78,7 +79,7 @@ find_weights_in_dir (const char *dir, mc_error *err)
   return NULL;
 }
 
-/* A fast 64-bit hash of every tensor's name, dtype, shape and bytes: the
+/* A fast 64-bit hash of every weight's name, dtype, shape and bytes: the
  * model fingerprint that caches of prompt embeddings are keyed by. */
 static void
 fingerprint (const mc_tensor_file *f, char out[17])
@@ -88,6 +89,10 @@ fingerprint (const mc_tensor_file *f, char out[17])
     const mc_tensor_info *t = mc_tensor_file_at (f, i);
     const uint8_t *p = t->data;
     size_t n = t->nbytes, j = 0;
+    /* training counters are not weights: skipping them gives a .pt and its
+     * safetensors export the same fingerprint */
+    if (g_str_has_suffix (t->name, ".num_batches_tracked"))
+      continue;
     for (const char *c = t->name; *c; c++)
       h = (h ^ (uint8_t) *c) * 0x100000001b3ull;
     h = (h ^ (uint64_t) t->dtype) * 0x100000001b3ull;
@@ -362,6 +367,24 @@ mc_get_model_info (const mc_context *ctx, mc_model_info *info)
     info->text_params = ctx->text_params;
     info->text_macs = mc_text_encoder_macs (ctx->text);
   }
+}
+
+void
+mc_set_profiling (mc_context *ctx, int enabled)
+{
+  memset (ctx->profile, 0, sizeof ctx->profile);
+  if (ctx->image)
+    mc_mci_set_profile (ctx->image, enabled ? ctx->profile : NULL);
+}
+
+int
+mc_get_profile (const mc_context *ctx, mc_profile_entry *out, int max)
+{
+  int n = 0;
+  for (int i = 0; i < MC_PROFILE_MAX && n < max; i++)
+    if (ctx->profile[i].family)
+      out[n++] = ctx->profile[i];
+  return n;
 }
 
 void
