@@ -182,6 +182,94 @@ void mc_zero_shot (const float *image_embedding, const float *text_embeddings,
 /* clamp(exp(logit_scale), 0, 100), the scale Apple's v1 models apply. */
 float mc_logit_scale_exp (const mc_context *ctx);
 
+/* ---- Prompt sets and prompt embeddings -----------------------------------
+ * A prompt set is a list of labels to classify into.  Each label has one or
+ * more phrasings ("dog | a dog | a puppy": the first is the label's name),
+ * and the set may have templates ("a photo of {}.").  A label's embedding is
+ * the mean of the L2-normalized embeddings of all its phrasings × templates,
+ * normalized again (prompt ensembling).  File formats: docs/prompts.md. */
+
+typedef struct mc_prompt_set mc_prompt_set;
+
+/* Labels separated by ';' and phrasings of a label by '|', e.g.
+ * "dog|puppy; cat; a red car".  Entries are trimmed; empty ones are
+ * skipped.  Errors (MC_ERR_INVALID_ARGUMENT): no label at all, text that is
+ * not UTF-8. */
+mc_status mc_prompt_set_from_string (const char *spec, mc_prompt_set **out,
+    mc_error *err);
+
+/* A prompt file: one label per line, phrasings separated by '|', lines
+ * starting with '#' and blank lines ignored.  Errors name the line. */
+mc_status mc_prompt_set_from_file (const char *path, mc_prompt_set **out,
+    mc_error *err);
+
+/* Sets the templates from a file (one per line, each holding "{}", which
+ * is replaced by every phrasing; '#' comments), or from an array (n = 0
+ * clears them: each phrasing is then used as written). */
+mc_status mc_prompt_set_load_templates (mc_prompt_set *set, const char *path,
+    mc_error *err);
+mc_status mc_prompt_set_set_templates (mc_prompt_set *set,
+    const char *const *templates, int n, mc_error *err);
+
+void mc_prompt_set_free (mc_prompt_set *set);
+int mc_prompt_set_count (const mc_prompt_set *set);
+const char *mc_prompt_set_label (const mc_prompt_set *set, int label);
+int mc_prompt_set_phrasing_count (const mc_prompt_set *set, int label);
+const char *mc_prompt_set_phrasing (const mc_prompt_set *set, int label, int i);
+int mc_prompt_set_template_count (const mc_prompt_set *set);
+const char *mc_prompt_set_template (const mc_prompt_set *set, int i);
+
+/* One L2-normalized embedding per label, with the labels, the model
+ * fingerprint and the logit scale they were made with. */
+typedef struct mc_prompt_embeddings mc_prompt_embeddings;
+
+/* What mc_prompt_embeddings_compute did with its cache file. */
+typedef struct {
+  int n_labels;
+  int n_reused;          /* labels taken from the cache file */
+  int n_computed;        /* labels run through the text tower by this call */
+  int n_texts_encoded;   /* phrasing × template texts encoded */
+  int cache_hit;         /* every label came from the cache, file untouched */
+  int model_changed;     /* the cache was made by other weights: ignored */
+  int cache_invalid;     /* the cache was unreadable or malformed: ignored */
+  int cache_written;     /* the cache file was (re)written */
+  char warning[MC_ERROR_MESSAGE_SIZE];  /* "" or why the cache was ignored
+                                           or could not be written */
+} mc_prompt_cache_report;
+
+/* Embeds a prompt set with ctx's text tower.  With a cache_path (may be
+ * NULL), labels whose phrasings and templates match an entry of a cache made
+ * by the same weights (mc_fingerprint) are reused, only the others are
+ * encoded, and the file is rewritten (atomically) when its content changes.
+ * A corrupt cache or a failed write is not an error: it is reported in
+ * report->warning (report may be NULL).  A complete cache hit needs no text
+ * tower.  Errors: no text tower when something must be encoded, no
+ * vocabulary, allocation. */
+mc_status mc_prompt_embeddings_compute (mc_context *ctx,
+    const mc_prompt_set *set, const char *cache_path,
+    mc_prompt_embeddings **out, mc_prompt_cache_report *report,
+    mc_error *err);
+
+/* Reads an embeddings file (a cache above, or any safetensors file with an
+ * F32 `embeddings` [N, D] tensor; labels default to "0".."N−1").  Rows are
+ * renormalized on load. */
+mc_status mc_prompt_embeddings_load (const char *path,
+    mc_prompt_embeddings **out, mc_error *err);
+/* Writes the format mc_prompt_embeddings_load and the cache read. */
+mc_status mc_prompt_embeddings_save (const mc_prompt_embeddings *pe,
+    const char *path, mc_error *err);
+void mc_prompt_embeddings_free (mc_prompt_embeddings *pe);
+
+int mc_prompt_embeddings_count (const mc_prompt_embeddings *pe);
+int mc_prompt_embeddings_dim (const mc_prompt_embeddings *pe);
+/* [count × dim] rows, L2-normalized. */
+const float *mc_prompt_embeddings_data (const mc_prompt_embeddings *pe);
+const char *mc_prompt_embeddings_label (const mc_prompt_embeddings *pe, int i);
+/* mc_fingerprint of the model that made them; "" when the file does not say. */
+const char *mc_prompt_embeddings_fingerprint (const mc_prompt_embeddings *pe);
+/* That model's clamp(exp(logit_scale), 0, 100); 0 when the file does not say. */
+float mc_prompt_embeddings_logit_scale_exp (const mc_prompt_embeddings *pe);
+
 /* ---- Profiling --------------------------------------------------------------
  * Wall time per op family, accumulated over forward passes while enabled,
  * so that `mobileclip bench` can show where the time goes. */
