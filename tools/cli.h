@@ -13,6 +13,8 @@
 
 int cli_info (int argc, char **argv);
 int cli_embed_image (int argc, char **argv);
+int cli_embed_text (int argc, char **argv);
+int cli_classify (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);
 int cli_bench (int argc, char **argv);
 

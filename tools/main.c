@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
   { "info", cli_info, "print a model's architecture, parameters and MACs" },
   { "embed-image", cli_embed_image, "embed preprocessed images from a safetensors tensor" },
+  { "embed-text", cli_embed_text, "embed prompt texts (or token ids from a safetensors tensor)" },
+  { "classify", cli_classify, "zero-shot labels for images from a prompt set (cached embeddings)" },
   { "tokenize", cli_tokenize, "print the CLIP token ids (77 per prompt) of prompt texts" },
   { "bench", cli_bench, "time the encoders (median ms, GFLOP/s, per-op breakdown)" },
 };
