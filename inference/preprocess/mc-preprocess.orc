@@ -2,330 +2,165 @@
 #
 # orcc turns this into C functions that JIT-compile to SIMD at first use and
 # fall back to the generated plain C ("backup") where ORC has no JIT.  ORC
-# does not spill registers, so programs keep few values alive at once.
+# keeps every value in a register and does not spill, so programs stay short.
 #
-# YUV -> RGBx: each function converts n pixel PAIRS (two luma samples share a
-# chroma sample horizontally in every 4:2:x format) into 2n RGBx pixels
-# (R, G, B, 255 in memory order).  16-bit fixed point, four lanes R,G,B,-:
-#   y' = mulhsw ((Y - yoff) << 7, ycoef) + 16      luma in 1/32 units, +0.5
-#   u, v = (C - 128) << 8
-#   T  = (v, u, v, u) *h kc1 + (u, v, u, v) *h kc2  (*h = mulhsw per lane)
-#        kc1 = (crv, cgu, 0, 0), kc2 = (0, cgv, cbu, 0)
-#   RGB = saturate_u8 ((y' + T) >> 5)
-# with ycoef = luma scale * 2^14 and the chroma weights * 2^13 (see yuv.c).
-# The chroma terms are computed once per pair, the luma term per pixel.
+# The horizontal resampling pass (C, resample.c) reads a source row as two
+# arrays: rg, one 64-bit word per pixel holding R in bits 0..31 and G in bits
+# 32..63, and b, one 32-bit word per pixel.  One 64-bit multiply by a weight
+# then filters two channels at once.  The unpack kernels below produce that
+# layout from every input format.
 
-# I420 / YV12: separate chroma planes (YV12 swaps the pointers).
-.function mc_orc_i420_to_rgbx
-.dest 8 d uint8_t
-.source 2 y uint8_t
+# ---- RGB family -----------------------------------------------------------
+
+# 32-bit pixels (RGBx, BGRA, xRGB, ...): channels picked by shift amounts.
+.function mc_orc_unpack_rgb32
+.dest 8 rg uint8_t
+.dest 4 b uint8_t
+.source 4 p uint8_t
+.param 4 rshift
+.param 4 gshift
+.param 4 bshift
+.const 4 c_mask 255
+.temp 4 r
+.temp 4 g
+
+shrul r, p, rshift
+andl r, r, c_mask
+shrul g, p, gshift
+andl g, g, c_mask
+mergelq rg, r, g
+shrul r, p, bshift
+andl b, r, c_mask
+
+
+.function mc_orc_unpack_gray
+.dest 8 rg uint8_t
+.dest 4 b uint8_t
+.source 1 s uint8_t
+.temp 2 w
+.temp 4 l
+
+convubw w, s
+convuwl l, w
+mergelq rg, l, l
+copyl b, l
+
+
+# ---- YUV ------------------------------------------------------------------
+#
+# 16-bit fixed point in 1/32 units:
+#   luma   y' = mulhuw (Y·257, cy)               = Y · (luma scale) · 32
+#   chroma u = (U - 128) << 8, v likewise
+#          Rt = mulhsw (v, crv) + bias
+#          Gt = mulhsw (u, cgu) + mulhsw (v, cgv) + bias
+#          Bt = mulhsw (u, cbu) + bias
+#   R = saturate_u8 ((y' + Rt) >> 5), G and B likewise
+# with cy = scale · 8160 and the chroma weights · 2^13; bias = 16 (rounding)
+# minus the luma offset (16 · scale · 32 for video range).  See unpack.c.
+#
+# The chroma terms are computed once per chroma sample (and, for 4:2:0, once
+# per two rows) and stored twice, once for each pixel of the pair, so that
+# the per-pixel luma kernel reads them as plain 16-bit arrays.
+
+.function mc_orc_chroma_terms
+.dest 4 rt int16_t
+.dest 4 gt int16_t
+.dest 4 bt int16_t
 .source 1 u uint8_t
 .source 1 v uint8_t
-.param 2 yoff
-.param 2 ycoef
-.longparam 8 kc1
-.longparam 8 kc2
-.temp 1 yb
-.temp 2 cu
-.temp 2 cv
+.param 2 crv
+.param 2 cgu
+.param 2 cgv
+.param 2 cbu
+.param 2 bias
+.temp 2 uw
+.temp 2 vw
+.temp 2 t
+.temp 2 x
+
+convubw uw, u
+subw uw, uw, 128
+shlw uw, uw, 8
+convubw vw, v
+subw vw, vw, 128
+shlw vw, vw, 8
+mulhsw x, vw, crv
+addw x, x, bias
+mergewl rt, x, x
+mulhsw x, uw, cgu
+mulhsw t, vw, cgv
+addw x, x, t
+addw x, x, bias
+mergewl gt, x, x
+mulhsw x, uw, cbu
+addw x, x, bias
+mergewl bt, x, x
+
+
+.function mc_orc_yuv_to_rg_b
+.dest 8 rg uint8_t
+.dest 4 b uint8_t
+.source 1 y uint8_t
+.source 2 rt int16_t
+.source 2 gt int16_t
+.source 2 bt int16_t
+.param 2 cy
 .temp 2 yw
-.temp 4 l
-.temp 8 cq
-.temp 8 tq
-.temp 8 yq
-.temp 4 p0
-.temp 4 p1
+.temp 2 x
+.temp 4 r
+.temp 4 g
 
-loadb yb, u
-convubw cu, yb
-subw cu, cu, 128
-shlw cu, cu, 8
-loadb yb, v
-convubw cv, yb
-subw cv, cv, 128
-shlw cv, cv, 8
-mergewl l, cv, cu
-mergelq cq, l, l
-x4 mulhsw tq, cq, kc1
-mergewl l, cu, cv
-mergelq cq, l, l
-x4 mulhsw cq, cq, kc2
-x4 addw tq, tq, cq
-select0wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p0, yq
-orl p0, p0, 0xff000000
-select1wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p1, yq
-orl p1, p1, 0xff000000
-mergelq d, p0, p1
+splatbw yw, y
+mulhuw yw, yw, cy
+addw x, yw, rt
+shrsw x, x, 5
+maxsw x, x, 0
+minsw x, x, 255
+convuwl r, x
+addw x, yw, gt
+shrsw x, x, 5
+maxsw x, x, 0
+minsw x, x, 255
+convuwl g, x
+mergelq rg, r, g
+addw x, yw, bt
+shrsw x, x, 5
+maxsw x, x, 0
+minsw x, x, 255
+convuwl b, x
 
 
-# NV12: chroma pairs interleaved, U first.
-.function mc_orc_nv12_to_rgbx
-.dest 8 d uint8_t
-.source 2 y uint8_t
-.source 2 uv uint8_t
-.param 2 yoff
-.param 2 ycoef
-.longparam 8 kc1
-.longparam 8 kc2
-.temp 1 yb
-.temp 2 cu
-.temp 2 cv
-.temp 2 yw
-.temp 4 l
-.temp 8 cq
-.temp 8 tq
-.temp 8 yq
-.temp 4 p0
-.temp 4 p1
+# Interleaved chroma (NV12: U,V; NV21: swap the destinations).
+.function mc_orc_split_pairs
+.dest 1 a uint8_t
+.dest 1 b uint8_t
+.source 2 ab uint8_t
 
-select0wb yb, uv
-convubw cu, yb
-subw cu, cu, 128
-shlw cu, cu, 8
-select1wb yb, uv
-convubw cv, yb
-subw cv, cv, 128
-shlw cv, cv, 8
-mergewl l, cv, cu
-mergelq cq, l, l
-x4 mulhsw tq, cq, kc1
-mergewl l, cu, cv
-mergelq cq, l, l
-x4 mulhsw cq, cq, kc2
-x4 addw tq, tq, cq
-select0wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p0, yq
-orl p0, p0, 0xff000000
-select1wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p1, yq
-orl p1, p1, 0xff000000
-mergelq d, p0, p1
+splitwb b, a, ab
 
 
-# NV21: chroma pairs interleaved, V first.
-.function mc_orc_nv21_to_rgbx
-.dest 8 d uint8_t
-.source 2 y uint8_t
-.source 2 vu uint8_t
-.param 2 yoff
-.param 2 ycoef
-.longparam 8 kc1
-.longparam 8 kc2
-.temp 1 yb
-.temp 2 cu
-.temp 2 cv
-.temp 2 yw
-.temp 4 l
-.temp 8 cq
-.temp 8 tq
-.temp 8 yq
-.temp 4 p0
-.temp 4 p1
-
-select1wb yb, vu
-convubw cu, yb
-subw cu, cu, 128
-shlw cu, cu, 8
-select0wb yb, vu
-convubw cv, yb
-subw cv, cv, 128
-shlw cv, cv, 8
-mergewl l, cv, cu
-mergelq cq, l, l
-x4 mulhsw tq, cq, kc1
-mergewl l, cu, cv
-mergelq cq, l, l
-x4 mulhsw cq, cq, kc2
-x4 addw tq, tq, cq
-select0wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p0, yq
-orl p0, p0, 0xff000000
-select1wb yb, y
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p1, yq
-orl p1, p1, 0xff000000
-mergelq d, p0, p1
-
-
-# YUY2 macropixel in memory: Y0 U Y1 V (x2 splitwb separates the luma pair from the chroma pair).
-.function mc_orc_yuy2_to_rgbx
-.dest 8 d uint8_t
+# YUY2 macropixel Y0 U Y1 V: luma pair and chroma pair.
+.function mc_orc_split_yuy2
+.dest 2 yy uint8_t
+.dest 1 u uint8_t
+.dest 1 v uint8_t
 .source 4 s uint8_t
-.param 2 yoff
-.param 2 ycoef
-.longparam 8 kc1
-.longparam 8 kc2
-.temp 1 yb
-.temp 2 cu
-.temp 2 cv
-.temp 2 yw
-.temp 4 l
-.temp 8 cq
-.temp 8 tq
-.temp 8 yq
-.temp 4 p0
-.temp 4 p1
-.temp 2 yy
+.temp 2 c
 
-x2 splitwb cu, yy, s
-select1wb yb, cu
-convubw cv, yb
-subw cv, cv, 128
-shlw cv, cv, 8
-select0wb yb, cu
-convubw cu, yb
-subw cu, cu, 128
-shlw cu, cu, 8
-mergewl l, cv, cu
-mergelq cq, l, l
-x4 mulhsw tq, cq, kc1
-mergewl l, cu, cv
-mergelq cq, l, l
-x4 mulhsw cq, cq, kc2
-x4 addw tq, tq, cq
-select0wb yb, yy
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p0, yq
-orl p0, p0, 0xff000000
-select1wb yb, yy
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p1, yq
-orl p1, p1, 0xff000000
-mergelq d, p0, p1
+x2 splitwb c, yy, s
+splitwb v, u, c
 
 
-# UYVY macropixel in memory: U Y0 V Y1.
-.function mc_orc_uyvy_to_rgbx
-.dest 8 d uint8_t
+# UYVY macropixel U Y0 V Y1.
+.function mc_orc_split_uyvy
+.dest 2 yy uint8_t
+.dest 1 u uint8_t
+.dest 1 v uint8_t
 .source 4 s uint8_t
-.param 2 yoff
-.param 2 ycoef
-.longparam 8 kc1
-.longparam 8 kc2
-.temp 1 yb
-.temp 2 cu
-.temp 2 cv
-.temp 2 yw
-.temp 4 l
-.temp 8 cq
-.temp 8 tq
-.temp 8 yq
-.temp 4 p0
-.temp 4 p1
-.temp 2 yy
+.temp 2 c
 
-x2 splitwb yy, cu, s
-select1wb yb, cu
-convubw cv, yb
-subw cv, cv, 128
-shlw cv, cv, 8
-select0wb yb, cu
-convubw cu, yb
-subw cu, cu, 128
-shlw cu, cu, 8
-mergewl l, cv, cu
-mergelq cq, l, l
-x4 mulhsw tq, cq, kc1
-mergewl l, cu, cv
-mergelq cq, l, l
-x4 mulhsw cq, cq, kc2
-x4 addw tq, tq, cq
-select0wb yb, yy
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p0, yq
-orl p0, p0, 0xff000000
-select1wb yb, yy
-convubw yw, yb
-subw yw, yw, yoff
-shlw yw, yw, 7
-mulhsw yw, yw, ycoef
-addw yw, yw, 16
-mergewl l, yw, yw
-mergelq yq, l, l
-x4 addw yq, yq, tq
-x4 shrsw yq, yq, 5
-x4 convsuswb p1, yq
-orl p1, p1, 0xff000000
-mergelq d, p0, p1
+x2 splitwb yy, c, s
+splitwb v, u, c
 
 
 # Vertical pass: acc[i] = 2^21 + Σ_t row_t[i] · k_t over the taps of one

@@ -3,9 +3,9 @@
  * The pipeline is torchvision's Resize(S, BILINEAR) + CenterCrop(S) +
  * ToTensor() on a PIL image, computed only where the crop keeps it:
  *
- *   source row ──(YUV: convert the needed columns to RGBx, ORC)──┐
- *   ──horizontal pass (C, only the S crop columns)──> uint8 row in a ring
- *   ring rows ──vertical pass (ORC, int32 MAC)──> clamp, /255 ──> NHWC floats
+ *   source row ──unpack the needed columns (ORC; YUV converted here)──>
+ *   rg/b words ──horizontal pass (C, only the S crop columns)──> uint8 row
+ *   in a ring ──vertical pass (ORC, int32 MAC)──> clamp, /255 ──> NHWC floats
  *
  * Each source row the crop needs is converted and filtered once; nothing the
  * crop discards is computed, and the arithmetic per kept sample is Pillow's,
@@ -18,7 +18,7 @@
 #include "mobileclip.h"
 #include "mc-preprocess-orc.h"
 #include "preprocess/resample.h"
-#include "preprocess/yuv.h"
+#include "preprocess/unpack.h"
 #include "runtime/error.h"
 
 /* Output sides beyond this are certainly a caller's mistake (and keep every
@@ -35,30 +35,29 @@ struct mc_preprocessor {
   int col_lo, col_hi;         /* ROI columns the horizontal stage reads */
 
   /* scratch, sized for the geometry */
-  uint8_t *rgbx;              /* one converted YUV row, RGBx */
+  mc_unpacker unpacker;       /* format front-end and its row scratch */
+  uint64_t *rg;               /* one unpacked row: R | G << 32 ... */
+  uint32_t *b;                /* ... and B */
   uint8_t *ring;              /* ring_rows horizontal-pass rows of size·3 */
   int *ring_row;              /* ROI row held by each ring slot, -1 none */
   int ring_rows;
   int32_t *acc;               /* size·3 vertical accumulators */
 };
 
-typedef struct {
-  int bpp, r, g, b;
-} packed_layout;
-
-/* Byte layout of the packed RGB formats and GRAY8; alpha/padding ignored. */
+/* Bytes per pixel of the RGB family and GRAY8; 0 for the YUV formats. */
 static int
-packed_layout_of (mc_pixel_format format, packed_layout *l)
+rgb_bytes_per_pixel (mc_pixel_format format)
 {
   switch (format) {
-    case MC_PIXEL_RGB: *l = (packed_layout) { 3, 0, 1, 2 }; return 1;
-    case MC_PIXEL_BGR: *l = (packed_layout) { 3, 2, 1, 0 }; return 1;
-    case MC_PIXEL_RGBX: case MC_PIXEL_RGBA: *l = (packed_layout) { 4, 0, 1, 2 }; return 1;
-    case MC_PIXEL_BGRX: case MC_PIXEL_BGRA: *l = (packed_layout) { 4, 2, 1, 0 }; return 1;
-    case MC_PIXEL_XRGB: case MC_PIXEL_ARGB: *l = (packed_layout) { 4, 1, 2, 3 }; return 1;
-    case MC_PIXEL_XBGR: case MC_PIXEL_ABGR: *l = (packed_layout) { 4, 3, 2, 1 }; return 1;
-    case MC_PIXEL_GRAY8: *l = (packed_layout) { 1, 0, 0, 0 }; return 1;
-    default: return 0;
+    case MC_PIXEL_RGB: case MC_PIXEL_BGR:
+      return 3;
+    case MC_PIXEL_RGBX: case MC_PIXEL_BGRX: case MC_PIXEL_XRGB: case MC_PIXEL_XBGR:
+    case MC_PIXEL_RGBA: case MC_PIXEL_BGRA: case MC_PIXEL_ARGB: case MC_PIXEL_ABGR:
+      return 4;
+    case MC_PIXEL_GRAY8:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -73,11 +72,15 @@ release_geometry (mc_preprocessor *pp)
 {
   mc_filter_table_clear (&pp->hf);
   mc_filter_table_clear (&pp->vf);
-  free (pp->rgbx);
+  mc_unpacker_clear (&pp->unpacker);
+  free (pp->rg);
+  free (pp->b);
   free (pp->ring);
   free (pp->ring_row);
   free (pp->acc);
-  pp->rgbx = pp->ring = NULL;
+  pp->rg = NULL;
+  pp->b = NULL;
+  pp->ring = NULL;
   pp->ring_row = NULL;
   pp->acc = NULL;
   pp->have_geometry = 0;
@@ -98,15 +101,15 @@ check_image (const mc_image *src, mc_error *err)
 {
   const int w = src->width, h = src->height;
   const int cw = (w + 1) / 2;   /* chroma width, rounded up */
-  packed_layout l;
+  const int bpp = rgb_bytes_per_pixel (src->format);
   int64_t need[3] = { 0, 0, 0 };
   int n_planes = 1;
 
   if (w <= 0 || h <= 0 || w >= (1 << 24) || h >= (1 << 24))
     return mc_err (err, MC_ERR_INVALID_ARGUMENT,
         "preprocess: image size %d×%d out of range", w, h);
-  if (packed_layout_of (src->format, &l)) {
-    need[0] = (int64_t) w * l.bpp;
+  if (bpp) {
+    need[0] = (int64_t) w * bpp;
   } else {
     switch (src->format) {
       case MC_PIXEL_I420: case MC_PIXEL_YV12:
@@ -204,15 +207,22 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
   }
 
   const size_t row_bytes = (size_t) size * 3;
-  /* A converted row starts on an even frame column, so it may hold one
-   * pixel before the first needed column and one after the last. */
-  pp->rgbx = malloc ((size_t) (pp->col_hi - pp->col_lo + 2) * 4);
+  /* An unpacked row starts on an even frame column (chroma pairs), so it
+   * may hold one pixel before the first needed column and one after. */
+  const int unpack_width = pp->col_hi - pp->col_lo + 2;
+  pp->rg = malloc (sizeof (uint64_t) * (unpack_width + 1));
+  pp->b = malloc (sizeof (uint32_t) * (unpack_width + 1));
   pp->ring = malloc (row_bytes * pp->ring_rows);
   pp->ring_row = malloc (sizeof (int) * pp->ring_rows);
   pp->acc = malloc (sizeof (int32_t) * row_bytes);
-  if (!pp->rgbx || !pp->ring || !pp->ring_row || !pp->acc) {
+  if (!pp->rg || !pp->b || !pp->ring || !pp->ring_row || !pp->acc) {
     release_geometry (pp);
     return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
+  }
+  st = mc_unpacker_reserve (&pp->unpacker, unpack_width, err);
+  if (st != MC_OK) {
+    release_geometry (pp);
+    return st;
   }
   pp->roi_w = roi_w;
   pp->roi_h = roi_h;
@@ -224,48 +234,29 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
 /* Horizontal stage for ROI row r into dst (size RGB triples). */
 static void
 horizontal_row (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
-    const mc_yuv_coefs *coefs, int r, uint8_t *dst)
+    int r, uint8_t *dst)
 {
-  const int y = roi->y + r;
-  const uint8_t *row;
-  int origin;
-  packed_layout l;
+  /* Unpack the frame columns the filter reads, from an even column so that
+   * chroma pairs stay whole; index 0 of rg/b is frame column x0_even. */
+  const int x0 = roi->x + pp->col_lo, x1 = roi->x + pp->col_hi;
+  const int x0_even = x0 & ~1;
+  mc_unpack_row (&pp->unpacker, src, roi->y + r, x0_even, x1, pp->rg, pp->b);
+  const int origin = x0_even - roi->x;   /* ROI column at index 0 */
 
-  if (packed_layout_of (src->format, &l)) {
-    row = src->planes[0] + (size_t) y * src->strides[0] + (size_t) roi->x * l.bpp;
-    origin = 0;
-  } else {
-    /* Convert the frame columns the filter reads, from an even column. */
-    int x0 = roi->x + pp->col_lo, x1 = roi->x + pp->col_hi;
-    int x0_even = x0 & ~1;
-    mc_yuv_row_to_rgbx (src, coefs, y, x0_even, x1, pp->rgbx);
-    row = pp->rgbx + (size_t) (x0 - x0_even) * 4;
-    origin = pp->col_lo;
-    l = (packed_layout) { 4, 0, 1, 2 };
-  }
-
-  if (pp->need_h) {
-    mc_resample_row_h (&pp->hf, row, origin, l.bpp, l.r, l.g, l.b, dst);
-    return;
-  }
-  /* Width unchanged: the crop's columns, reordered to RGB. */
-  const uint8_t *p = row + (size_t) (pp->geo.left - origin) * l.bpp;
-  for (int i = 0; i < pp->size; i++, p += l.bpp) {
-    dst[3 * i + 0] = p[l.r];
-    dst[3 * i + 1] = p[l.g];
-    dst[3 * i + 2] = p[l.b];
-  }
+  if (pp->need_h)
+    mc_resample_row_h (&pp->hf, pp->rg, pp->b, origin, dst);
+  else
+    mc_copy_row_h (pp->rg, pp->b, pp->geo.left - origin, pp->size, dst);
 }
 
 /* The ring slot holding ROI row r, filling it first if needed. */
 static const uint8_t *
-ring_get (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
-    const mc_yuv_coefs *coefs, int r)
+ring_get (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
 {
   int slot = r % pp->ring_rows;
   uint8_t *row = pp->ring + (size_t) slot * pp->size * 3;
   if (pp->ring_row[slot] != r) {
-    horizontal_row (pp, src, roi, coefs, r, row);
+    horizontal_row (pp, src, roi, r, row);
     pp->ring_row[slot] = r;
   }
   return row;
@@ -292,9 +283,7 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
   if (st != MC_OK)
     return st;
 
-  mc_yuv_coefs coefs = { 0 };
-  if (mc_pixel_format_is_yuv (src->format))
-    mc_yuv_coefs_compute (src->matrix, src->full_range, &coefs);
+  mc_unpacker_begin (&pp->unpacker, src);
   for (int i = 0; i < pp->ring_rows; i++)
     pp->ring_row[i] = -1;
 
@@ -302,21 +291,21 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
   for (int i = 0; i < size; i++) {
     float *out = dst + (size_t) i * n;
     if (!pp->need_v) {
-      mc_orc_u8_to_unit_float (out, ring_get (pp, src, &r, &coefs, pp->geo.top + i), n);
+      mc_orc_u8_to_unit_float (out, ring_get (pp, src, &r, pp->geo.top + i), n);
       continue;
     }
     const int first = pp->vf.first[i], count = pp->vf.count[i];
     const int32_t *k = pp->vf.coef + (size_t) i * pp->vf.taps;
-    mc_orc_vfilter_first (pp->acc, ring_get (pp, src, &r, &coefs, first), k[0], n);
+    mc_orc_vfilter_first (pp->acc, ring_get (pp, src, &r, first), k[0], n);
     int t = 1;
     for (; t + 1 < count; t += 2) {
       /* fetch in order: ring_get may fill a slot */
-      const uint8_t *a = ring_get (pp, src, &r, &coefs, first + t);
-      const uint8_t *b = ring_get (pp, src, &r, &coefs, first + t + 1);
+      const uint8_t *a = ring_get (pp, src, &r, first + t);
+      const uint8_t *b = ring_get (pp, src, &r, first + t + 1);
       mc_orc_vfilter_add2 (pp->acc, a, b, k[t], k[t + 1], n);
     }
     if (t < count)
-      mc_orc_vfilter_add (pp->acc, ring_get (pp, src, &r, &coefs, first + t), k[t], n);
+      mc_orc_vfilter_add (pp->acc, ring_get (pp, src, &r, first + t), k[t], n);
     mc_orc_vfilter_finish (out, pp->acc, n);
   }
   return MC_OK;

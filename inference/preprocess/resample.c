@@ -120,45 +120,53 @@ mc_filter_table_build (mc_filter_table *table, int in_size, int out_size,
 }
 
 static inline uint8_t
-clip8 (int32_t acc)
+clip8 (uint32_t acc)
 {
-  int32_t v = acc >> MC_RESAMPLE_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : (uint8_t) v;
+  /* Non-negative weights: only the upper clamp can apply. */
+  uint32_t v = acc >> MC_RESAMPLE_BITS;
+  return v > 255 ? 255 : (uint8_t) v;
 }
 
-/* The pass for one sample layout; inlined with constant bpp and offsets so
- * the compiler sees fixed strides. */
-static inline void
-resample_row_h_layout (const mc_filter_table *table, const uint8_t *src,
-    const int origin, const int bpp, const int ro, const int go, const int bo, uint8_t *dst)
+void
+mc_resample_row_h (const mc_filter_table *table, const uint64_t *rg,
+    const uint32_t *b, int origin, uint8_t *dst)
 {
   const int taps = table->taps;
+  const uint64_t half2 = (uint64_t) MC_RESAMPLE_HALF << 32 | MC_RESAMPLE_HALF;
   for (int i = 0; i < table->n_out; i++) {
-    const uint8_t *p = src + (size_t) (table->first[i] - origin) * bpp;
+    const int at = table->first[i] - origin, n = table->count[i];
+    const uint64_t *prg = rg + at;
+    const uint32_t *pb = b + at;
     const int32_t *k = table->coef + (size_t) i * taps;
-    int32_t r = MC_RESAMPLE_HALF, g = MC_RESAMPLE_HALF, b = MC_RESAMPLE_HALF;
-    for (int t = 0, n = table->count[i]; t < n; t++, p += bpp) {
-      r += p[ro] * k[t];
-      g += p[go] * k[t];
-      b += p[bo] * k[t];
+    uint64_t acc_rg = half2, acc_rg2 = 0;
+    uint32_t acc_b = MC_RESAMPLE_HALF, acc_b2 = 0;
+    int t = 0;
+    /* two chains, for instruction-level parallelism */
+    for (; t + 1 < n; t += 2) {
+      acc_rg += prg[t] * (uint32_t) k[t];
+      acc_b += pb[t] * (uint32_t) k[t];
+      acc_rg2 += prg[t + 1] * (uint32_t) k[t + 1];
+      acc_b2 += pb[t + 1] * (uint32_t) k[t + 1];
     }
-    dst[3 * i + 0] = clip8 (r);
-    dst[3 * i + 1] = clip8 (g);
-    dst[3 * i + 2] = clip8 (b);
+    if (t < n) {
+      acc_rg += prg[t] * (uint32_t) k[t];
+      acc_b += pb[t] * (uint32_t) k[t];
+    }
+    acc_rg += acc_rg2;
+    acc_b += acc_b2;
+    dst[3 * i + 0] = clip8 ((uint32_t) acc_rg);
+    dst[3 * i + 1] = clip8 ((uint32_t) (acc_rg >> 32));
+    dst[3 * i + 2] = clip8 (acc_b);
   }
 }
 
 void
-mc_resample_row_h (const mc_filter_table *table, const uint8_t *src,
-    int origin, int bpp, int r_off, int g_off, int b_off, uint8_t *dst)
+mc_copy_row_h (const uint64_t *rg, const uint32_t *b, int first, int n,
+    uint8_t *dst)
 {
-  /* The layouts preprocessing produces get their own copy of the loop. */
-  if (bpp == 4 && r_off == 0 && g_off == 1 && b_off == 2)
-    resample_row_h_layout (table, src, origin, 4, 0, 1, 2, dst);
-  else if (bpp == 3 && r_off == 0 && g_off == 1 && b_off == 2)
-    resample_row_h_layout (table, src, origin, 3, 0, 1, 2, dst);
-  else if (bpp == 1)
-    resample_row_h_layout (table, src, origin, 1, 0, 0, 0, dst);
-  else
-    resample_row_h_layout (table, src, origin, bpp, r_off, g_off, b_off, dst);
+  for (int i = 0; i < n; i++) {
+    dst[3 * i + 0] = (uint8_t) rg[first + i];
+    dst[3 * i + 1] = (uint8_t) (rg[first + i] >> 32);
+    dst[3 * i + 2] = (uint8_t) b[first + i];
+  }
 }

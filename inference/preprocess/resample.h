@@ -49,12 +49,20 @@ mc_status mc_filter_table_build (mc_filter_table *table, int in_size,
     int out_size, int out_first, int n_out, mc_error *err);
 void mc_filter_table_clear (mc_filter_table *table);
 
-/* Horizontal pass over one row: dst receives n_out RGB triples.  src holds
- * input samples from index `origin` on (at least [in_lo, in_hi)); a sample is
- * `bpp` bytes with red, green and blue at the given byte offsets (GRAY8 is
- * bpp 1 with all three at 0).  Plain C: every output reads its own window of
- * the row, a gather ORC cannot express. */
-void mc_resample_row_h (const mc_filter_table *table, const uint8_t *src,
-    int origin, int bpp, int r_off, int g_off, int b_off, uint8_t *dst);
+/* Horizontal pass over one row: dst receives n_out RGB triples.  The row is
+ * given as rg[] (R in bits 0..31, G in bits 32..63) and b[], holding input
+ * samples from index `origin` on (at least [in_lo, in_hi)).
+ *
+ * Plain C: every output reads its own window of the row, a gather ORC cannot
+ * express.  One 64-bit multiply filters R and G together; that is exact
+ * because BILINEAR weights are never negative and sum to 2^22 (± a few
+ * units), so each 32-bit lane stays below 2^31 and never carries. */
+void mc_resample_row_h (const mc_filter_table *table, const uint64_t *rg,
+    const uint32_t *b, int origin, uint8_t *dst);
+
+/* The same row when the width is unchanged: outputs are the inputs
+ * [first, first + n) as bytes. */
+void mc_copy_row_h (const uint64_t *rg, const uint32_t *b, int first, int n,
+    uint8_t *dst);
 
 #endif

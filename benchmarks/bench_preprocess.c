@@ -1,0 +1,134 @@
+/* bench_preprocess.c — time mc_preprocess on one thread.
+ *
+ *   bench-preprocess [--format NV12] [--width 1920] [--height 1080]
+ *                    [--size 256] [--runs 50]
+ *
+ * Fills a frame with a smooth pattern plus noise, runs one untimed call (it
+ * builds the filter tables and lets ORC compile), then times --runs calls of
+ * the steady state a video element sees.  Prints one JSON line with the
+ * median, min and max in milliseconds.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mobileclip.h"
+
+static const struct {
+  const char *name;
+  mc_pixel_format format;
+} formats[] = {
+  { "RGB", MC_PIXEL_RGB }, { "BGR", MC_PIXEL_BGR }, { "RGBx", MC_PIXEL_RGBX },
+  { "BGRx", MC_PIXEL_BGRX }, { "xRGB", MC_PIXEL_XRGB }, { "xBGR", MC_PIXEL_XBGR },
+  { "RGBA", MC_PIXEL_RGBA }, { "BGRA", MC_PIXEL_BGRA }, { "ARGB", MC_PIXEL_ARGB },
+  { "ABGR", MC_PIXEL_ABGR }, { "GRAY8", MC_PIXEL_GRAY8 }, { "I420", MC_PIXEL_I420 },
+  { "YV12", MC_PIXEL_YV12 }, { "NV12", MC_PIXEL_NV12 }, { "NV21", MC_PIXEL_NV21 },
+  { "YUY2", MC_PIXEL_YUY2 }, { "UYVY", MC_PIXEL_UYVY },
+};
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* Plane layout of a frame: bytes per row and rows of each plane. */
+static int
+plane_layout (mc_pixel_format f, int w, int h, int strides[3], int rows[3])
+{
+  int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  memset (strides, 0, 3 * sizeof (int));
+  memset (rows, 0, 3 * sizeof (int));
+  rows[0] = h;
+  switch (f) {
+    case MC_PIXEL_RGB: case MC_PIXEL_BGR: strides[0] = 3 * w; return 1;
+    case MC_PIXEL_GRAY8: strides[0] = w; return 1;
+    case MC_PIXEL_I420: case MC_PIXEL_YV12:
+      strides[0] = w; strides[1] = strides[2] = cw; rows[1] = rows[2] = ch; return 3;
+    case MC_PIXEL_NV12: case MC_PIXEL_NV21:
+      strides[0] = w; strides[1] = 2 * cw; rows[1] = ch; return 2;
+    case MC_PIXEL_YUY2: case MC_PIXEL_UYVY: strides[0] = 4 * cw; return 1;
+    default: strides[0] = 4 * w; return 1;
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *format_name = "NV12";
+  int width = 1920, height = 1080, size = 256, runs = 50;
+  for (int i = 1; i < argc; i++) {
+    if (i + 1 < argc && !strcmp (argv[i], "--format")) format_name = argv[++i];
+    else if (i + 1 < argc && !strcmp (argv[i], "--width")) width = atoi (argv[++i]);
+    else if (i + 1 < argc && !strcmp (argv[i], "--height")) height = atoi (argv[++i]);
+    else if (i + 1 < argc && !strcmp (argv[i], "--size")) size = atoi (argv[++i]);
+    else if (i + 1 < argc && !strcmp (argv[i], "--runs")) runs = atoi (argv[++i]);
+    else {
+      fprintf (stderr, "usage: %s [--format NV12] [--width W] [--height H] [--size S] [--runs N]\n",
+          argv[0]);
+      return 2;
+    }
+  }
+  int fi = -1;
+  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+    if (!strcmp (formats[i].name, format_name))
+      fi = (int) i;
+  if (fi < 0 || width <= 0 || height <= 0 || size <= 0 || runs < 1) {
+    fprintf (stderr, "bench-preprocess: bad format or size\n");
+    return 2;
+  }
+
+  mc_image im = { .format = formats[fi].format, .width = width, .height = height,
+    .matrix = MC_YUV_BT709, .full_range = 0 };
+  int rows[3];
+  int n_planes = plane_layout (im.format, width, height, im.strides, rows);
+  uint8_t *planes[3] = { NULL, NULL, NULL };
+  uint32_t seed = 1;
+  for (int p = 0; p < n_planes; p++) {
+    size_t bytes = (size_t) im.strides[p] * rows[p];
+    planes[p] = malloc (bytes);
+    for (size_t i = 0; i < bytes; i++) {
+      seed = seed * 1664525u + 1013904223u;
+      planes[p][i] = (uint8_t) ((i * 7 / 5 + (seed >> 29)) & 255);
+    }
+    im.planes[p] = planes[p];
+  }
+
+  float *out = malloc (sizeof (float) * size * size * 3);
+  mc_preprocessor *pp = mc_preprocessor_new ();
+  mc_error err = { 0 };
+  if (mc_preprocess (pp, &im, NULL, size, out, &err) != MC_OK) {
+    fprintf (stderr, "bench-preprocess: %s\n", err.message);
+    return 1;
+  }
+  double *t = malloc (sizeof (double) * runs);
+  for (int r = 0; r < runs; r++) {
+    double t0 = now_ms ();
+    mc_preprocess (pp, &im, NULL, size, out, NULL);
+    t[r] = now_ms () - t0;
+  }
+  qsort (t, runs, sizeof (double), compare_double);
+  double median = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+  printf ("{\"bench\": \"preprocess\", \"format\": \"%s\", \"width\": %d, \"height\": %d, "
+      "\"size\": %d, \"threads\": 1, \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
+      "\"max_ms\": %.4f}\n", formats[fi].name, width, height, size, runs, median, t[0],
+      t[runs - 1]);
+
+  mc_preprocessor_free (pp);
+  for (int p = 0; p < 3; p++)
+    free (planes[p]);
+  free (out);
+  free (t);
+  return 0;
+}

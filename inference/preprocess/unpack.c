@@ -1,0 +1,204 @@
+/* unpack.c — format front-ends: rows to the resampler's rg/b layout. */
+#include "unpack.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc-preprocess-orc.h"
+#include "runtime/error.h"
+
+int
+mc_pixel_format_is_yuv (mc_pixel_format format)
+{
+  switch (format) {
+    case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_NV12:
+    case MC_PIXEL_NV21: case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+void
+mc_unpacker_clear (mc_unpacker *up)
+{
+  free (up->y);
+  free (up->bounce);
+  free (up->u);
+  free (up->v);
+  free (up->rt);
+  free (up->gt);
+  free (up->bt);
+  memset (up, 0, sizeof *up);
+}
+
+mc_status
+mc_unpacker_reserve (mc_unpacker *up, int capacity, mc_error *err)
+{
+  if (up->capacity >= capacity)
+    return MC_OK;
+  mc_unpacker_clear (up);
+  /* one pair of slack: chroma is handled by whole pairs */
+  size_t n = (size_t) capacity + 2;
+  up->y = malloc (n);
+  up->bounce = malloc (n * 4);
+  up->u = malloc (n / 2 + 1);
+  up->v = malloc (n / 2 + 1);
+  up->rt = malloc (n * sizeof (int16_t));
+  up->gt = malloc (n * sizeof (int16_t));
+  up->bt = malloc (n * sizeof (int16_t));
+  if (!up->y || !up->bounce || !up->u || !up->v || !up->rt || !up->gt || !up->bt) {
+    mc_unpacker_clear (up);
+    return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for %d-pixel rows",
+        capacity);
+  }
+  up->capacity = capacity;
+  up->terms_row = -1;
+  return MC_OK;
+}
+
+void
+mc_unpacker_begin (mc_unpacker *up, const mc_image *img)
+{
+  up->terms_row = -1;
+  if (!mc_pixel_format_is_yuv (img->format))
+    return;
+
+  double kr, kb;
+  switch (img->matrix) {
+    case MC_YUV_BT709: kr = 0.2126; kb = 0.0722; break;
+    case MC_YUV_BT2020: kr = 0.2627; kb = 0.0593; break;
+    case MC_YUV_BT601:
+    default: kr = 0.299; kb = 0.114; break;
+  }
+  const int full = img->full_range != 0;
+  const double kg = 1.0 - kr - kb;
+  /* Video range spreads 219 luma and 224 chroma steps over 0..255. */
+  const double ys = full ? 1.0 : 255.0 / 219.0;
+  const double cs = full ? 1.0 : 255.0 / 224.0;
+  const double yoff = full ? 0.0 : 16.0;
+
+  /* Y·257 / 65536 = Y / 255.004, so mulhuw (Y·257, ys·32·255) = Y·ys·32. */
+  up->cy = (int) lrint (ys * 32.0 * 255.0);
+  /* mulhsw ((C-128) << 8, w·2^13) = (C-128)·w·32 */
+  up->crv = (int) lrint (2.0 * (1.0 - kr) * cs * 8192.0);
+  up->cbu = (int) lrint (2.0 * (1.0 - kb) * cs * 8192.0);
+  up->cgu = (int) lrint (-2.0 * kb * (1.0 - kb) / kg * cs * 8192.0);
+  up->cgv = (int) lrint (-2.0 * kr * (1.0 - kr) / kg * cs * 8192.0);
+  /* Half a unit for the final >> 5, minus the luma offset in 1/32 units. */
+  up->bias = (int) lrint (16.0 - yoff * ys * 32.0);
+}
+
+/* ORC kernels need each array aligned to its element size.  Frame rows
+ * with odd strides (or odd offsets) are copied to aligned scratch first. */
+static const uint8_t *
+aligned_source (mc_unpacker *up, const uint8_t *p, size_t elem, size_t bytes)
+{
+  if (((uintptr_t) p & (elem - 1)) == 0)
+    return p;
+  memcpy (up->bounce, p, bytes);
+  return (const uint8_t *) up->bounce;
+}
+
+/* Chroma terms for pixels [x0, x0 + 2n) from n chroma samples. */
+static void
+chroma_terms (mc_unpacker *up, const uint8_t *u, const uint8_t *v, int n)
+{
+  mc_orc_chroma_terms (up->rt, up->gt, up->bt, u, v, up->crv, up->cgu, up->cgv,
+      up->cbu, up->bias, n);
+}
+
+static void
+unpack_yuv (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,
+    uint64_t *rg, uint32_t *b)
+{
+  const mc_pixel_format f = img->format;
+  const int c0 = x0 / 2, nc = (x1 + 1) / 2 - c0;   /* chroma samples */
+  const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0];
+  const uint8_t *luma;
+
+  if (f == MC_PIXEL_YUY2 || f == MC_PIXEL_UYVY) {
+    /* 4:2:2: chroma on every row; rows hold whole macropixels even for odd
+     * widths, so the last pair can be split whole. */
+    const uint8_t *mp = aligned_source (up, row + 4 * (size_t) c0, 4, 4 * (size_t) nc);
+    if (f == MC_PIXEL_YUY2)
+      mc_orc_split_yuy2 (up->y, up->u, up->v, mp, nc);
+    else
+      mc_orc_split_uyvy (up->y, up->u, up->v, mp, nc);
+    chroma_terms (up, up->u, up->v, nc);
+    up->terms_row = -1;
+    luma = up->y;
+  } else {
+    /* 4:2:0: one chroma row serves two luma rows; keep its terms. */
+    const int cy = y >> 1;
+    if (up->terms_row != cy || up->terms_x0 != x0 || up->terms_n != nc) {
+      if (f == MC_PIXEL_I420 || f == MC_PIXEL_YV12) {
+        /* planes are in memory order: I420 is Y,U,V and YV12 is Y,V,U */
+        const int ui = f == MC_PIXEL_I420 ? 1 : 2, vi = 3 - ui;
+        chroma_terms (up, img->planes[ui] + (size_t) cy * img->strides[ui] + c0,
+            img->planes[vi] + (size_t) cy * img->strides[vi] + c0, nc);
+      } else {
+        const uint8_t *pairs = aligned_source (up,
+            img->planes[1] + (size_t) cy * img->strides[1] + 2 * (size_t) c0, 2, 2 * (size_t) nc);
+        if (f == MC_PIXEL_NV12)
+          mc_orc_split_pairs (up->u, up->v, pairs, nc);
+        else
+          mc_orc_split_pairs (up->v, up->u, pairs, nc);
+        chroma_terms (up, up->u, up->v, nc);
+      }
+      up->terms_row = cy;
+      up->terms_x0 = x0;
+      up->terms_n = nc;
+    }
+    luma = row + x0;
+  }
+  /* Luma is per pixel, so an odd last column needs no care here. */
+  mc_orc_yuv_to_rg_b ((uint8_t *) rg, (uint8_t *) b, luma, up->rt, up->gt, up->bt,
+      up->cy, x1 - x0);
+}
+
+static int
+host_is_little_endian (void)
+{
+  const uint16_t probe = 1;
+  return *(const uint8_t *) &probe == 1;
+}
+
+void
+mc_unpack_row (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,
+    uint64_t *rg, uint32_t *b)
+{
+  const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0];
+  const int n = x1 - x0;
+  int ro, go, bo;   /* byte offsets of R, G, B in a 32-bit pixel */
+
+  switch (img->format) {
+    case MC_PIXEL_RGB:
+    case MC_PIXEL_BGR: {
+      /* 24-bit pixels: ORC has no 3-byte elements, so plain C. */
+      const int r = img->format == MC_PIXEL_RGB ? 0 : 2;
+      const uint8_t *p = row + 3 * (size_t) x0;
+      for (int i = 0; i < n; i++, p += 3) {
+        rg[i] = p[r] | (uint64_t) p[1] << 32;
+        b[i] = p[2 - r];
+      }
+      return;
+    }
+    case MC_PIXEL_GRAY8:
+      mc_orc_unpack_gray ((uint8_t *) rg, (uint8_t *) b, row + x0, n);
+      return;
+    case MC_PIXEL_RGBX: case MC_PIXEL_RGBA: ro = 0; go = 1; bo = 2; break;
+    case MC_PIXEL_BGRX: case MC_PIXEL_BGRA: ro = 2; go = 1; bo = 0; break;
+    case MC_PIXEL_XRGB: case MC_PIXEL_ARGB: ro = 1; go = 2; bo = 3; break;
+    case MC_PIXEL_XBGR: case MC_PIXEL_ABGR: ro = 3; go = 2; bo = 1; break;
+    default:
+      unpack_yuv (up, img, y, x0, x1, rg, b);
+      return;
+  }
+  /* The kernel loads pixels as native 32-bit words. */
+  const int le = host_is_little_endian ();
+  const int rs = 8 * (le ? ro : 3 - ro), gs = 8 * (le ? go : 3 - go), bs = 8 * (le ? bo : 3 - bo);
+  mc_orc_unpack_rgb32 ((uint8_t *) rg, (uint8_t *) b,
+      aligned_source (up, row + 4 * (size_t) x0, 4, 4 * (size_t) n), rs, gs, bs, n);
+}
