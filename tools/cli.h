@@ -17,6 +17,7 @@ int cli_embed_text (int argc, char **argv);
 int cli_classify (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);
 int cli_bench (int argc, char **argv);
+int cli_preprocess (int argc, char **argv);
 
 /* Prints "mobileclip <cmd>: <message>" to stderr and returns 1. */
 int cli_fail (const char *cmd, const mc_error *err);

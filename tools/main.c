@@ -15,6 +15,7 @@ static const struct {
   { "classify", cli_classify, "zero-shot labels for images from a prompt set (cached embeddings)" },
   { "tokenize", cli_tokenize, "print the CLIP token ids (77 per prompt) of prompt texts" },
   { "bench", cli_bench, "time the encoders (median ms, GFLOP/s, per-op breakdown)" },
+  { "preprocess", cli_preprocess, "resize + centre-crop an RGB image tensor to model input (Pillow-exact)" },
 };
 
 static void
