@@ -522,22 +522,48 @@ load_context (GstMobileClipFilter * self, gboolean with_text, mc_error * err)
   return ctx;
 }
 
+/* Builds the label set from the prompt properties.  The model starts without
+ * its text tower (an embeddings file or prompts found in the prompt cache
+ * need none); the first time prompts must be encoded it is reloaded with it. */
 static GstMobileClipLabelSet *
 build_labels (GstMobileClipFilter * self, GError ** error)
 {
   GstMobileClipPromptSource src = { 0 };
   GstMobileClipLabelSet *set;
+  GError *local = NULL;
 
   GST_OBJECT_LOCK (self);
   gst_mobileclip_prompt_source_copy (&src, &self->source);
   self->prompts_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
-  set = gst_mobileclip_label_set_build (self->ctx, &src, error);
+  set = gst_mobileclip_label_set_build (self->ctx, &src, &local);
+  if (!set && g_error_matches (local, GST_MOBILECLIP_PROMPTS_ERROR,
+          GST_MOBILECLIP_PROMPTS_ERROR_NEEDS_TEXT)) {
+    mc_error err = { 0 };
+    mc_context *ctx = load_context (self, TRUE, &err);
+
+    g_clear_error (&local);
+    if (!ctx) {
+      g_set_error (&local, GST_MOBILECLIP_PROMPTS_ERROR,
+          GST_MOBILECLIP_PROMPTS_ERROR_FILE,
+          "the text encoder did not load: %s", err.message);
+    } else {
+      GST_INFO_OBJECT (self, "loaded the text tower to embed prompts");
+      mc_context_free (self->ctx);
+      self->ctx = ctx;
+      set = gst_mobileclip_label_set_build (self->ctx, &src, &local);
+    }
+  }
   if (set) {
     self->label_builds++;
-    GST_INFO_OBJECT (self, "%u labels (%u negative), dim %u", set->n_labels,
-        set->n_negatives, set->dim);
+    GST_INFO_OBJECT (self, "%u labels (%u negative), dim %u, %u from the "
+        "prompt cache, %u texts encoded", set->n_labels, set->n_negatives,
+        set->dim, set->n_reused, set->n_texts_encoded);
+    if (set->cache_warning)
+      GST_WARNING_OBJECT (self, "prompt cache: %s", set->cache_warning);
+  } else {
+    g_propagate_error (error, local);
   }
   gst_mobileclip_prompt_source_clear (&src);
   return set;
@@ -549,13 +575,8 @@ gst_mobileclip_filter_start (GstBaseTransform * trans)
   GstMobileClipFilter *self = GST_MOBILECLIP_FILTER (trans);
   mc_error err = { 0 };
   GError *error = NULL;
-  gboolean with_text;
 
-  GST_OBJECT_LOCK (self);
-  with_text = gst_mobileclip_prompt_source_needs_text (&self->source);
-  GST_OBJECT_UNLOCK (self);
-
-  self->ctx = load_context (self, with_text, &err);
+  self->ctx = load_context (self, FALSE, &err);
   if (!self->ctx) {
     post_problem (self, GST_MESSAGE_ERROR, err.code == MC_ERR_IO ?
         GST_RESOURCE_ERROR_OPEN_READ : GST_RESOURCE_ERROR_SETTINGS,
@@ -855,31 +876,14 @@ refresh_labels (GstMobileClipFilter * self)
 {
   GstMobileClipLabelSet *set;
   GError *error = NULL;
-  gboolean changed, needs_text;
+  gboolean changed;
 
   GST_OBJECT_LOCK (self);
   changed = self->prompts_changed;
-  needs_text = gst_mobileclip_prompt_source_needs_text (&self->source);
   GST_OBJECT_UNLOCK (self);
   if (!changed)
     return;
 
-  if (needs_text && !mc_has_text (self->ctx)) {
-    /* started from an embeddings file: load the text tower now */
-    mc_error err = { 0 };
-    mc_context *ctx = load_context (self, TRUE, &err);
-    if (!ctx) {
-      GST_OBJECT_LOCK (self);
-      self->prompts_changed = FALSE;
-      GST_OBJECT_UNLOCK (self);
-      post_problem (self, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR_SETTINGS,
-          g_strdup_printf ("New prompts not used, the text encoder did not "
-              "load: %s", err.message), NULL);
-      return;
-    }
-    mc_context_free (self->ctx);
-    self->ctx = ctx;
-  }
   set = build_labels (self, &error);
   if (!set) {
     post_problem (self, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR_SETTINGS,

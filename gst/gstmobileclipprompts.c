@@ -40,16 +40,6 @@ has_labels (const gchar * list)
   return any;
 }
 
-gboolean
-gst_mobileclip_prompt_source_needs_text (const GstMobileClipPromptSource * src)
-{
-  if (has_labels (src->negative_prompts))
-    return TRUE;
-  if (src->embeddings_file)
-    return FALSE;
-  return src->prompts_file != NULL || has_labels (src->prompts);
-}
-
 gchar **
 gst_mobileclip_split_labels (const gchar * list)
 {
@@ -120,17 +110,13 @@ embed_set (mc_context * ctx, mc_prompt_set * set, const gchar * templates_file,
     fail (error, GST_MOBILECLIP_PROMPTS_ERROR_FILE, &err, "templates-file");
     return NULL;
   }
-  if (!mc_has_text (ctx)) {
-    g_set_error (error, GST_MOBILECLIP_PROMPTS_ERROR,
-        GST_MOBILECLIP_PROMPTS_ERROR_NEEDS_TEXT,
-        "%s: the model was loaded without its text encoder", what);
-    return NULL;
-  }
   memset (&report, 0, sizeof report);
   cache = cache_path (ctx);
+  /* a context without its text tower still serves complete cache hits */
   if (mc_prompt_embeddings_compute (ctx, set, cache, &pe, &report,
           &err) != MC_OK) {
-    fail (error, GST_MOBILECLIP_PROMPTS_ERROR_ENGINE, &err, what);
+    fail (error, mc_has_text (ctx) ? GST_MOBILECLIP_PROMPTS_ERROR_ENGINE :
+        GST_MOBILECLIP_PROMPTS_ERROR_NEEDS_TEXT, &err, what);
     pe = NULL;
   } else {
     stats->n_reused += report.n_reused;

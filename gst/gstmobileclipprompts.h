@@ -47,15 +47,14 @@ void gst_mobileclip_prompt_source_clear (GstMobileClipPromptSource * src);
 void gst_mobileclip_prompt_source_copy (GstMobileClipPromptSource * dst,
     const GstMobileClipPromptSource * src);
 
-/* Whether building from `src` runs the text encoder (prompts to embed rather
- * than an embeddings file alone). */
-gboolean gst_mobileclip_prompt_source_needs_text (const GstMobileClipPromptSource * src);
 
 /* Splits "a; b;;c" into trimmed, non-empty labels (NULL-terminated). */
 gchar **gst_mobileclip_split_labels (const gchar * list);
 
 /* Builds the label set; on failure returns NULL and sets error with a
- * message naming the file or property at fault. */
+ * message naming the file or property at fault.  Prompts found in the
+ * prompt cache need no text tower; others fail with
+ * GST_MOBILECLIP_PROMPTS_ERROR_NEEDS_TEXT when ctx has none. */
 GstMobileClipLabelSet *gst_mobileclip_label_set_build (mc_context * ctx,
     const GstMobileClipPromptSource * src, GError ** error);
 void gst_mobileclip_label_set_free (GstMobileClipLabelSet * set);

@@ -394,6 +394,30 @@ test_caps_change_and_flush (void)
   gst_harness_teardown (h);
 }
 
+/* QoS: a frame already late downstream passes without analysis (never
+ * dropped); frames on time are analysed again. */
+static void
+test_qos (void)
+{
+  GstHarness *h = new_harness ("prompts=\"" PROMPTS "\"", NULL);
+  GstVideoInfo info;
+  GstBuffer *in = frame (64, 64, 0, &info), *out;
+
+  set_caps (h, &info);
+  gst_buffer_unref (gst_harness_push_and_pull (h, in));
+  /* downstream is 500 ms late at 500 ms: like GstBaseTransform, frames
+   * before 500 + 2 × 500 ms are not worth analysing */
+  gst_harness_push_upstream_event (h, gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW,
+          0.5, 500 * GST_MSECOND, 500 * GST_MSECOND));
+  out = gst_harness_push_and_pull (h, frame (64, 64, 6, &info));      /* 200 ms */
+  CHECK (out && gst_buffer_get_mobileclip_meta (out) == NULL, "late frame analysed");
+  gst_clear_buffer (&out);
+  out = gst_harness_push_and_pull (h, frame (64, 64, 60, &info));     /* 2 s */
+  CHECK (out && gst_buffer_get_mobileclip_meta (out) != NULL, "frame on time not analysed");
+  gst_clear_buffer (&out);
+  gst_harness_teardown (h);
+}
+
 static gpointer
 set_prompts_repeatedly (gpointer element)
 {
@@ -479,6 +503,7 @@ main (int argc, char **argv)
   test_no_copy_and_meta_copy ();
   test_caps_change_and_flush ();
   test_prompts_change ();
+  test_qos ();
   mc_context_free (ctx);
   return mc_test_finish ("gst-filter-behaviour");
 }

@@ -290,7 +290,10 @@ test_errors (void)
   expect_error ("truncated weights", props, "weights.safetensors");
   snprintf (props, sizeof props, "model=%s config=%s prompts=a", model, cfg);
   expect_error ("malformed config", props, cfg);
-  snprintf (props, sizeof props, "model=%s vocab=/nonexistent/vocab.txt.gz prompts=a", model);
+  /* a label never embedded, so not in the prompt cache: the text tower (and
+   * its vocabulary) must load */
+  snprintf (props, sizeof props, "model=%s vocab=/nonexistent/vocab.txt.gz "
+      "prompts=\"never embedded label\"", model);
   expect_error ("missing vocabulary", props, "/nonexistent/vocab.txt.gz");
   snprintf (props, sizeof props, "model=%s prompts-file=/nonexistent/prompts.txt", model);
   expect_error ("missing prompts-file", props, "/nonexistent/prompts.txt");
