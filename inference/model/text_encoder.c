@@ -42,6 +42,8 @@ typedef struct {
   /* TEXT_REPMIXER */
   mc_conv mixer;         /* identity + ls·(mixer − norm), 1×k depthwise */
   mc_conv dw;            /* ConvFFN 1×k depthwise with its BN folded in */
+  float *dw_taps;        /* the same kernel as [k][D] and its bias, for the */
+  float *dw_bias;        /* last block, which needs it at one position only */
   /* TEXT_TRANSFORMER */
   int heads;
   mc_packed_b qkv;       /* carries pre_norm_mha's γ/β */
@@ -140,6 +142,17 @@ build_repmixer (builder *b, text_layer *L, const char *name)
   mc_bn_read (b->w, &bn, D, TEXT_BN_EPS, sub);
   mc_kernel_add_conv_bn (&k, dw, 1, ks, &bn, 1.0);
   to_row_conv (b, &k, &L->dw);
+  L->dw_taps = malloc ((size_t) ks * D * sizeof (float));
+  L->dw_bias = malloc ((size_t) D * sizeof (float));
+  if (!L->dw_taps || !L->dw_bias) {
+    b->oom = 1;
+  } else {
+    for (int c = 0; c < D; c++) {
+      for (int x = 0; x < ks; x++)
+        L->dw_taps[(size_t) x * D + c] = (float) k.w[(size_t) c * ks + x];
+      L->dw_bias[c] = (float) k.b[c];
+    }
+  }
   mc_kernel_free (&k);
 
   w1 = mc_weights_get (b->w, MC_SHAPE (hidden, D, 1, 1), "%s.convffn.fc1.weight", name);
@@ -230,6 +243,8 @@ free_layer (text_layer *L)
   free (L->b2);
   mc_conv_free (&L->mixer);
   mc_conv_free (&L->dw);
+  free (L->dw_taps);
+  free (L->dw_bias);
   mc_packed_b_free (&L->qkv);
   mc_packed_b_free (&L->out_proj);
   free (L->qkv_bias);
@@ -395,6 +410,37 @@ pool_position (const int32_t *ids, int T)
   return best;
 }
 
+/* The last RepMixer block of `mct` at the pooled positions only: the
+ * mixer conv runs over every position (the ConvFFN conv reads k of them),
+ * then the ConvFFN conv, fc1 and fc2 run on one row per prompt.  Leaves the
+ * block's output rows in t->pooled; x is used as scratch. */
+static void
+final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
+    float *x, float *tmp, float *hidden, const int32_t *tokens, int n, int T)
+{
+  const int D = t->D, ks = L->dw.kw, half = ks / 2;
+  float *conv_rows = x;
+
+  mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE);
+  for (int b = 0; b < n; b++) {
+    const int p = pool_position (tokens + (size_t) b * t->T, t->T);
+    const float *seq = tmp + (size_t) b * T * D;
+    float *o = conv_rows + (size_t) b * D;
+    memcpy (o, L->dw_bias, (size_t) D * sizeof (float));
+    for (int k = 0; k < ks; k++) {
+      const int q = p - half + k;
+      if (q < 0 || q >= T)
+        continue;   /* zero padding */
+      for (int c = 0; c < D; c++)
+        o[c] += L->dw_taps[(size_t) k * D + c] * seq[(size_t) q * D + c];
+    }
+    /* the block's residual: the mixer output at the pooled position */
+    memcpy (t->pooled + (size_t) b * D, seq + (size_t) p * D, (size_t) D * sizeof (float));
+  }
+  mc_gemm (pool, n, conv_rows, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
+  mc_gemm (pool, n, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, t->pooled, D, t->pooled, D);
+}
+
 static void
 forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
     int n, float *out)
@@ -403,6 +449,7 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
   const float eps = t->cfg.layer_norm_eps;
   int T = Tfull, rows;
   float *x = t->x, *tmp = t->t, *hidden = t->hidden;
+  int pooled = 0;
 
   /* With a causal mask and no token-mixing convs, a position never reads a
    * later one, so positions after the last pooled one in the chunk cannot
@@ -427,6 +474,12 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
 
   for (int i = 0; i < t->n_layers; i++) {
     const text_layer *L = &t->layers[i];
+    if (L->kind == TEXT_REPMIXER && i == t->n_layers - 1 && !t->tap) {
+      /* the last block of `mct`: only the pooled rows are read afterwards */
+      final_repmixer (t, pool, L, x, tmp, hidden, tokens, n, T);
+      pooled = 1;
+      break;
+    }
     if (L->kind == TEXT_REPMIXER) {
       float *swap;
       mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE);
@@ -455,11 +508,11 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
     t->tap (t->tap_user, "final_ln", tmp, n, T, D);
   }
   /* the final LayerNorm acts per row: only the pooled rows are needed */
-  for (int b = 0; b < n; b++) {
+  for (int b = 0; !pooled && b < n; b++) {
     const int p = pool_position (tokens + (size_t) b * Tfull, Tfull);
-    mc_layer_norm (NULL, 1, D, x + ((size_t) b * T + p) * D, D, t->final_gamma, t->final_beta,
-        eps, t->pooled + (size_t) b * D, D);
+    memcpy (t->pooled + (size_t) b * D, x + ((size_t) b * T + p) * D, (size_t) D * sizeof (float));
   }
+  mc_layer_norm (pool, n, D, t->pooled, D, t->final_gamma, t->final_beta, eps, t->pooled, D);
   if (t->tap)
     t->tap (t->tap_user, "eot_feature", t->pooled, n, 1, D);
   mc_gemm (pool, n, t->pooled, D, &t->proj, NULL, MC_ACT_NONE, NULL, 0, out, t->E);

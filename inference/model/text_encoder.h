@@ -7,8 +7,12 @@
  * At load every RepMixer mixer (identity + scale·(mixer − norm)) becomes one
  * depthwise conv, the ConvFFN BatchNorm joins its depthwise conv, layer
  * scales join fc2, and the pre-norm LayerNorms' γ/β join the qkv and fc1
- * weights, so the runtime normalizes without an affine step.  The final
- * LayerNorm is applied only to the pooled row (argmax of the token ids).
+ * weights, so the runtime normalizes without an affine step.
+ *
+ * Work whose result is never read is skipped, exactly: the final LayerNorm
+ * and projection run on the pooled row only (argmax of the token ids); the
+ * ConvFFN of `mct`'s last RepMixer block runs at that row only; a causal
+ * `base` model stops at the last pooled position of the batch.
  */
 #ifndef MC_MODEL_TEXT_ENCODER_H
 #define MC_MODEL_TEXT_ENCODER_H
@@ -33,8 +37,9 @@ void mc_text_encoder_free (mc_text_encoder *t);
 mc_status mc_text_encoder_forward (mc_text_encoder *t, mc_threadpool *pool,
     const int32_t *tokens, int n, float *out, mc_error *err);
 
-/* Multiply-accumulates of one prompt over the full context (a causal model
- * counts only the unmasked half of each attention product). */
+/* Multiply-accumulates of the architecture for one prompt over the full
+ * context, as the reference computes it (a causal model counts only the
+ * unmasked half of each attention product); the shortcuts above do less. */
 int64_t mc_text_encoder_macs (const mc_text_encoder *t);
 
 /* Debug taps, for the golden tests: when set, the forward pass runs every
