@@ -141,14 +141,17 @@ typedef enum {
 typedef struct {
   mc_pixel_format format;
   int width, height;
-  const uint8_t *planes[3];  /* packed formats use planes[0] */
-  int strides[3];            /* bytes per row of each plane */
+  const uint8_t *planes[3];  /* packed formats use planes[0]; planar ones
+                                list planes in memory order: I420 Y,U,V;
+                                YV12 Y,V,U; NV12/NV21 Y, interleaved chroma */
+  int strides[3];            /* bytes per row of each plane (>= the row) */
   mc_yuv_matrix matrix;      /* YUV formats only */
   int full_range;            /* YUV formats only: 0 = video range (16..235) */
 } mc_image;
 
 typedef struct {
-  int x, y, width, height;   /* a region of the image; width 0 = whole image */
+  int x, y, width, height;   /* a region of the image, clamped to it; width 0
+                                = whole image; nothing inside = an error */
 } mc_rect;
 
 /* Keeps filter tables and scratch rows between frames of the same geometry,
@@ -159,7 +162,9 @@ mc_preprocessor *mc_preprocessor_new (void);
 void mc_preprocessor_free (mc_preprocessor *pp);
 
 /* Writes the [size × size × 3] NHWC float input for `roi` of `src` (NULL:
- * the whole image) into dst. */
+ * the whole image) into dst, the region treated as the image.  RGB input is
+ * bit-identical to torchvision Resize(size) + CenterCrop(size) + ToTensor()
+ * on a Pillow image.  Not thread-safe per preprocessor (one per thread). */
 mc_status mc_preprocess (mc_preprocessor *pp, const mc_image *src,
     const mc_rect *roi, int size, float *dst, mc_error *err);
 

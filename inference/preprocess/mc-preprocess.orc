@@ -97,9 +97,13 @@ addw x, x, bias
 mergewl bt, x, x
 
 
-.function mc_orc_yuv_to_rg_b
-.dest 8 rg uint8_t
-.dest 4 b uint8_t
+# Bytes out (R|G<<8 pairs and B) keep every temporary at 16 bits, so ORC
+# runs eight pixels per SSE register; mc_orc_widen_u8_u32 then spreads them to
+# the rg/b words.  (Writing 64-bit rg directly would cap a loop iteration at
+# two pixels.)
+.function mc_orc_yuv_to_rgb8
+.dest 2 rg uint8_t
+.dest 1 b uint8_t
 .source 1 y uint8_t
 .source 2 rt int16_t
 .source 2 gt int16_t
@@ -107,27 +111,32 @@ mergewl bt, x, x
 .param 2 cy
 .temp 2 yw
 .temp 2 x
-.temp 4 r
-.temp 4 g
+.temp 1 r8
+.temp 1 g8
 
 splatbw yw, y
 mulhuw yw, yw, cy
 addw x, yw, rt
 shrsw x, x, 5
-maxsw x, x, 0
-minsw x, x, 255
-convuwl r, x
+convsuswb r8, x
 addw x, yw, gt
 shrsw x, x, 5
-maxsw x, x, 0
-minsw x, x, 255
-convuwl g, x
-mergelq rg, r, g
+convsuswb g8, x
+mergebw rg, r8, g8
 addw x, yw, bt
 shrsw x, x, 5
-maxsw x, x, 0
-minsw x, x, 255
-convuwl b, x
+convsuswb b, x
+
+
+# u8 to u32: R,G byte pairs become the 64-bit R | G << 32 words on a
+# little-endian machine (unpack.c swaps the pair on big-endian ones).
+.function mc_orc_widen_u8_u32
+.dest 4 d uint32_t
+.source 1 s uint8_t
+.temp 2 w
+
+convubw w, s
+convuwl d, w
 
 
 # Interleaved chroma (NV12: U,V; NV21: swap the destinations).

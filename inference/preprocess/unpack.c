@@ -25,6 +25,8 @@ mc_unpacker_clear (mc_unpacker *up)
 {
   free (up->y);
   free (up->bounce);
+  free (up->rg8);
+  free (up->b8);
   free (up->u);
   free (up->v);
   free (up->rt);
@@ -43,12 +45,14 @@ mc_unpacker_reserve (mc_unpacker *up, int capacity, mc_error *err)
   size_t n = (size_t) capacity + 2;
   up->y = malloc (n);
   up->bounce = malloc (n * 4);
+  up->rg8 = malloc (n * 2);
+  up->b8 = malloc (n);
   up->u = malloc (n / 2 + 1);
   up->v = malloc (n / 2 + 1);
   up->rt = malloc (n * sizeof (int16_t));
   up->gt = malloc (n * sizeof (int16_t));
   up->bt = malloc (n * sizeof (int16_t));
-  if (!up->y || !up->bounce || !up->u || !up->v || !up->rt || !up->gt || !up->bt) {
+  if (!up->y || !up->bounce || !up->rg8 || !up->b8 || !up->u || !up->v || !up->rt || !up->gt || !up->bt) {
     mc_unpacker_clear (up);
     return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for %d-pixel rows",
         capacity);
@@ -88,6 +92,25 @@ mc_unpacker_begin (mc_unpacker *up, const mc_image *img)
   up->cgv = (int) lrint (-2.0 * kr * (1.0 - kr) / kg * cs * 8192.0);
   /* Half a unit for the final >> 5, minus the luma offset in 1/32 units. */
   up->bias = (int) lrint (16.0 - yoff * ys * 32.0);
+}
+
+static int
+host_is_little_endian (void)
+{
+  const uint16_t probe = 1;
+  return *(const uint8_t *) &probe == 1;
+}
+
+/* R,G byte pairs and B bytes to the rg/b words.  u32 pairs read back as
+ * R | G << 32 only on little-endian machines; elsewhere swap in C. */
+static void
+widen_rgb8 (const uint8_t *rg8, const uint8_t *b8, int n, uint64_t *rg, uint32_t *b)
+{
+  mc_orc_widen_u8_u32 ((uint32_t *) rg, rg8, 2 * n);
+  mc_orc_widen_u8_u32 (b, b8, n);
+  if (!host_is_little_endian ())
+    for (int i = 0; i < n; i++)
+      rg[i] = rg[i] << 32 | rg[i] >> 32;
 }
 
 /* ORC kernels need each array aligned to its element size.  Frame rows
@@ -154,16 +177,11 @@ unpack_yuv (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,
     luma = row + x0;
   }
   /* Luma is per pixel, so an odd last column needs no care here. */
-  mc_orc_yuv_to_rg_b ((uint8_t *) rg, (uint8_t *) b, luma, up->rt, up->gt, up->bt,
-      up->cy, x1 - x0);
+  const int n = x1 - x0;
+  mc_orc_yuv_to_rgb8 (up->rg8, up->b8, luma, up->rt, up->gt, up->bt, up->cy, n);
+  widen_rgb8 (up->rg8, up->b8, n, rg, b);
 }
 
-static int
-host_is_little_endian (void)
-{
-  const uint16_t probe = 1;
-  return *(const uint8_t *) &probe == 1;
-}
 
 void
 mc_unpack_row (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,

@@ -29,6 +29,7 @@ typedef struct {
   int capacity;
   uint8_t *y, *u, *v;          /* split samples (packed and semi-planar YUV) */
   uint32_t *bounce;            /* an aligned copy of a row (see unpack.c) */
+  uint8_t *rg8, *b8;           /* converted YUV row as bytes: R,G pairs and B */
   int16_t *rt, *gt, *bt;       /* chroma terms, one per pixel */
   /* the chroma terms held: chroma row, first pixel, pixel count (-1: none) */
   int terms_row, terms_x0, terms_n;
