@@ -11,7 +11,6 @@
  * crop discards is computed, and the arithmetic per kept sample is Pillow's,
  * so the result is identical to resizing the whole image and cropping.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
