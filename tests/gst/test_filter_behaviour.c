@@ -6,6 +6,12 @@
  * changed while playing (and a bad change kept out with a warning). */
 #include "gst_test_util.h"
 
+#include <cjson/cJSON.h>
+#include <glib/gstdio.h>
+
+#include "io/safetensors.h"
+#include "io/tensor_file.h"
+
 #define PROMPTS "a dog;a cat;a car;a tree;a red box;the blue sky"
 
 static char model[1024], vocab[1024];
@@ -418,6 +424,124 @@ test_qos (void)
   gst_harness_teardown (h);
 }
 
+/* Runs the `mobileclip` command; its stdout, or NULL after a failed check. */
+static gchar *
+run_cli (const char *const *args)
+{
+  gchar *out = NULL, *err = NULL;
+  gint status = -1;
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("MOBILECLIP_CLI"));
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          &out, &err, &status, NULL) || status != 0) {
+    CHECK (0, "mobileclip %s failed: %s", args[0], err ? err : "(not run)");
+    g_clear_pointer (&out, g_free);
+  }
+  g_free (err);
+  g_ptr_array_free (argv, TRUE);
+  return out;
+}
+
+/* The meta equals what the CLI says of the same frame: the frame written as
+ * a U8 [H,W,3] tensor, `mobileclip preprocess`, `mobileclip classify`. */
+static void
+test_matches_cli (void)
+{
+  const char *cli = g_getenv ("MOBILECLIP_CLI");
+  GstVideoInfo info;
+  GstBuffer *in = frame (200, 150, 7, &info), *out;
+  GstHarness *h = new_harness ("prompts=\"" PROMPTS "\" top-k=3", NULL);
+  gchar *dir = g_dir_make_tmp ("mc-cli-XXXXXX", NULL);
+  gchar *rgb_path = g_build_filename (dir, "frame.safetensors", NULL);
+  gchar *pre_path = g_build_filename (dir, "pre.safetensors", NULL);
+  gchar *rgb_spec = g_strconcat (rgb_path, ":frame", NULL);
+  gchar *pre_spec = g_strconcat (pre_path, ":pre", NULL);
+  gchar size[16], *json = NULL;
+  GstMobileClipMeta *m;
+  GstMapInfo map;
+  mc_error err = { 0 };
+
+  if (!cli) {
+    CHECK (0, "MOBILECLIP_CLI not set");
+    return;
+  }
+  set_caps (h, &info);
+  out = gst_harness_push_and_pull (h, gst_buffer_ref (in));
+  m = gst_buffer_get_mobileclip_meta (out);
+
+  /* the RGB buffer has no row padding at this width (200 × 3 is a multiple of 4) */
+  gst_buffer_map (in, &map, GST_MAP_READ);
+  {
+    mc_tensor_out t = { "frame", MC_DTYPE_U8, 3, { 150, 200, 3 }, map.data };
+    CHECK (mc_safetensors_write (rgb_path, &t, 1, NULL, NULL, 0, &err) == MC_OK, "%s", err.message);
+  }
+  gst_buffer_unmap (in, &map);
+  g_snprintf (size, sizeof size, "%d", mc_image_size (ctx));
+  {
+    const char *pre[] = { "preprocess", "--rgb", rgb_spec, "--size", size, "--out", pre_path, NULL };
+    const char *cls[] = { "classify", "--model", model, "--vocab", vocab, "--tensor", pre_spec,
+      "--prompts", PROMPTS, "--top-k", "3", NULL };
+    gchar *o = run_cli (pre);
+    mc_tensor_file *f = NULL;
+    const mc_tensor_info *t;
+
+    g_free (o);
+    /* classify takes a batch [N,3,H,W]; preprocess writes one [3,S,S] */
+    if (mc_tensor_file_open (pre_path, &f, &err) == MC_OK
+        && (t = mc_tensor_file_find (f, "pre")) && t->ndim == 3) {
+      mc_tensor_out b = { "pre", MC_DTYPE_F32, 4, { 1, t->shape[0], t->shape[1], t->shape[2] },
+        t->data };
+      gchar *batch = g_strconcat (pre_path, ".batch", NULL);
+      CHECK (mc_safetensors_write (batch, &b, 1, NULL, NULL, 0, &err) == MC_OK, "%s", err.message);
+      mc_tensor_file_close (f);
+      f = NULL;
+      g_rename (batch, pre_path);
+      g_free (batch);
+    }
+    CHECK (f == NULL, "%s: no [3,S,S] tensor 'pre'", pre_path);
+    mc_tensor_file_close (f);
+    json = run_cli (cls);
+  }
+  if (json && m) {
+    cJSON *root = cJSON_Parse (json);
+    cJSON *results = cJSON_GetObjectItem (root, "results");
+    cJSON *top = cJSON_GetObjectItem (cJSON_GetArrayItem (results, 0), "top");
+    CHECK (cJSON_GetArraySize (top) == 3 && m->n_results == 3, "CLI gave %d labels",
+        cJSON_GetArraySize (top));
+    for (int k = 0; k < cJSON_GetArraySize (top) && k < (int) m->n_results; k++) {
+      cJSON *e = cJSON_GetArrayItem (top, k);
+      const char *label = cJSON_GetStringValue (cJSON_GetObjectItem (e, "label"));
+      double prob = cJSON_GetNumberValue (cJSON_GetObjectItem (e, "prob"));
+      double cosv = cJSON_GetNumberValue (cJSON_GetObjectItem (e, "cosine"));
+      /* the CLI prints 6 significant digits */
+      printf ("  rank %d: element %s p=%.6f cos=%.6f, CLI %s p=%.6f cos=%.6f\n", k,
+          m->results[k].label, m->results[k].probability, m->results[k].cosine,
+          label, prob, cosv);
+      CHECK (label && !strcmp (label, m->results[k].label), "rank %d label", k);
+      CHECK (fabs (prob - m->results[k].probability) <= 1e-6 + 1e-5 * prob, "rank %d prob", k);
+      CHECK (fabs (cosv - m->results[k].cosine) <= 1e-6 + 1e-5 * fabs (cosv), "rank %d cos", k);
+    }
+    cJSON_Delete (root);
+  }
+  CHECK (m != NULL, "no meta");
+  g_free (json);
+  gst_buffer_unref (out);
+  gst_buffer_unref (in);
+  gst_harness_teardown (h);
+  g_unlink (rgb_path);
+  g_unlink (pre_path);
+  g_rmdir (dir);
+  g_free (rgb_path);
+  g_free (pre_path);
+  g_free (rgb_spec);
+  g_free (pre_spec);
+  g_free (dir);
+}
+
 static gpointer
 set_prompts_repeatedly (gpointer element)
 {
@@ -504,6 +628,7 @@ main (int argc, char **argv)
   test_caps_change_and_flush ();
   test_prompts_change ();
   test_qos ();
+  test_matches_cli ();
   mc_context_free (ctx);
   return mc_test_finish ("gst-filter-behaviour");
 }
