@@ -1094,18 +1094,23 @@ worker_main (gpointer data)
     g_mutex_unlock (&self->lock);
 
     carrier = run_job (self, &self->job);
-    GST_OBJECT_LOCK (self);
-    post = self->post_messages;
-    GST_OBJECT_UNLOCK (self);
-    if (carrier && post)
-      post_messages (self, carrier, &self->job);
 
+    /* the result is ready for the next buffer before its message is out */
     g_mutex_lock (&self->lock);
     if (!carrier)
       self->worker_failed = TRUE;
     else if (generation == self->generation)
       gst_buffer_replace (&self->ready, carrier);
+    g_mutex_unlock (&self->lock);
+
+    GST_OBJECT_LOCK (self);
+    post = self->post_messages;
+    GST_OBJECT_UNLOCK (self);
+    if (carrier && post)
+      post_messages (self, carrier, &self->job);
     gst_clear_buffer (&carrier);
+
+    g_mutex_lock (&self->lock);
     self->worker_busy = FALSE;
     g_cond_broadcast (&self->cond);
   }

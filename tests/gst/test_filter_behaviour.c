@@ -301,6 +301,49 @@ test_roi_mode (void)
   g_free (want);
 }
 
+/* Live input (the harness answers the latency query as live): the worker's
+ * result rides on the next buffer and names its own frame; in roi-mode it
+ * keeps its region but is not pinned onto the later frame's ROIs. */
+static void
+test_live_worker (void)
+{
+  gchar *launch = g_strdup_printf ("mobileclipfilter model=%s vocab=%s "
+      "prompts=\"" PROMPTS "\" roi-mode=true", model, vocab);
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  GstVideoInfo info;
+  GstBuffer *f0 = frame (160, 120, 0, &info), *f1 = frame (160, 120, 1, &info), *out;
+  GstVideoRegionOfInterestMeta *roi;
+  GstMobileClipMeta *m;
+  GstMessage *msg;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_play (h);
+  set_caps (h, &info);
+  roi = gst_buffer_add_video_region_of_interest_meta (f0, "person", 20, 10, 60, 80);
+  roi->id = 5;
+  roi = gst_buffer_add_video_region_of_interest_meta (f1, "person", 24, 12, 60, 80);
+  roi->id = 5;
+
+  out = gst_harness_push_and_pull (h, f0);
+  CHECK (gst_buffer_get_mobileclip_meta (out) == NULL, "live: result on its own frame");
+  gst_buffer_unref (out);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  CHECK (msg != NULL, "live: no message from the worker");
+  gst_clear_message (&msg);
+  out = gst_harness_push_and_pull (h, f1);
+  m = gst_buffer_get_mobileclip_meta_for_roi (out, 5);
+  CHECK (m && m->pts == 0 && m->x == 20 && m->y == 10 && m->width == 60,
+      "live: result of frame 0's ROI expected on frame 1");
+  roi = gst_buffer_get_video_region_of_interest_meta_id (out, 5);
+  CHECK (roi && gst_video_region_of_interest_meta_get_param (roi, "mobileclip") == NULL,
+      "live: an earlier frame's result pinned onto this frame's ROI");
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (launch);
+}
+
 /* The frame is only read: a shared input buffer comes out with the same
  * memory (a shallow copy for the metas), pixels untouched; and the result
  * survives a copy of the output. */
@@ -624,6 +667,7 @@ main (int argc, char **argv)
   test_top_k_threshold ();
   test_negatives ();
   test_roi_mode ();
+  test_live_worker ();
   test_no_copy_and_meta_copy ();
   test_caps_change_and_flush ();
   test_prompts_change ();
