@@ -32,11 +32,12 @@ struct mc_preprocessor {
   int need_h, need_v;         /* a pass is skipped when its side is unchanged */
   mc_filter_table hf, vf;     /* the crop's columns and rows */
   int col_lo, col_hi;         /* ROI columns the horizontal stage reads */
+  int row_lo, row_hi;         /* ROI rows it runs on */
 
   /* scratch, sized for the geometry */
   mc_unpacker unpacker;       /* format front-end and its row scratch */
-  uint64_t *rg;               /* one unpacked row: R | G << 32 ... */
-  uint32_t *b;                /* ... and B */
+  uint64_t *rg[2];            /* two unpacked rows: R | G << 32 ... */
+  uint32_t *b[2];             /* ... and B */
   uint8_t *ring;              /* ring_rows horizontal-pass rows of size·3 */
   int *ring_row;              /* ROI row held by each ring slot, -1 none */
   int ring_rows;
@@ -72,13 +73,15 @@ release_geometry (mc_preprocessor *pp)
   mc_filter_table_clear (&pp->hf);
   mc_filter_table_clear (&pp->vf);
   mc_unpacker_clear (&pp->unpacker);
-  free (pp->rg);
-  free (pp->b);
+  for (int i = 0; i < 2; i++) {
+    free (pp->rg[i]);
+    free (pp->b[i]);
+    pp->rg[i] = NULL;
+    pp->b[i] = NULL;
+  }
   free (pp->ring);
   free (pp->ring_row);
   free (pp->acc);
-  pp->rg = NULL;
-  pp->b = NULL;
   pp->ring = NULL;
   pp->ring_row = NULL;
   pp->acc = NULL;
@@ -198,23 +201,31 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
       release_geometry (pp);
       return st;
     }
-    /* The rows one output reads never span more than `taps`, and the window
-     * only moves forward, so a ring of that many rows suffices. */
-    pp->ring_rows = pp->vf.taps;
+    /* The rows one output reads never span more than `taps` and the window
+     * only moves forward.  Rows are filled in pairs, the second one ahead
+     * of need, so one more slot keeps it from evicting a row in use. */
+    pp->ring_rows = pp->vf.taps + 1;
+    pp->row_lo = pp->vf.in_lo;
+    pp->row_hi = pp->vf.in_hi;
   } else {
-    pp->ring_rows = 1;
+    pp->ring_rows = 2;
+    pp->row_lo = geo->top;
+    pp->row_hi = geo->top + size;
   }
 
   const size_t row_bytes = (size_t) size * 3;
   /* An unpacked row starts on an even frame column (chroma pairs), so it
    * may hold one pixel before the first needed column and one after. */
   const int unpack_width = pp->col_hi - pp->col_lo + 2;
-  pp->rg = malloc (sizeof (uint64_t) * (unpack_width + 1));
-  pp->b = malloc (sizeof (uint32_t) * (unpack_width + 1));
+  for (int i = 0; i < 2; i++) {
+    pp->rg[i] = malloc (sizeof (uint64_t) * (unpack_width + 1));
+    pp->b[i] = malloc (sizeof (uint32_t) * (unpack_width + 1));
+  }
   pp->ring = malloc (row_bytes * pp->ring_rows);
   pp->ring_row = malloc (sizeof (int) * pp->ring_rows);
   pp->acc = malloc (sizeof (int32_t) * row_bytes);
-  if (!pp->rg || !pp->b || !pp->ring || !pp->ring_row || !pp->acc) {
+  if (!pp->rg[0] || !pp->rg[1] || !pp->b[0] || !pp->b[1] || !pp->ring || !pp->ring_row
+      || !pp->acc) {
     release_geometry (pp);
     return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
   }
@@ -230,22 +241,43 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
   return MC_OK;
 }
 
-/* Horizontal stage for ROI row r into dst (size RGB triples). */
-static void
-horizontal_row (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
-    int r, uint8_t *dst)
+/* Unpacks the frame columns the filter reads of ROI row r into rg[i]/b[i],
+ * from an even column so that chroma pairs stay whole; returns the ROI column
+ * at index 0. */
+static int
+unpack (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r, int i)
 {
-  /* Unpack the frame columns the filter reads, from an even column so that
-   * chroma pairs stay whole; index 0 of rg/b is frame column x0_even. */
-  const int x0 = roi->x + pp->col_lo, x1 = roi->x + pp->col_hi;
-  const int x0_even = x0 & ~1;
-  mc_unpack_row (&pp->unpacker, src, roi->y + r, x0_even, x1, pp->rg, pp->b);
-  const int origin = x0_even - roi->x;   /* ROI column at index 0 */
+  const int x0_even = (roi->x + pp->col_lo) & ~1;
+  mc_unpack_row (&pp->unpacker, src, roi->y + r, x0_even, roi->x + pp->col_hi,
+      pp->rg[i], pp->b[i]);
+  return x0_even - roi->x;
+}
 
-  if (pp->need_h)
-    mc_resample_row_h (&pp->hf, pp->rg, pp->b, origin, dst);
-  else
-    mc_copy_row_h (pp->rg, pp->b, pp->geo.left - origin, pp->size, dst);
+/* Runs the horizontal stage on ROI row r (and r + 1 when the vertical stage
+ * will want it too) into their ring slots. */
+static void
+fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
+{
+  const size_t row_bytes = (size_t) pp->size * 3;
+  const int pair = r + 1 < pp->row_hi;
+  int slot[2] = { r % pp->ring_rows, (r + 1) % pp->ring_rows };
+  uint8_t *dst[2] = { pp->ring + slot[0] * row_bytes, pp->ring + slot[1] * row_bytes };
+
+  const int origin = unpack (pp, src, roi, r, 0);
+  if (pair)
+    unpack (pp, src, roi, r + 1, 1);
+  for (int i = 0; i <= pair; i++)
+    pp->ring_row[slot[i]] = r + i;
+
+  if (!pp->need_h) {
+    for (int i = 0; i <= pair; i++)
+      mc_copy_row_h (pp->rg[i], pp->b[i], pp->geo.left - origin, pp->size, dst[i]);
+  } else if (pair) {
+    mc_resample_rows_h2 (&pp->hf, pp->rg[0], pp->b[0], pp->rg[1], pp->b[1], origin,
+        dst[0], dst[1]);
+  } else {
+    mc_resample_row_h (&pp->hf, pp->rg[0], pp->b[0], origin, dst[0]);
+  }
 }
 
 /* The ring slot holding ROI row r, filling it first if needed. */
@@ -253,12 +285,9 @@ static const uint8_t *
 ring_get (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
 {
   int slot = r % pp->ring_rows;
-  uint8_t *row = pp->ring + (size_t) slot * pp->size * 3;
-  if (pp->ring_row[slot] != r) {
-    horizontal_row (pp, src, roi, r, row);
-    pp->ring_row[slot] = r;
-  }
-  return row;
+  if (pp->ring_row[slot] != r)
+    fill_ring (pp, src, roi, r);
+  return pp->ring + (size_t) slot * pp->size * 3;
 }
 
 mc_status

@@ -161,6 +161,34 @@ mc_resample_row_h (const mc_filter_table *table, const uint64_t *rg,
 }
 
 void
+mc_resample_rows_h2 (const mc_filter_table *table,
+    const uint64_t *rg0, const uint32_t *b0, const uint64_t *rg1,
+    const uint32_t *b1, int origin, uint8_t *dst0, uint8_t *dst1)
+{
+  const int taps = table->taps;
+  const uint64_t half2 = (uint64_t) MC_RESAMPLE_HALF << 32 | MC_RESAMPLE_HALF;
+  for (int i = 0; i < table->n_out; i++) {
+    const int at = table->first[i] - origin, n = table->count[i];
+    const uint64_t *p0 = rg0 + at, *p1 = rg1 + at;
+    const uint32_t *q0 = b0 + at, *q1 = b1 + at;
+    const int32_t *k = table->coef + (size_t) i * taps;
+    uint64_t acc0 = half2, acc1 = half2, acc_b = half2;
+    for (int t = 0; t < n; t++) {
+      const uint64_t w = (uint32_t) k[t];
+      acc0 += p0[t] * w;
+      acc1 += p1[t] * w;
+      acc_b += (q0[t] | (uint64_t) q1[t] << 32) * w;
+    }
+    dst0[3 * i + 0] = clip8 ((uint32_t) acc0);
+    dst0[3 * i + 1] = clip8 ((uint32_t) (acc0 >> 32));
+    dst0[3 * i + 2] = clip8 ((uint32_t) acc_b);
+    dst1[3 * i + 0] = clip8 ((uint32_t) acc1);
+    dst1[3 * i + 1] = clip8 ((uint32_t) (acc1 >> 32));
+    dst1[3 * i + 2] = clip8 ((uint32_t) (acc_b >> 32));
+  }
+}
+
+void
 mc_copy_row_h (const uint64_t *rg, const uint32_t *b, int first, int n,
     uint8_t *dst)
 {

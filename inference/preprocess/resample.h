@@ -60,6 +60,13 @@ void mc_filter_table_clear (mc_filter_table *table);
 void mc_resample_row_h (const mc_filter_table *table, const uint64_t *rg,
     const uint32_t *b, int origin, uint8_t *dst);
 
+/* Two rows at once (same table, same origin): the B channels of both rows
+ * share one 64-bit multiply and the weights are loaded once, so a row costs
+ * 1.5 multiplies per tap instead of 2. */
+void mc_resample_rows_h2 (const mc_filter_table *table,
+    const uint64_t *rg0, const uint32_t *b0, const uint64_t *rg1,
+    const uint32_t *b1, int origin, uint8_t *dst0, uint8_t *dst1);
+
 /* The same row when the width is unchanged: outputs are the inputs
  * [first, first + n) as bytes. */
 void mc_copy_row_h (const uint64_t *rg, const uint32_t *b, int first, int n,
