@@ -194,13 +194,15 @@ gst_mobileclip_filter_class_init (GstMobileClipFilterClass * klass)
           "installed copy", DEFAULT_VOCAB, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PROMPTS,
       g_param_spec_string ("prompts", "Prompts",
-          "Labels to score frames against, separated by ';' "
-          "(e.g. \"a dog;a cat;a car\"); may change while playing",
+          "Labels to score frames against, separated by ';', phrasings of a "
+          "label by '|' (e.g. \"dog|puppy;a cat;a car\"); may change while "
+          "playing",
           DEFAULT_PROMPTS, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_PROMPTS_FILE,
       g_param_spec_string ("prompts-file", "Prompts file",
-          "File of labels, one per line (format of prompts/, see "
-          "docs/elements.md); added to 'prompts'; may change while playing",
+          "File of labels, one per line, phrasings separated by '|', '#' "
+          "comments (format of prompts/*.txt, docs/prompts.md); its labels "
+          "come before those of 'prompts'; may change while playing",
           DEFAULT_PROMPTS_FILE, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TEMPLATES_FILE,
       g_param_spec_string ("templates-file", "Templates file",
