@@ -27,6 +27,10 @@ int cli_fail (const char *cmd, const mc_error *err);
 const mc_tensor_info *cli_open_tensor (const char *cmd, const char *spec,
     mc_tensor_file **file);
 
+/* Accepts a float image tensor [N,3,H,W] or one image [3,H,W] (what
+ * `mobileclip preprocess` writes); prints why not and returns 0 otherwise. */
+int cli_image_batch (const char *cmd, const mc_tensor_info *t, int *n, int *h, int *w);
+
 /* Prints {"<key>": [[...], ...]} for n rows of d floats (%.9g, round-trips). */
 void cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d);
 

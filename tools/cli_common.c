@@ -75,3 +75,20 @@ cli_load_model (const char *cmd, const char *model, const char *config,
   }
   return ctx;
 }
+
+int
+cli_image_batch (const char *cmd, const mc_tensor_info *t, int *n, int *h, int *w)
+{
+  const int lead = t->ndim == 4 ? 1 : 0;
+  char s[128];
+  if ((t->ndim != 4 && t->ndim != 3) || t->shape[lead] != 3 || (lead && t->shape[0] < 1)
+      || (t->dtype != MC_DTYPE_F32 && t->dtype != MC_DTYPE_F16 && t->dtype != MC_DTYPE_BF16)) {
+    fprintf (stderr, "mobileclip %s: tensor '%s' is %s %s, expected a float [N,3,H,W] or [3,H,W]\n",
+        cmd, t->name, mc_dtype_name (t->dtype), mc_shape_str (t->ndim, t->shape, s, sizeof s));
+    return 0;
+  }
+  *n = lead ? (int) t->shape[0] : 1;
+  *h = (int) t->shape[lead + 1];
+  *w = (int) t->shape[lead + 2];
+  return 1;
+}

@@ -91,7 +91,7 @@ cli_classify (int argc, char **argv)
   };
   const char *model = NULL, *config = NULL, *spec = NULL, *prompts = NULL;
   const char *prompts_file = NULL, *templates_file = NULL, *cache = NULL, *vocab = NULL;
-  int threads = 0, top_k = 5, opt, rc = 1, n_img, d;
+  int threads = 0, top_k = 5, opt, rc = 1, n_img, img_h, img_w, d;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;
@@ -135,13 +135,8 @@ cli_classify (int argc, char **argv)
   t = cli_open_tensor ("classify", spec, &file);
   if (!t)
     goto out;
-  if (t->ndim != 4 || t->shape[1] != 3 || t->shape[0] < 1
-      || (t->dtype != MC_DTYPE_F32 && t->dtype != MC_DTYPE_F16 && t->dtype != MC_DTYPE_BF16)) {
-    char s[128];
-    fprintf (stderr, "mobileclip classify: tensor '%s' is %s %s, expected a float [N,3,H,W]\n",
-        t->name, mc_dtype_name (t->dtype), mc_shape_str (t->ndim, t->shape, s, sizeof s));
+  if (!cli_image_batch ("classify", t, &n_img, &img_h, &img_w))
     goto out;
-  }
   ctx = cli_load_model ("classify", model, config, threads, vocab, MC_TOWER_ALL);
   if (!ctx)
     goto out;
@@ -152,7 +147,6 @@ cli_classify (int argc, char **argv)
   if (rep.warning[0])
     fprintf (stderr, "mobileclip classify: warning: %s\n", rep.warning);
 
-  n_img = (int) t->shape[0];
   d = mc_embed_dim (ctx);
   pixels = malloc ((size_t) mc_tensor_numel (t) * sizeof (float));
   emb = malloc ((size_t) n_img * d * sizeof (float));
@@ -162,8 +156,7 @@ cli_classify (int argc, char **argv)
     goto out;
   }
   mc_tensor_to_f32 (t, pixels);
-  if (mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, n_img, (int) t->shape[2], (int) t->shape[3],
-          emb, &err) != MC_OK) {
+  if (mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, n_img, img_h, img_w, emb, &err) != MC_OK) {
     cli_fail ("classify", &err);
     goto out;
   }

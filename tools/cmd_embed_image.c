@@ -11,7 +11,8 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-image --model MODEL --tensor FILE.safetensors:NAME\n"
       "                              [--config NAME|PATH] [--threads N] [--raw]\n"
-      "Reads an F32 (or F16/BF16) tensor [N,3,H,W] of RGB values in [0,1] and prints\n"
+      "Reads an F32 (or F16/BF16) tensor [N,3,H,W] (or one image [3,H,W]) of RGB in\n"
+      "[0,1] and prints "
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
 }
 
@@ -28,7 +29,7 @@ cli_embed_image (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL;
-  int threads = 0, raw = 0, opt, rc = 1;
+  int threads = 0, raw = 0, opt, rc = 1, n, h, w;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;
@@ -54,31 +55,25 @@ cli_embed_image (int argc, char **argv)
   t = cli_open_tensor ("embed-image", spec, &file);
   if (!t)
     return 1;
-  if (t->ndim != 4 || t->shape[1] != 3 || t->shape[0] < 1
-      || (t->dtype != MC_DTYPE_F32 && t->dtype != MC_DTYPE_F16 && t->dtype != MC_DTYPE_BF16)) {
-    char s[128];
-    fprintf (stderr, "mobileclip embed-image: tensor '%s' is %s %s, expected a float [N,3,H,W]\n",
-        t->name, mc_dtype_name (t->dtype), mc_shape_str (t->ndim, t->shape, s, sizeof s));
+  if (!cli_image_batch ("embed-image", t, &n, &h, &w))
     goto out;
-  }
   ctx = cli_load_model ("embed-image", model, config, threads, NULL, MC_TOWER_IMAGE);
   if (!ctx)
     goto out;
   pixels = malloc ((size_t) mc_tensor_numel (t) * sizeof (float));
-  emb = malloc ((size_t) t->shape[0] * mc_embed_dim (ctx) * sizeof (float));
+  emb = malloc ((size_t) n * mc_embed_dim (ctx) * sizeof (float));
   if (!pixels || !emb) {
     fprintf (stderr, "mobileclip embed-image: out of memory\n");
     goto out;
   }
   mc_tensor_to_f32 (t, pixels);
-  if (mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, (int) t->shape[0], (int) t->shape[2],
-          (int) t->shape[3], emb, &err) != MC_OK) {
+  if (mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, n, h, w, emb, &err) != MC_OK) {
     cli_fail ("embed-image", &err);
     goto out;
   }
   if (!raw)
-    mc_l2_normalize (emb, (int) t->shape[0], mc_embed_dim (ctx));
-  cli_print_rows (stdout, "embeddings", emb, (int) t->shape[0], mc_embed_dim (ctx));
+    mc_l2_normalize (emb, n, mc_embed_dim (ctx));
+  cli_print_rows (stdout, "embeddings", emb, n, mc_embed_dim (ctx));
   rc = 0;
 out:
   free (pixels);

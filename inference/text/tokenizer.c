@@ -152,6 +152,17 @@ mc_vocab_find (const char *explicit_path, const char *model_dir, mc_error *err)
   }
   g_string_append_printf (tried, "'%s', ", MC_INSTALLED_VOCAB);
 #endif
+#ifdef MC_BUILD_VOCAB_DIR
+  /* the folder given when the build was configured (-Dvocab_dir), so that
+   * an uninstalled build finds the vocabulary it was set up with */
+  path = g_build_filename (MC_BUILD_VOCAB_DIR, MC_VOCAB_FILE_NAME, NULL);
+  if (is_file (path)) {
+    g_string_free (tried, TRUE);
+    return path;
+  }
+  g_string_append_printf (tried, "'%s', ", path);
+  g_free (path);
+#endif
   if (tried->len >= 2)
     g_string_truncate (tried, tried->len - 2);
   mc_err (err, MC_ERR_VOCAB, "BPE vocabulary " MC_VOCAB_FILE_NAME " not found (looked at %s; "
