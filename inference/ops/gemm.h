@@ -5,11 +5,14 @@
  * row-major [M, K] (channels-last pixels or tokens).  The epilogue is fused:
  *   C = act(A·B + bias) + residual     (act: identity or exact GELU)
  * The kernel variant (portable, AVX2+FMA, AVX-512) is chosen once at run time
- * from cpuid; tests can force one with mc_gemm_set_variant.
+ * from cpuid (environment MC_GEMM_VARIANT=portable|avx2|avx512 overrides it
+ * when the CPU can run that one); tests can force one with
+ * mc_gemm_set_variant.
  */
 #ifndef MC_OPS_GEMM_H
 #define MC_OPS_GEMM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/threadpool.h"
@@ -24,6 +27,7 @@ typedef struct {
   int K, N;       /* B is logically [K, N] */
   float *data;    /* packed panels, owned (64-byte aligned) */
   int variant;    /* the kernel variant the panels were packed for */
+  int nr;         /* panel width: ceil(N/nr) panels of K×nr, zero-padded */
 } mc_packed_b;
 
 /* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
@@ -36,15 +40,20 @@ int mc_pack_b_from_kn (mc_packed_b *pb, const float *b, int K, int N);
 void mc_packed_b_free (mc_packed_b *pb);
 
 /* C[M, N] (row stride ldc) = act(A[M, K] (row stride lda) · B + bias) + residual
- * bias: [N] or NULL; residual: [M, N] with stride ldr, or NULL (may alias C).
- * Splits M (and N for small M) over the pool. */
+ * bias: [N] or NULL; residual: [M, N] with stride ldr, or NULL.  The
+ * residual may be C itself (residual == C, ldr == ldc) but must not overlap
+ * it otherwise; A must not overlap C.  Runs the kernel variant B was packed
+ * for.  Splits M and N over the pool so that every thread gets an even share
+ * (small products run on the calling thread). */
 void mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
     const mc_packed_b *B, const float *bias, mc_act act,
     const float *residual, int ldr, float *C, int ldc);
 
 /* Unpacked product for activations × activations (attention):
  * C[M, N] = alpha · A[M, K] · op(B) where op(B) = Bᵀ (B is [N, K], trans_b=1)
- * or B ([K, N], trans_b=0).  Single-threaded: callers parallelize over heads. */
+ * or B ([K, N], trans_b=0).  Single-threaded and thread-safe: callers
+ * parallelize over heads.  B (times alpha) is packed per call into a
+ * per-thread buffer, then the packed kernels run. */
 void mc_gemm_plain (int M, int N, int K, float alpha, const float *A, int lda,
     const float *B, int ldb, int trans_b, float *C, int ldc);
 
@@ -64,5 +73,9 @@ int mc_gemm_variant_supported (mc_gemm_variant v);
 void mc_gemm_set_variant (mc_gemm_variant v);
 mc_gemm_variant mc_gemm_get_variant (void);
 const char *mc_gemm_variant_name (mc_gemm_variant v);
+
+/* x[i] = exact GELU (as mc_gelu in activation.h) for i < n, vectorized with
+ * the current variant (the same code as mc_gemm's MC_ACT_GELU epilogue). */
+void mc_gelu_inplace (float *x, size_t n);
 
 #endif

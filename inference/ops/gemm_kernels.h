@@ -1,0 +1,43 @@
+/* gemm_kernels.h — what gemm.c (the driver: packing, blocking, threading)
+ * needs from one kernel variant (portable, AVX2+FMA, AVX-512).  Private to
+ * inference/ops; the variants are generated from gemm_kernel_template.h.
+ */
+#ifndef MC_OPS_GEMM_KERNELS_H
+#define MC_OPS_GEMM_KERNELS_H
+
+#include <stddef.h>
+
+#include "gemm.h"
+
+/* The largest register tile any variant uses: the driver keeps one on the
+ * stack for edge tiles and activation epilogues. */
+#define MC_GEMM_MAX_MR 16
+#define MC_GEMM_MAX_NR 64
+
+typedef struct {
+  const char *name;
+  int mr, nr;     /* register tile: mr rows of A × nr columns (one panel) */
+  int kc;         /* K block: a kc×nr panel slice stays in L1 */
+  int nc;         /* N block (a multiple of nr): a kc×nc slice of B stays in L2 */
+  /* out[i][0:nr] = Σ_k a[i·lda + k]·b[k·nr + 0:nr] + src[i·lds + 0:nr] (src
+   * may be NULL, or equal out) + bias[0:nr] (may be NULL), for i < m ≤ mr.
+   * b is a packed panel (nr floats per k); every row is written full width. */
+  void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
+      const float *src, ptrdiff_t lds, const float *bias, float *out,
+      ptrdiff_t ldo);
+  /* For i < m: applies act to tile row i (nr floats, in place), then writes
+   * c[i·ldc + j] = row[j] + res[i·ldr + j] (res may be NULL) for j < n. */
+  void (*finish) (float *tile, int m, int n, mc_act act, const float *res,
+      ptrdiff_t ldr, float *c, ptrdiff_t ldc);
+  /* x[i] = exact GELU of x[i], i < n (exposed for tests and other ops). */
+  void (*gelu) (float *x, size_t n);
+} mc_gemm_kernels;
+
+extern const mc_gemm_kernels mc_gemm_kernels_portable;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MC_GEMM_HAVE_X86 1
+extern const mc_gemm_kernels mc_gemm_kernels_avx2;
+extern const mc_gemm_kernels mc_gemm_kernels_avx512;
+#endif
+
+#endif

@@ -1,0 +1,39 @@
+/* gemm_avx2.c — the AVX2+FMA kernel variant (compiled with -mavx2 -mfma;
+ * gemm.c calls it only after cpuid says so).
+ *
+ * Register tile 6×16: 12 ymm accumulators, 2 for the B row, 1 broadcast of
+ * A: 15 of the 16 ymm registers.  Per k step 12 FMAs against 2 loads and 6
+ * broadcasts, inside Zen 3's and Haswell+'s 2 FMA + 2-3 load ports.  Blocking:
+ * a 6×256 A slice (6 KiB) stays in L1 while 256×256 of B (256 KiB) streams
+ * from L2. */
+#include <immintrin.h>
+
+typedef __m256 vf;
+typedef int vi __attribute__ ((vector_size (32)));
+
+static inline vf v_load (const float *p) { return _mm256_loadu_ps (p); }
+static inline void v_store (float *p, vf v) { _mm256_storeu_ps (p, v); }
+static inline vf v_set1 (float x) { return _mm256_set1_ps (x); }
+static inline vf v_fma (vf a, vf b, vf c) { return _mm256_fmadd_ps (a, b, c); }
+static inline vf v_max (vf a, vf b) { return _mm256_max_ps (a, b); }
+static inline vf v_div (vf a, vf b) { return _mm256_div_ps (a, b); }
+static inline vf v_sqr_lo (vf x, vf x2) { return _mm256_fmsub_ps (x, x, x2); }
+static inline vf
+v_abs (vf x)
+{
+  return _mm256_andnot_ps (_mm256_set1_ps (-0.0f), x);
+}
+static inline vf
+v_select_gt (vf x, vf y, vf a, vf b)
+{
+  return _mm256_blendv_ps (b, a, _mm256_cmp_ps (x, y, _CMP_GT_OQ));
+}
+
+#define MC_T_SYMBOL mc_gemm_kernels_avx2
+#define MC_T_LABEL "avx2"
+#define MC_VL 8
+#define MC_NV 2
+#define MC_MR 6
+#define MC_KC 256
+#define MC_NC 256
+#include "../gemm_kernel_template.h"
