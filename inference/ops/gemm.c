@@ -308,14 +308,18 @@ typedef struct {
   float *C;
   ptrdiff_t ldc;
   int kc;                  /* K block in use */
+  int strip_act;           /* the activation runs over C's rows in place */
   int tm, tn;              /* thread grid: row parts × panel parts */
 } gemm_job;
 
 /* One register tile of C at rows i0.., panel p, K block [k0, k0 + kc).
  * The residual joins as the starting accumulator when there is no
  * activation (so that K blocks may accumulate in C even when the residual
- * is C itself); after an activation it is added by finish().  Tiles that
- * need an epilogue or are cut by N go through `tile`, a stack buffer. */
+ * is C itself); after an activation it is added by finish().  The
+ * activation runs over whole row strips of C (strip_act, see run_region)
+ * unless the residual is C itself, which C must not overwrite before the
+ * activation is done: then the tile goes through `tile`, a stack buffer, as
+ * do tiles cut by N. */
 static inline void
 one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
 {
@@ -324,7 +328,8 @@ one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
   const int n0 = p * nr;
   const int n = j->N - n0 < nr ? j->N - n0 : nr;
   const int first = k0 == 0, last = k0 + kc >= j->K;
-  const int post = last && j->act != MC_ACT_NONE;
+  const int post = last && j->act != MC_ACT_NONE
+      && (!j->strip_act || n < nr);
   const float *a = j->A + (ptrdiff_t) i0 * j->lda + k0;
   const float *b = j->B + ((size_t) p * j->K + k0) * nr;
   float *c = j->C + (ptrdiff_t) i0 * j->ldc + n0;
@@ -354,7 +359,7 @@ one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
     lds = nr;
   }
   kr->tile (m, kc, a, j->lda, b, src, lds, bias, tile, nr);
-  kr->finish (tile, m, n, post ? j->act : MC_ACT_NONE,
+  kr->finish (tile, nr, m, n, post ? j->act : MC_ACT_NONE,
       post && j->res ? j->res + (ptrdiff_t) i0 * j->ldr + n0 : NULL, j->ldr,
       c, j->ldc);
 }
@@ -363,7 +368,8 @@ static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
   const mc_gemm_kernels *kr = j->kr;
-  const int mr = kr->mr;
+  const int mr = kr->mr, nr = kr->nr;
+  const int full_panels = j->N / nr;
   const int block = kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
 
@@ -376,6 +382,16 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
         const int m = m1 - i0 < mr ? m1 - i0 : mr;
         for (int p = pb; p < pe; p++)
           one_tile (j, tile, i0, m, p, k0, kc);
+        /* the activation over the strip's whole panels while it is in L1:
+         * long rows keep the vectorized GELU busy */
+        if (j->strip_act && k0 + kc >= j->K) {
+          const int fe = pe < full_panels ? pe : full_panels;
+          float *c = j->C + (ptrdiff_t) i0 * j->ldc + pb * nr;
+          if (fe > pb)
+            kr->finish (c, j->ldc, m, (fe - pb) * nr, j->act,
+                j->res ? j->res + (ptrdiff_t) i0 * j->ldr + pb * nr : NULL,
+                j->ldr, c, j->ldc);
+        }
       }
       k0 += kc;
     } while (k0 < j->K);
@@ -473,10 +489,14 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.ldc = ldc;
   j.kc = k_block (j.K, j.kr->kc);
   /* an activation adds the residual after the whole sum: K blocks cannot
-   * keep their partial sums in C when C is the residual */
+   * keep their partial sums in C when C is the residual, nor can the
+   * activation run in place in C */
+  j.strip_act = act != MC_ACT_NONE;
   if (act != MC_ACT_NONE && residual
-      && ranges_overlap (residual, ldr, C, ldc, M, j.N))
+      && ranges_overlap (residual, ldr, C, ldc, M, j.N)) {
     j.kc = j.K > 0 ? j.K : 1;
+    j.strip_act = 0;
+  }
   if (bias && j.N % j.kr->nr) {
     const int n0 = j.N - j.N % j.kr->nr;
     memset (bias_tail, 0, sizeof bias_tail);

@@ -25,10 +25,11 @@ typedef struct {
   void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
       ptrdiff_t ldo);
-  /* For i < m: applies act to tile row i (nr floats, in place), then writes
-   * c[i·ldc + j] = row[j] + res[i·ldr + j] (res may be NULL) for j < n. */
-  void (*finish) (float *tile, int m, int n, mc_act act, const float *res,
-      ptrdiff_t ldr, float *c, ptrdiff_t ldc);
+  /* For i < m, j < n: c[i·ldc + j] = act(src[i·lds + j]) + res[i·ldr + j]
+   * (res may be NULL).  act is applied in place in src, which may be c;
+   * when lds == nr (a register tile) the whole rows, padding included. */
+  void (*finish) (float *src, ptrdiff_t lds, int m, int n, mc_act act,
+      const float *res, ptrdiff_t ldr, float *c, ptrdiff_t ldc);
   /* x[i] = exact GELU of x[i], i < n (exposed for tests and other ops). */
   void (*gelu) (float *x, size_t n);
 } mc_gemm_kernels;
