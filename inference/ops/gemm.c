@@ -185,9 +185,20 @@ mc_gemm_variant_name (mc_gemm_variant v)
   }
 }
 
+static const mc_gemm_kernels *kernel_override[MC_GEMM_AVX512 + 1];
+
+void
+mc_gemm_kernels_override (mc_gemm_variant v, const mc_gemm_kernels *k)
+{
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
+    kernel_override[v] = k;
+}
+
 static const mc_gemm_kernels *
 kernels_for (int v)
 {
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && kernel_override[v])
+    return kernel_override[v];
   switch (v) {
 #ifdef MC_GEMM_HAVE_X86
     case MC_GEMM_AVX2: return &mc_gemm_kernels_avx2;

@@ -34,6 +34,12 @@ typedef struct {
   void (*gelu) (float *x, size_t n);
 } mc_gemm_kernels;
 
+/* Tests only: makes products of variant v (its packing included) use k
+ * instead of the built-in kernels; NULL restores them.  Lets a test run the
+ * AVX-512 geometry (16 lanes, 14×32 tile) through AVX2 code on machines
+ * without AVX-512. */
+void mc_gemm_kernels_override (mc_gemm_variant v, const mc_gemm_kernels *k);
+
 extern const mc_gemm_kernels mc_gemm_kernels_portable;
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MC_GEMM_HAVE_X86 1

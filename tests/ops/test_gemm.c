@@ -2,7 +2,10 @@
  * precision reference: packed products with the fused epilogue (bias, GELU,
  * ReLU, residual, residual aliasing C, strides wider than the matrix, one
  * and two threads), unpacked products (attention), the vectorized GELU, and
- * panels packed for one variant used while another is current.
+ * panels packed for one variant used while another is current.  On x86-64
+ * the AVX-512 instance of the kernel template also runs through AVX2
+ * instructions (gemm_avx512_geometry.c), so its tile, blocking and 16-lane
+ * GELU are checked on CPUs without AVX-512.
  *
  * Tolerance (per element, u = 2⁻²⁴): a float dot product of length K, summed
  * in any order with or without FMA, is within γ_K·Σ|a_k·b_k| of the exact
@@ -20,6 +23,7 @@
 #include <math.h>
 
 #include "ops/gemm.h"
+#include "ops/gemm_kernels.h"
 #include "runtime/cpu.h"
 #include "runtime/threadpool.h"
 #include "test_util.h"
@@ -265,12 +269,11 @@ check_gelu (const char *variant)
 }
 
 static void
-run_variant (mc_gemm_variant v, mc_threadpool *pool)
+run_variant (mc_gemm_variant v, const char *name, mc_threadpool *pool)
 {
   static const int Ms[] = { 1, 3, 17, 64, 197 };
   static const int Ns[] = { 1, 5, 16, 17, 33, 48, 512 };
   static const int Ks[] = { 1, 3, 31, 32, 100, 1536 };
-  const char *name = mc_gemm_variant_name (v);
   stats st = { 0 }, stp = { 0 };
   int combo = 0;
 
@@ -375,8 +378,20 @@ main (void)
       continue;
     }
     printf ("variant %s:\n", mc_gemm_variant_name (v));
-    run_variant (v, pool);
+    run_variant (v, mc_gemm_variant_name (v), pool);
   }
+#ifdef MC_TEST_AVX512_GEOMETRY
+  /* the AVX-512 template instance, emulated with AVX2 instructions */
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
+    printf ("variant avx512 geometry (16 lanes, 14x32 tile) on AVX2:\n");
+    mc_gemm_kernels_override (MC_GEMM_AVX2, &mc_gemm_kernels_avx512_geometry);
+    run_variant (MC_GEMM_AVX2, "avx512geo", pool);
+    mc_gemm_kernels_override (MC_GEMM_AVX2, NULL);
+  } else {
+    printf ("avx512 geometry on AVX2: SKIPPED, this CPU has no AVX2\n");
+  }
+#endif
   check_cross_variant (pool);
   mc_gemm_set_variant (MC_GEMM_AUTO);
   mc_threadpool_free (pool);

@@ -1,0 +1,74 @@
+/* gemm_avx512_geometry.c — the AVX-512 kernel template instance (16 float
+ * lanes, 14×32 register tile, its K/N blocking) built from AVX2+FMA
+ * instructions: each 512-bit vector is two ymm halves.  test_gemm runs it in
+ * place of the AVX2 kernels, so every machine with AVX2 checks the exact
+ * logic the AVX-512 variant runs (only the instruction wrappers of
+ * x86/gemm_avx512.c differ). */
+#include <immintrin.h>
+#include <string.h>
+
+typedef float vf __attribute__ ((vector_size (64)));
+typedef int vi __attribute__ ((vector_size (64)));
+
+typedef union {
+  vf v;
+  __m256 h[2];
+} halves;
+
+static inline vf
+v_load (const float *p)
+{
+  vf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+v_store (float *p, vf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+static inline vf
+v_set1 (float x)
+{
+  return (vf) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
+}
+
+static inline vf
+v_fma (vf a, vf b, vf c)
+{
+  halves x = { a }, y = { b }, z = { c }, r;
+  r.h[0] = _mm256_fmadd_ps (x.h[0], y.h[0], z.h[0]);
+  r.h[1] = _mm256_fmadd_ps (x.h[1], y.h[1], z.h[1]);
+  return r.v;
+}
+
+static inline vf
+v_sqr_lo (vf x, vf x2)
+{
+  halves a = { x }, b = { x2 }, r;
+  r.h[0] = _mm256_fmsub_ps (a.h[0], a.h[0], b.h[0]);
+  r.h[1] = _mm256_fmsub_ps (a.h[1], a.h[1], b.h[1]);
+  return r.v;
+}
+
+static inline vf
+v_select_gt (vf x, vf y, vf a, vf b)
+{
+  vi gt = x > y;
+  return (vf) (((vi) a & gt) | ((vi) b & ~gt));
+}
+
+static inline vf v_max (vf a, vf b) { return v_select_gt (a, b, a, b); }
+static inline vf v_abs (vf x) { return (vf) ((vi) x & 0x7fffffff); }
+static inline vf v_div (vf a, vf b) { return a / b; }
+
+#define MC_T_SYMBOL mc_gemm_kernels_avx512_geometry
+#define MC_T_LABEL "avx512-geometry-on-avx2"
+#define MC_VL 16
+#define MC_NV 2
+#define MC_MR 14
+#define MC_KC 256
+#define MC_NC 512
+#include "ops/gemm_kernel_template.h"
