@@ -442,13 +442,17 @@ k_block (int K, int kc)
 #define MC_GEMM_MIN_PARALLEL_MACS (256 * 1024)
 
 /* Splits the threads into tm row parts × tn panel parts, minimizing the
- * register tiles of the busiest thread (ties favour splitting rows, which
- * keeps each thread's B stream whole and shared in L3). */
+ * register tiles of the busiest thread.  A thread that owns only some rows
+ * still streams all of B, one that owns only some columns all of A: each
+ * extra part that copies the larger operand counts 10% (splitting rows
+ * measured ~20% faster per thread on Zen 3 at M=1024, K=128, N=384, where
+ * the tile counts tie). */
 static void
 choose_grid (gemm_job *j, int threads)
 {
   const int mt = (j->M + j->kr->mr - 1) / j->kr->mr;
   const int pt = (j->N + j->kr->nr - 1) / j->kr->nr;
+  const int a_larger = j->M >= j->N;   /* M·K vs K·N */
   int64_t best = -1;
 
   j->tm = j->tn = 1;
@@ -456,7 +460,8 @@ choose_grid (gemm_job *j, int threads)
     return;
   for (int tm = threads; tm >= 1; tm--) {
     const int tn = threads / tm;
-    const int64_t cost = (int64_t) ((mt + tm - 1) / tm) * ((pt + tn - 1) / tn);
+    const int64_t cost = (int64_t) ((mt + tm - 1) / tm) * ((pt + tn - 1) / tn)
+        * (10 + (a_larger ? tn - 1 : tm - 1));
     if (best < 0 || cost < best) {
       best = cost;
       j->tm = tm;
