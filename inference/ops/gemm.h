@@ -3,7 +3,7 @@
  * Weights of pointwise convs and linear layers are packed once at load into
  * an mc_packed_b (the layout is the kernel's business); activations are plain
  * row-major [M, K] (channels-last pixels or tokens).  The epilogue is fused:
- *   C = act(A·B + bias) + residual     (act: identity or exact GELU)
+ *   C = act(A·B + bias) + residual     (act: identity, exact GELU or ReLU)
  * The kernel variant (portable, AVX2+FMA, AVX-512) is chosen once at run time
  * from cpuid (environment MC_GEMM_VARIANT=portable|avx2|avx512 overrides it
  * when the CPU can run that one); tests can force one with
@@ -67,8 +67,8 @@ typedef enum {
 
 /* Whether this CPU and build can run a variant. */
 int mc_gemm_variant_supported (mc_gemm_variant v);
-/* Forces a variant for later packs and products (tests); AUTO restores the
- * best supported.  Panels packed for another variant are repacked by nobody:
+/* Forces a variant for later packs and products (tests); AUTO, or a variant
+ * this CPU cannot run, selects the best supported.  Panels packed for another variant are repacked by nobody:
  * set the variant before packing. */
 void mc_gemm_set_variant (mc_gemm_variant v);
 mc_gemm_variant mc_gemm_get_variant (void);
