@@ -10,6 +10,11 @@
  * Each source row the crop needs is converted and filtered once; nothing the
  * crop discards is computed, and the arithmetic per kept sample is Pillow's,
  * so the result is identical to resizing the whole image and cropping.
+ *
+ * The AVX2 variant (variant.h) runs the same stages with its own kernels:
+ * unpack to planar R, G, B byte rows, the horizontal pass on those, and the
+ * vertical pass, one source row at a time; the ring and this driver are
+ * shared, and the bytes are the same.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +23,23 @@
 #include "mc-preprocess-orc.h"
 #include "preprocess/resample.h"
 #include "preprocess/unpack.h"
+#include "preprocess/variant.h"
 #include "runtime/error.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "preprocess/x86/kernels_avx2.h"
+#define MC_PREPROCESS_HAVE_X86 1
+#endif
 
 /* Output sides beyond this are certainly a caller's mistake (and keep every
  * size computation far from overflow). */
 #define MAX_OUTPUT_SIZE 8192
 
 struct mc_preprocessor {
-  /* the geometry the tables below were built for */
+  /* the geometry (and kernel variant) the tables below were built for */
   int have_geometry;
   int roi_w, roi_h, size;
+  mc_preprocess_variant variant;
   mc_crop_geometry geo;
   int need_h, need_v;         /* a pass is skipped when its side is unchanged */
   mc_filter_table hf, vf;     /* the crop's columns and rows */
@@ -39,9 +51,18 @@ struct mc_preprocessor {
   uint64_t *rg[2];            /* two unpacked rows: R | G << 32 ... */
   uint32_t *b[2];             /* ... and B */
   uint8_t *ring;              /* ring_rows horizontal-pass rows of size·3 */
+  size_t ring_stride;         /* bytes per ring row: size·3 plus the slack
+                                 the AVX2 kernels' whole-vector access needs */
   int *ring_row;              /* ROI row held by each ring slot, -1 none */
   int ring_rows;
   int32_t *acc;               /* size·3 vertical accumulators */
+
+#ifdef MC_PREPROCESS_HAVE_X86
+  /* AVX2 variant */
+  mc_hplan hplan;             /* the horizontal table in the kernel's layout */
+  uint8_t *planar[3];         /* one unpacked row as R, G, B bytes */
+  const uint8_t **vrows;      /* the ring rows one output row reads */
+#endif
 };
 
 /* Bytes per pixel of the RGB family and GRAY8; 0 for the YUV formats. */
@@ -85,6 +106,15 @@ release_geometry (mc_preprocessor *pp)
   pp->ring = NULL;
   pp->ring_row = NULL;
   pp->acc = NULL;
+#ifdef MC_PREPROCESS_HAVE_X86
+  mc_hplan_clear (&pp->hplan);
+  for (int i = 0; i < 3; i++) {
+    free (pp->planar[i]);
+    pp->planar[i] = NULL;
+  }
+  free (pp->vrows);
+  pp->vrows = NULL;
+#endif
   pp->have_geometry = 0;
 }
 
@@ -172,10 +202,10 @@ resolve_roi (const mc_image *src, const mc_rect *roi, mc_rect *out,
  * last call already did. */
 static mc_status
 prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
-    mc_error *err)
+    mc_preprocess_variant variant, mc_error *err)
 {
   if (pp->have_geometry && pp->roi_w == roi_w && pp->roi_h == roi_h
-      && pp->size == size)
+      && pp->size == size && pp->variant == variant)
     return MC_OK;
   release_geometry (pp);
 
@@ -217,26 +247,59 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
   /* An unpacked row starts on an even frame column (chroma pairs), so it
    * may hold one pixel before the first needed column and one after. */
   const int unpack_width = pp->col_hi - pp->col_lo + 2;
-  for (int i = 0; i < 2; i++) {
-    pp->rg[i] = malloc (sizeof (uint64_t) * (unpack_width + 1));
-    pp->b[i] = malloc (sizeof (uint32_t) * (unpack_width + 1));
-  }
-  pp->ring = malloc (row_bytes * pp->ring_rows);
+  /* The AVX2 passes read and write whole vectors: 32-byte steps in the
+   * vertical pass, 8-pixel blocks (+4 bytes) in the horizontal one.  The
+   * slack is zeroed once and only ever multiplied by zero weights. */
+  pp->ring_stride = (row_bytes + 31) / 32 * 32 + 32;
+  pp->ring = calloc (pp->ring_stride, pp->ring_rows);
   pp->ring_row = malloc (sizeof (int) * pp->ring_rows);
-  pp->acc = malloc (sizeof (int32_t) * row_bytes);
-  if (!pp->rg[0] || !pp->rg[1] || !pp->b[0] || !pp->b[1] || !pp->ring || !pp->ring_row
-      || !pp->acc) {
+  if (!pp->ring || !pp->ring_row) {
     release_geometry (pp);
     return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
   }
-  st = mc_unpacker_reserve (&pp->unpacker, unpack_width, err);
-  if (st != MC_OK) {
-    release_geometry (pp);
-    return st;
+  if (variant == MC_PREPROCESS_PORTABLE) {
+    for (int i = 0; i < 2; i++) {
+      pp->rg[i] = malloc (sizeof (uint64_t) * (unpack_width + 1));
+      pp->b[i] = malloc (sizeof (uint32_t) * (unpack_width + 1));
+    }
+    pp->acc = malloc (sizeof (int32_t) * row_bytes);
+    if (!pp->rg[0] || !pp->rg[1] || !pp->b[0] || !pp->b[1] || !pp->acc) {
+      release_geometry (pp);
+      return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
+    }
+    st = mc_unpacker_reserve (&pp->unpacker, unpack_width, err);
+    if (st != MC_OK) {
+      release_geometry (pp);
+      return st;
+    }
   }
+#ifdef MC_PREPROCESS_HAVE_X86
+  if (variant == MC_PREPROCESS_AVX2) {
+    /* Planar rows start at column origin >= col_lo - 1; the unpacker writes
+     * 32-pixel steps and the horizontal windows read up to read_end + 16. */
+    int planar_bytes = unpack_width + 32;
+    if (pp->need_h) {
+      st = mc_hplan_build_avx2 (&pp->hplan, &pp->hf, err);
+      if (st != MC_OK) {
+        release_geometry (pp);
+        return st;
+      }
+      if (pp->hplan.read_end - pp->col_lo + 1 + 16 > planar_bytes)
+        planar_bytes = pp->hplan.read_end - pp->col_lo + 1 + 16;
+    }
+    for (int i = 0; i < 3; i++)
+      pp->planar[i] = calloc (planar_bytes, 1);
+    pp->vrows = malloc (sizeof (const uint8_t *) * (pp->need_v ? pp->vf.taps : 1));
+    if (!pp->planar[0] || !pp->planar[1] || !pp->planar[2] || !pp->vrows) {
+      release_geometry (pp);
+      return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
+    }
+  }
+#endif
   pp->roi_w = roi_w;
   pp->roi_h = roi_h;
   pp->size = size;
+  pp->variant = variant;
   pp->have_geometry = 1;
   return MC_OK;
 }
@@ -258,10 +321,28 @@ unpack (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r, int
 static void
 fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
 {
-  const size_t row_bytes = (size_t) pp->size * 3;
+#ifdef MC_PREPROCESS_HAVE_X86
+  if (pp->variant == MC_PREPROCESS_AVX2) {
+    /* one row: the kernel gains nothing from pairs */
+    const int slot = r % pp->ring_rows;
+    uint8_t *dst = pp->ring + slot * pp->ring_stride;
+    const int x0_even = (roi->x + pp->col_lo) & ~1, origin = x0_even - roi->x;
+    const uint8_t *planes[3];
+    mc_unpack_planar_avx2 (&pp->unpacker, src, roi->y + r, x0_even, roi->x + pp->col_hi,
+        pp->planar, planes);
+    if (pp->need_h)
+      mc_hpass_row_avx2 (&pp->hplan, planes[0], planes[1], planes[2], origin, dst);
+    else
+      mc_interleave_row_avx2 (planes[0], planes[1], planes[2], pp->geo.left - origin,
+          pp->size, dst);
+    pp->ring_row[slot] = r;
+    return;
+  }
+#endif
   const int pair = r + 1 < pp->row_hi;
   int slot[2] = { r % pp->ring_rows, (r + 1) % pp->ring_rows };
-  uint8_t *dst[2] = { pp->ring + slot[0] * row_bytes, pp->ring + slot[1] * row_bytes };
+  uint8_t *dst[2] = { pp->ring + slot[0] * pp->ring_stride,
+    pp->ring + slot[1] * pp->ring_stride };
 
   const int origin = unpack (pp, src, roi, r, 0);
   if (pair)
@@ -287,7 +368,7 @@ ring_get (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
   int slot = r % pp->ring_rows;
   if (pp->ring_row[slot] != r)
     fill_ring (pp, src, roi, r);
-  return pp->ring + (size_t) slot * pp->size * 3;
+  return pp->ring + (size_t) slot * pp->ring_stride;
 }
 
 mc_status
@@ -307,7 +388,7 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
   st = resolve_roi (src, roi, &r, err);
   if (st != MC_OK)
     return st;
-  st = prepare_geometry (pp, r.width, r.height, size, err);
+  st = prepare_geometry (pp, r.width, r.height, size, mc_preprocess_get_variant (), err);
   if (st != MC_OK)
     return st;
 
@@ -316,6 +397,23 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
     pp->ring_row[i] = -1;
 
   const int n = size * 3;
+#ifdef MC_PREPROCESS_HAVE_X86
+  if (pp->variant == MC_PREPROCESS_AVX2) {
+    for (int i = 0; i < size; i++) {
+      float *out = dst + (size_t) i * n;
+      if (!pp->need_v) {
+        mc_unit_float_row_avx2 (ring_get (pp, src, &r, pp->geo.top + i), n, out);
+        continue;
+      }
+      const int first = pp->vf.first[i], count = pp->vf.count[i];
+      /* fetched in order: ring_get may fill a slot, never one of these */
+      for (int t = 0; t < count; t++)
+        pp->vrows[t] = ring_get (pp, src, &r, first + t);
+      mc_vpass_row_avx2 (pp->vrows, pp->vf.coef + (size_t) i * pp->vf.taps, count, n, out);
+    }
+    return MC_OK;
+  }
+#endif
   for (int i = 0; i < size; i++) {
     float *out = dst + (size_t) i * n;
     if (!pp->need_v) {

@@ -1,0 +1,72 @@
+/* variant.c — run-time choice of the preprocessing kernels (see variant.h). */
+#include "variant.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cpu.h"
+
+static mc_preprocess_variant current_variant = MC_PREPROCESS_PORTABLE;
+static pthread_once_t variant_once = PTHREAD_ONCE_INIT;
+
+int
+mc_preprocess_variant_supported (mc_preprocess_variant v)
+{
+  switch (v) {
+    case MC_PREPROCESS_PORTABLE:
+      return 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case MC_PREPROCESS_AVX2:
+      return mc_cpu_get_features ()->avx2;
+#endif
+    default:
+      return 0;
+  }
+}
+
+static mc_preprocess_variant
+best_variant (void)
+{
+  return mc_preprocess_variant_supported (MC_PREPROCESS_AVX2)
+      ? MC_PREPROCESS_AVX2 : MC_PREPROCESS_PORTABLE;
+}
+
+static void
+variant_init (void)
+{
+  const char *env = getenv ("MC_PREPROCESS_VARIANT");
+
+  current_variant = best_variant ();
+  if (env && *env)
+    for (int v = 0; v < MC_PREPROCESS_N_VARIANTS; v++)
+      if (strcmp (env, mc_preprocess_variant_name (v)) == 0
+          && mc_preprocess_variant_supported (v))
+        current_variant = v;
+}
+
+void
+mc_preprocess_set_variant (mc_preprocess_variant v)
+{
+  pthread_once (&variant_once, variant_init);
+  if (v == MC_PREPROCESS_AUTO || !mc_preprocess_variant_supported (v))
+    v = best_variant ();
+  current_variant = v;
+}
+
+mc_preprocess_variant
+mc_preprocess_get_variant (void)
+{
+  pthread_once (&variant_once, variant_init);
+  return current_variant;
+}
+
+const char *
+mc_preprocess_variant_name (mc_preprocess_variant v)
+{
+  switch (v) {
+    case MC_PREPROCESS_PORTABLE: return "portable";
+    case MC_PREPROCESS_AVX2: return "avx2";
+    default: return "auto";
+  }
+}
