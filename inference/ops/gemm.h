@@ -68,8 +68,8 @@ typedef enum {
 /* Whether this CPU and build can run a variant. */
 int mc_gemm_variant_supported (mc_gemm_variant v);
 /* Forces a variant for later packs and products (tests); AUTO, or a variant
- * this CPU cannot run, selects the best supported.  Panels packed for another variant are repacked by nobody:
- * set the variant before packing. */
+ * this CPU cannot run, selects the best supported.  Panels packed for another
+ * variant are repacked by nobody: set the variant before packing. */
 void mc_gemm_set_variant (mc_gemm_variant v);
 mc_gemm_variant mc_gemm_get_variant (void);
 const char *mc_gemm_variant_name (mc_gemm_variant v);
