@@ -43,6 +43,21 @@ cpu_name (void)
   return name ? name : g_strdup ("unknown");
 }
 
+/* Resident set size of this process in MiB (Linux), or -1. */
+static double
+rss_mib (void)
+{
+  char *text = NULL;
+  double v = -1;
+  if (g_file_get_contents ("/proc/self/status", &text, NULL, NULL)) {
+    char *p = strstr (text, "VmRSS:");
+    if (p)
+      v = g_ascii_strtod (p + 6, NULL) / 1024.0;
+  }
+  g_free (text);
+  return v;
+}
+
 int
 cli_bench (int argc, char **argv)
 {
@@ -68,6 +83,7 @@ cli_bench (int argc, char **argv)
   float *input = NULL, *out = NULL;
   int32_t *tokens = NULL;
   char *cpu;
+  double rss_loaded;
 
   optind = 1;
   while ((opt = getopt_long (argc, argv, "m:c:j:k:w:b:s:p:th", opts, NULL)) != -1) {
@@ -94,10 +110,11 @@ cli_bench (int argc, char **argv)
         precision);
     return 2;
   }
-  ctx = cli_load_model ("bench", model, config, threads, NULL, text ? MC_TOWER_TEXT : MC_TOWER_IMAGE);
+  ctx = cli_load_model ("bench", model, config, threads, NULL, 0);
   if (!ctx)
     return 1;
   mc_get_model_info (ctx, &info);
+  rss_loaded = rss_mib ();
   if (!size)
     size = mc_image_size (ctx);
   times = g_new (double, iters);
@@ -150,6 +167,8 @@ cli_bench (int argc, char **argv)
     if (!text)
       printf (" \"size\": %d,\n", size);
     printf ("  \"iterations\": %d, \"warmup\": %d,\n", iters, warmup);
+    printf ("  \"fp32_weights_mib\": %.1f, \"rss_after_load_mib\": %.1f, \"rss_after_run_mib\": %.1f,\n",
+        (info.image_params + info.text_params) * 4.0 / (1024.0 * 1024.0), rss_loaded, rss_mib ());
     printf ("  \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f,\n", median, times[0],
         times[iters - 1]);
     printf ("  \"%s_per_s\": %.2f,\n", text ? "prompts" : "frames", batch * 1000.0 / median);

@@ -3,6 +3,9 @@
 #include "mobileclip.h"
 
 #include <glib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +259,11 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
   }
   mc_tensor_file_close (file);
   g_free (weights);
+#ifdef __GLIBC__
+  /* the F32 copies read while folding are freed by now; hand their pages
+   * back so a loaded model's footprint is its runtime weights */
+  malloc_trim (0);
+#endif
   *out = ctx;
   return MC_OK;
 
