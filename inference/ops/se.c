@@ -55,12 +55,10 @@ scale_rows (void *p, int64_t r0, int64_t r1, int worker)
   const scale_job *j = p;
   for (int64_t r = r0; r < r1; r++) {
     float *row = j->x + r * j->c;
+    for (int ch = 0; ch < j->c; ch++)
+      row[ch] *= j->gate[ch];
     if (j->act == MC_ACT_GELU)
-      for (int ch = 0; ch < j->c; ch++)
-        row[ch] = mc_gelu (row[ch] * j->gate[ch]);
-    else
-      for (int ch = 0; ch < j->c; ch++)
-        row[ch] *= j->gate[ch];
+      mc_gelu_inplace (row, (size_t) j->c);
   }
 }
 

@@ -3,8 +3,8 @@
  * Ops call mc_parallel_for with a range of independent work items; the pool
  * cuts it into at most n_threads contiguous chunks (never smaller than
  * `grain` items) and runs them, the calling thread taking the first chunk.
- * Workers sleep on a condition variable between calls, so a forward pass
- * creates no threads.
+ * Workers poll briefly for the next call, then sleep on a condition
+ * variable; a forward pass creates no threads.
  */
 #ifndef MC_RUNTIME_THREADPOOL_H
 #define MC_RUNTIME_THREADPOOL_H
