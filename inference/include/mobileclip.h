@@ -130,6 +130,9 @@ typedef enum {
   MC_PIXEL_GRAY8,
   MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_NV12, MC_PIXEL_NV21,
   MC_PIXEL_YUY2, MC_PIXEL_UYVY,
+  /* planar Y,U,V: 4:4:4 (full-size chroma), 4:2:2 (chroma ⌈w/2⌉ × h), and
+   * 4:2:0 with 10-bit samples in the low bits of little-endian uint16 */
+  MC_PIXEL_Y444, MC_PIXEL_Y42B, MC_PIXEL_I420_10LE,
 } mc_pixel_format;
 
 typedef enum {
@@ -143,7 +146,8 @@ typedef struct {
   int width, height;
   const uint8_t *planes[3];  /* packed formats use planes[0]; planar ones
                                 list planes in memory order: I420 Y,U,V;
-                                YV12 Y,V,U; NV12/NV21 Y, interleaved chroma */
+                                YV12 Y,V,U; NV12/NV21 Y, interleaved chroma;
+                                Y444, Y42B, I420_10LE Y,U,V */
   int strides[3];            /* bytes per row of each plane (>= the row) */
   mc_yuv_matrix matrix;      /* YUV formats only */
   int full_range;            /* YUV formats only: 0 = video range (16..235) */

@@ -97,6 +97,76 @@ addw x, x, bias
 mergewl bt, x, x
 
 
+# 4:4:4: the same terms, one per pixel (no doubling).
+.function mc_orc_chroma_terms_444
+.dest 2 rt int16_t
+.dest 2 gt int16_t
+.dest 2 bt int16_t
+.source 1 u uint8_t
+.source 1 v uint8_t
+.param 2 crv
+.param 2 cgu
+.param 2 cgv
+.param 2 cbu
+.param 2 bias
+.temp 2 uw
+.temp 2 vw
+.temp 2 t
+.temp 2 x
+
+convubw uw, u
+subw uw, uw, 128
+shlw uw, uw, 8
+convubw vw, v
+subw vw, vw, 128
+shlw vw, vw, 8
+mulhsw t, vw, crv
+addw rt, t, bias
+mulhsw t, uw, cgu
+mulhsw x, vw, cgv
+addw t, t, x
+addw gt, t, bias
+mulhsw t, uw, cbu
+addw bt, t, bias
+
+
+# 10-bit chroma (the low bits of 16-bit samples): (C - 512) << 6, the same
+# 16-bit scale as (C - 128) << 8.
+.function mc_orc_chroma_terms_10
+.dest 4 rt int16_t
+.dest 4 gt int16_t
+.dest 4 bt int16_t
+.source 2 u uint16_t
+.source 2 v uint16_t
+.param 2 crv
+.param 2 cgu
+.param 2 cgv
+.param 2 cbu
+.param 2 bias
+.temp 2 uw
+.temp 2 vw
+.temp 2 t
+.temp 2 x
+
+andw uw, u, 1023
+shlw uw, uw, 6
+xorw uw, uw, 32768
+andw vw, v, 1023
+shlw vw, vw, 6
+xorw vw, vw, 32768
+mulhsw x, vw, crv
+addw x, x, bias
+mergewl rt, x, x
+mulhsw x, uw, cgu
+mulhsw t, vw, cgv
+addw x, x, t
+addw x, x, bias
+mergewl gt, x, x
+mulhsw x, uw, cbu
+addw x, x, bias
+mergewl bt, x, x
+
+
 # Bytes out (R|G<<8 pairs and B) keep every temporary at 16 bits, so ORC
 # runs eight pixels per SSE register; mc_orc_widen_u8_u32 then spreads them to
 # the rg/b words.  (Writing 64-bit rg directly would cap a loop iteration at
@@ -115,6 +185,36 @@ mergewl bt, x, x
 .temp 1 g8
 
 splatbw yw, y
+mulhuw yw, yw, cy
+addw x, yw, rt
+shrsw x, x, 5
+convsuswb r8, x
+addw x, yw, gt
+shrsw x, x, 5
+convsuswb g8, x
+mergebw rg, r8, g8
+addw x, yw, bt
+shrsw x, x, 5
+convsuswb b, x
+
+
+# 10-bit luma: Y << 6 in place of Y·257 (cy is computed for it, see
+# unpack.c); then as mc_orc_yuv_to_rgb8.
+.function mc_orc_yuv10_to_rgb8
+.dest 2 rg uint8_t
+.dest 1 b uint8_t
+.source 2 y uint16_t
+.source 2 rt int16_t
+.source 2 gt int16_t
+.source 2 bt int16_t
+.param 2 cy
+.temp 2 yw
+.temp 2 x
+.temp 1 r8
+.temp 1 g8
+
+andw yw, y, 1023
+shlw yw, yw, 6
 mulhuw yw, yw, cy
 addw x, yw, rt
 shrsw x, x, 5

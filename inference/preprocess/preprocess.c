@@ -150,6 +150,12 @@ check_image (const mc_image *src, mc_error *err)
         n_planes = 2; need[0] = w; need[1] = 2 * (int64_t) cw; break;
       case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
         need[0] = 4 * (int64_t) cw; break;
+      case MC_PIXEL_Y444:
+        n_planes = 3; need[0] = need[1] = need[2] = w; break;
+      case MC_PIXEL_Y42B:
+        n_planes = 3; need[0] = w; need[1] = need[2] = cw; break;
+      case MC_PIXEL_I420_10LE:
+        n_planes = 3; need[0] = 2 * (int64_t) w; need[1] = need[2] = 2 * (int64_t) cw; break;
       default:
         return mc_err (err, MC_ERR_INVALID_ARGUMENT,
             "preprocess: unknown pixel format %d", (int) src->format);

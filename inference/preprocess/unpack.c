@@ -14,6 +14,7 @@ mc_pixel_format_is_yuv (mc_pixel_format format)
   switch (format) {
     case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_NV12:
     case MC_PIXEL_NV21: case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
+    case MC_PIXEL_Y444: case MC_PIXEL_Y42B: case MC_PIXEL_I420_10LE:
       return 1;
     default:
       return 0;
@@ -47,8 +48,10 @@ mc_unpacker_reserve (mc_unpacker *up, int capacity, mc_error *err)
   up->bounce = malloc (n * 4);
   up->rg8 = malloc (n * 2);
   up->b8 = malloc (n);
-  up->u = malloc (n / 2 + 1);
-  up->v = malloc (n / 2 + 1);
+  /* split chroma (n/2 bytes), or aligned copies of 10-bit chroma (n/2
+   * samples of 2 bytes) */
+  up->u = malloc (n + 2);
+  up->v = malloc (n + 2);
   up->rt = malloc (n * sizeof (int16_t));
   up->gt = malloc (n * sizeof (int16_t));
   up->bt = malloc (n * sizeof (int16_t));
@@ -80,11 +83,19 @@ mc_unpacker_begin (mc_unpacker *up, const mc_image *img)
   const double kg = 1.0 - kr - kb;
   /* Video range spreads 219 luma and 224 chroma steps over 0..255. */
   const double ys = full ? 1.0 : 255.0 / 219.0;
-  const double cs = full ? 1.0 : 255.0 / 224.0;
+  double cs = full ? 1.0 : 255.0 / 224.0;
   const double yoff = full ? 0.0 : 16.0;
 
   /* Y·257 / 65536 = Y / 255.004, so mulhuw (Y·257, ys·32·255) = Y·ys·32. */
   up->cy = (int) lrint (ys * 32.0 * 255.0);
+  if (img->format == MC_PIXEL_I420_10LE) {
+    /* 10 bits: luma enters as Y << 6 and must give Y·255·32 / (1023 or
+     * 876 video steps); chroma enters as (C − 512) << 6, a quarter of the
+     * 8-bit scale, over 1023 (full) or 896 = 4·224 (video) steps.  The
+     * video-range offset, 64/876 = 16/219, keeps the bias below. */
+    up->cy = (int) lrint (32.0 * 255.0 * 1024.0 / (full ? 1023.0 : 876.0));
+    cs = full ? 1020.0 / 1023.0 : 255.0 / 224.0;
+  }
   /* mulhsw ((C-128) << 8, w·2^13) = (C-128)·w·32 */
   up->crv = (int) lrint (2.0 * (1.0 - kr) * cs * 8192.0);
   up->cbu = (int) lrint (2.0 * (1.0 - kb) * cs * 8192.0);
@@ -116,12 +127,18 @@ widen_rgb8 (const uint8_t *rg8, const uint8_t *b8, int n, uint64_t *rg, uint32_t
 /* ORC kernels need each array aligned to its element size.  Frame rows
  * with odd strides (or odd offsets) are copied to aligned scratch first. */
 static const uint8_t *
-aligned_source (mc_unpacker *up, const uint8_t *p, size_t elem, size_t bytes)
+aligned_source_to (uint8_t *scratch, const uint8_t *p, size_t elem, size_t bytes)
 {
   if (((uintptr_t) p & (elem - 1)) == 0)
     return p;
-  memcpy (up->bounce, p, bytes);
-  return (const uint8_t *) up->bounce;
+  memcpy (scratch, p, bytes);
+  return scratch;
+}
+
+static const uint8_t *
+aligned_source (mc_unpacker *up, const uint8_t *p, size_t elem, size_t bytes)
+{
+  return aligned_source_to ((uint8_t *) up->bounce, p, elem, bytes);
 }
 
 /* Chroma terms for pixels [x0, x0 + 2n) from n chroma samples. */
@@ -130,6 +147,19 @@ chroma_terms (mc_unpacker *up, const uint8_t *u, const uint8_t *v, int n)
 {
   mc_orc_chroma_terms (up->rt, up->gt, up->bt, u, v, up->crv, up->cgu, up->cgv,
       up->cbu, up->bias, n);
+}
+
+/* Native uint16 samples from little-endian bytes: aligned for ORC, and
+ * byte-swapped on big-endian machines (into dst, which then holds them). */
+static const uint16_t *
+samples_le16 (const uint8_t *p, int n, uint8_t *dst)
+{
+  if (host_is_little_endian ())
+    return (const uint16_t *) aligned_source_to (dst, p, 2, 2 * (size_t) n);
+  uint16_t *d = (uint16_t *) dst;
+  for (int i = 0; i < n; i++)
+    d[i] = (uint16_t) (p[2 * i] | p[2 * i + 1] << 8);
+  return d;
 }
 
 static void
@@ -152,13 +182,40 @@ unpack_yuv (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,
     chroma_terms (up, up->u, up->v, nc);
     up->terms_row = -1;
     luma = up->y;
-  } else {
-    /* 4:2:0: one chroma row serves two luma rows; keep its terms. */
-    const int cy = y >> 1;
+  } else if (f == MC_PIXEL_Y444) {
+    /* a chroma sample per pixel: terms are not shared, nothing to keep */
+    const size_t at = (size_t) y * img->strides[1] + x0;
+    mc_orc_chroma_terms_444 (up->rt, up->gt, up->bt, img->planes[1] + at,
+        img->planes[2] + (size_t) y * img->strides[2] + x0, up->crv, up->cgu,
+        up->cgv, up->cbu, up->bias, x1 - x0);
+    up->terms_row = -1;
+    luma = row + x0;
+  } else if (f == MC_PIXEL_I420_10LE) {
+    const int cy = y >> 1, n = x1 - x0;
     if (up->terms_row != cy || up->terms_x0 != x0 || up->terms_n != nc) {
-      if (f == MC_PIXEL_I420 || f == MC_PIXEL_YV12) {
+      const uint16_t *u = samples_le16 (img->planes[1] + (size_t) cy * img->strides[1]
+          + 2 * (size_t) c0, nc, up->u);
+      const uint16_t *v = samples_le16 (img->planes[2] + (size_t) cy * img->strides[2]
+          + 2 * (size_t) c0, nc, up->v);
+      mc_orc_chroma_terms_10 (up->rt, up->gt, up->bt, u, v, up->crv, up->cgu,
+          up->cgv, up->cbu, up->bias, nc);
+      up->terms_row = cy;
+      up->terms_x0 = x0;
+      up->terms_n = nc;
+    }
+    const uint16_t *luma10 = samples_le16 (row + 2 * (size_t) x0, n,
+        (uint8_t *) up->bounce);
+    mc_orc_yuv10_to_rgb8 (up->rg8, up->b8, luma10, up->rt, up->gt, up->bt, up->cy, n);
+    widen_rgb8 (up->rg8, up->b8, n, rg, b);
+    return;
+  } else {
+    /* 4:2:0: one chroma row serves two luma rows; keep its terms.  Y42B
+     * (4:2:2 planar) has a chroma row per luma row. */
+    const int cy = f == MC_PIXEL_Y42B ? y : y >> 1;
+    if (up->terms_row != cy || up->terms_x0 != x0 || up->terms_n != nc) {
+      if (f == MC_PIXEL_I420 || f == MC_PIXEL_YV12 || f == MC_PIXEL_Y42B) {
         /* planes are in memory order: I420 is Y,U,V and YV12 is Y,V,U */
-        const int ui = f == MC_PIXEL_I420 ? 1 : 2, vi = 3 - ui;
+        const int ui = f == MC_PIXEL_YV12 ? 2 : 1, vi = 3 - ui;
         chroma_terms (up, img->planes[ui] + (size_t) cy * img->strides[ui] + c0,
             img->planes[vi] + (size_t) cy * img->strides[vi] + c0, nc);
       } else {

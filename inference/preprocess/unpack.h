@@ -11,8 +11,10 @@
  *   (video: Y 16..235, C 16..240; full: 0..255, chroma centred on 128).
  *   Chroma is upsampled by replication (nearest; each chroma sample covers its
  *   2×2 (4:2:0) or 2×1 (4:2:2) block of luma samples, i.e. pixel (x, y) takes
- *   sample (x/2, y/2) or (x/2, y)).  16-bit fixed point (mc-preprocess.orc),
- *   within one unit of the exactly rounded conversion.
+ *   sample (x/2, y/2) or (x/2, y); 4:4:4 has one per pixel).  16-bit fixed
+ *   point (mc-preprocess.orc), within one unit of the exactly rounded
+ *   conversion.  10-bit samples enter the same 16-bit scale (Y << 6 | Y >> 4,
+ *   (C − 512) << 6) and share the weights.
  */
 #ifndef MC_PREPROCESS_UNPACK_H
 #define MC_PREPROCESS_UNPACK_H
@@ -48,7 +50,7 @@ void mc_unpacker_begin (mc_unpacker *up, const mc_image *img);
 void mc_unpack_row (mc_unpacker *up, const mc_image *img, int y, int x0, int x1,
     uint64_t *rg, uint32_t *b);
 
-/* 1 for I420, YV12, NV12, NV21, YUY2 and UYVY. */
+/* 1 for I420, YV12, NV12, NV21, YUY2, UYVY, Y444, Y42B and I420_10LE. */
 int mc_pixel_format_is_yuv (mc_pixel_format format);
 
 #endif

@@ -7,8 +7,13 @@
  * that RGB image goes through mc_preprocess.  The fused path must stay within
  * 2/255 of it (the brief's bound; the 16-bit conversion is within one unit per
  * pixel and each resampling pass can turn that into at most one more).
- * Formats that carry the same samples (I420/YV12/NV12/NV21, YUY2/UYVY) must
- * agree bit for bit.
+ * Formats that carry the same samples (I420/YV12/NV12/NV21, YUY2/UYVY/Y42B)
+ * must agree bit for bit.  Y444 has a chroma sample per pixel; I420_10LE
+ * gets 10-bit samples (with junk in the 6 unused high bits, which must be
+ * ignored) and a 10-bit reference.
+ *
+ * The test runs on the kernel variant the machine picks, or the one
+ * MC_PREPROCESS_VARIANT names (SKIP when the CPU cannot run it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "mobileclip.h"
+#include "preprocess_test_variant.h"
 #include "test_util.h"
 
 static uint32_t rng = 4242;
@@ -27,11 +33,22 @@ rand_u8 (void)
   return (uint8_t) (rng >> 24);
 }
 
-/* Y'CbCr samples of a frame: luma w×h, chroma at 4:2:0 and 4:2:2. */
+/* Y'CbCr samples of a frame: luma w×h, chroma at 4:2:0, 4:2:2 and 4:4:4,
+ * and a 10-bit 4:2:0 version (its own samples). */
 typedef struct {
   int w, h, cw, ch;
-  uint8_t *y, *u420, *v420, *u422, *v422;
+  uint8_t *y, *u420, *v420, *u422, *v422, *u444, *v444;
+  uint16_t *y10, *u10, *v10;   /* 10 bits, high bits junk */
 } yuv_frame;
+
+/* The chroma sampling a format uses (and the reference must use). */
+typedef enum { SUB_420, SUB_422, SUB_444, SUB_420_10, N_SUB } subsampling;
+
+static uint16_t
+rand_u16 (void)
+{
+  return (uint16_t) (rand_u8 () << 8 | rand_u8 ());
+}
 
 /* Smooth ramps with noise; chroma spans the whole 0..255 range so that
  * out-of-gamut colours exercise the clamping. */
@@ -44,6 +61,11 @@ yuv_frame_make (yuv_frame *f, int w, int h)
   f->v420 = malloc ((size_t) f->cw * f->ch);
   f->u422 = malloc ((size_t) f->cw * h);
   f->v422 = malloc ((size_t) f->cw * h);
+  f->u444 = malloc ((size_t) w * h);
+  f->v444 = malloc ((size_t) w * h);
+  f->y10 = malloc (sizeof (uint16_t) * w * h);
+  f->u10 = malloc (sizeof (uint16_t) * f->cw * f->ch);
+  f->v10 = malloc (sizeof (uint16_t) * f->cw * f->ch);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++)
       f->y[(size_t) y * w + x] = (x / 3 + y / 4) % 5 == 0 ? rand_u8 ()
@@ -57,7 +79,17 @@ yuv_frame_make (yuv_frame *f, int w, int h)
       if (y < f->ch) {
         f->u420[(size_t) y * f->cw + x] = v ^ 0x5a;
         f->v420[(size_t) y * f->cw + x] = u ^ 0x33;
+        /* 10 bits: the 8-bit pattern, random low bits, junk above bit 9 */
+        f->u10[(size_t) y * f->cw + x] = (uint16_t) ((u << 2 | (rand_u8 () & 3)) | (rand_u16 () & 0xfc00));
+        f->v10[(size_t) y * f->cw + x] = (uint16_t) ((v << 2 | (rand_u8 () & 3)) | (rand_u16 () & 0xfc00));
       }
+    }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const size_t i = (size_t) y * w + x;
+      f->u444[i] = (x + 2 * y) % 9 == 0 ? rand_u8 () : (uint8_t) (x * 255 / w);
+      f->v444[i] = (x ^ y) % 13 == 0 ? rand_u8 () : (uint8_t) (y * 255 / h);
+      f->y10[i] = (uint16_t) ((f->y[i] << 2 | (rand_u8 () & 3)) | (rand_u16 () & 0xfc00));
     }
 }
 
@@ -65,12 +97,44 @@ static void
 yuv_frame_free (yuv_frame *f)
 {
   free (f->y); free (f->u420); free (f->v420); free (f->u422); free (f->v422);
+  free (f->u444); free (f->v444); free (f->y10); free (f->u10); free (f->v10);
 }
 
-static int
-is_422 (mc_pixel_format fmt)
+static subsampling
+subsampling_of (mc_pixel_format fmt)
 {
-  return fmt == MC_PIXEL_YUY2 || fmt == MC_PIXEL_UYVY;
+  switch (fmt) {
+    case MC_PIXEL_YUY2: case MC_PIXEL_UYVY: case MC_PIXEL_Y42B: return SUB_422;
+    case MC_PIXEL_Y444: return SUB_444;
+    case MC_PIXEL_I420_10LE: return SUB_420_10;
+    default: return SUB_420;
+  }
+}
+
+/* A plane of rows × bytes with `pad` bytes of noise after each row. */
+static uint8_t *
+plane_copy (const uint8_t *src, int rows, int bytes, int pad, int *stride)
+{
+  *stride = bytes + pad;
+  uint8_t *p = malloc ((size_t) *stride * rows);
+  for (int y = 0; y < rows; y++) {
+    memcpy (p + (size_t) y * *stride, src + (size_t) y * bytes, bytes);
+    for (int i = 0; i < pad; i++)
+      p[(size_t) y * *stride + bytes + i] = rand_u8 ();
+  }
+  return p;
+}
+
+/* uint16 samples as little-endian bytes. */
+static uint8_t *
+le16_bytes (const uint16_t *s, size_t n)
+{
+  uint8_t *b = malloc (2 * n);
+  for (size_t i = 0; i < n; i++) {
+    b[2 * i] = (uint8_t) s[i];
+    b[2 * i + 1] = (uint8_t) (s[i] >> 8);
+  }
+  return b;
 }
 
 /* Packs the frame's samples in a format; rows get a few padding bytes of
@@ -83,7 +147,29 @@ pack (const yuv_frame *f, mc_pixel_format fmt, mc_yuv_matrix m, int full,
     .full_range = full };
   const int pad = 5;
   bufs[0] = bufs[1] = bufs[2] = NULL;
-  if (is_422 (fmt)) {
+  if (fmt == MC_PIXEL_Y444 || fmt == MC_PIXEL_Y42B) {
+    const int cw = fmt == MC_PIXEL_Y444 ? f->w : f->cw;
+    bufs[0] = plane_copy (f->y, f->h, f->w, pad, &im.strides[0]);
+    bufs[1] = plane_copy (fmt == MC_PIXEL_Y444 ? f->u444 : f->u422, f->h, cw, pad, &im.strides[1]);
+    bufs[2] = plane_copy (fmt == MC_PIXEL_Y444 ? f->v444 : f->v422, f->h, cw, pad, &im.strides[2]);
+    for (int i = 0; i < 3; i++)
+      im.planes[i] = bufs[i];
+    return im;
+  }
+  if (fmt == MC_PIXEL_I420_10LE) {
+    /* odd pads: rows start at odd addresses (unaligned uint16) */
+    uint8_t *y = le16_bytes (f->y10, (size_t) f->w * f->h);
+    uint8_t *u = le16_bytes (f->u10, (size_t) f->cw * f->ch);
+    uint8_t *v = le16_bytes (f->v10, (size_t) f->cw * f->ch);
+    bufs[0] = plane_copy (y, f->h, 2 * f->w, pad, &im.strides[0]);
+    bufs[1] = plane_copy (u, f->ch, 2 * f->cw, pad + 2, &im.strides[1]);
+    bufs[2] = plane_copy (v, f->ch, 2 * f->cw, pad, &im.strides[2]);
+    free (y); free (u); free (v);
+    for (int i = 0; i < 3; i++)
+      im.planes[i] = bufs[i];
+    return im;
+  }
+  if (fmt == MC_PIXEL_YUY2 || fmt == MC_PIXEL_UYVY) {
     int stride = 4 * f->cw + pad;
     uint8_t *p = malloc ((size_t) stride * f->h);
     for (size_t i = 0; i < (size_t) stride * f->h; i++)
@@ -143,7 +229,7 @@ pack (const yuv_frame *f, mc_pixel_format fmt, mc_yuv_matrix m, int full,
 
 /* The double-precision conversion of the whole frame to packed RGB. */
 static uint8_t *
-reference_rgb (const yuv_frame *f, int use_422, mc_yuv_matrix m, int full)
+reference_rgb (const yuv_frame *f, subsampling sub, mc_yuv_matrix m, int full)
 {
   double kr = m == MC_YUV_BT709 ? 0.2126 : m == MC_YUV_BT2020 ? 0.2627 : 0.299;
   double kb = m == MC_YUV_BT709 ? 0.0722 : m == MC_YUV_BT2020 ? 0.0593 : 0.114;
@@ -151,14 +237,26 @@ reference_rgb (const yuv_frame *f, int use_422, mc_yuv_matrix m, int full)
   uint8_t *rgb = malloc ((size_t) f->w * f->h * 3);
   for (int y = 0; y < f->h; y++)
     for (int x = 0; x < f->w; x++) {
-      size_t ci = use_422 ? (size_t) y * f->cw + x / 2 : (size_t) (y / 2) * f->cw + x / 2;
-      double Y = f->y[(size_t) y * f->w + x];
-      double U = use_422 ? f->u422[ci] : f->u420[ci];
-      double V = use_422 ? f->v422[ci] : f->v420[ci];
+      const size_t li = (size_t) y * f->w + x;
+      const size_t c420 = (size_t) (y / 2) * f->cw + x / 2, c422 = (size_t) y * f->cw + x / 2;
+      double Y, U, V, yn, cb, cr;
+      switch (sub) {
+        case SUB_422: Y = f->y[li]; U = f->u422[c422]; V = f->v422[c422]; break;
+        case SUB_444: Y = f->y[li]; U = f->u444[li]; V = f->v444[li]; break;
+        case SUB_420_10:
+          Y = f->y10[li] & 1023; U = f->u10[c420] & 1023; V = f->v10[c420] & 1023; break;
+        default: Y = f->y[li]; U = f->u420[c420]; V = f->v420[c420]; break;
+      }
       /* normalized: Y in 0..1, Cb/Cr in -0.5..0.5 */
-      double yn = full ? Y / 255.0 : (Y - 16) / 219.0;
-      double cb = full ? (U - 128) / 255.0 : (U - 128) / 224.0;
-      double cr = full ? (V - 128) / 255.0 : (V - 128) / 224.0;
+      if (sub == SUB_420_10) {
+        yn = full ? Y / 1023.0 : (Y - 64) / 876.0;
+        cb = full ? (U - 512) / 1023.0 : (U - 512) / 896.0;
+        cr = full ? (V - 512) / 1023.0 : (V - 512) / 896.0;
+      } else {
+        yn = full ? Y / 255.0 : (Y - 16) / 219.0;
+        cb = full ? (U - 128) / 255.0 : (U - 128) / 224.0;
+        cr = full ? (V - 128) / 255.0 : (V - 128) / 224.0;
+      }
       double rgbn[3] = {
         yn + 2 * (1 - kr) * cr,
         yn - 2 * kb * (1 - kb) / kg * cb - 2 * kr * (1 - kr) / kg * cr,
@@ -197,6 +295,7 @@ static const struct {
 } yuv_formats[] = {
   { MC_PIXEL_I420, "I420" }, { MC_PIXEL_YV12, "YV12" }, { MC_PIXEL_NV12, "NV12" },
   { MC_PIXEL_NV21, "NV21" }, { MC_PIXEL_YUY2, "YUY2" }, { MC_PIXEL_UYVY, "UYVY" },
+  { MC_PIXEL_Y42B, "Y42B" }, { MC_PIXEL_Y444, "Y444" }, { MC_PIXEL_I420_10LE, "I420_10LE" },
 };
 #define N_YUV (sizeof yuv_formats / sizeof yuv_formats[0])
 
@@ -211,16 +310,17 @@ check_yuv_frame (mc_preprocessor *pp, int w, int h, int size, mc_yuv_matrix m,
   yuv_frame_make (&f, w, h);
   const size_t n = (size_t) size * size * 3;
   float *ref = malloc (n * sizeof (float)), *got = malloc (n * sizeof (float));
-  float *first420 = malloc (n * sizeof (float)), *first422 = malloc (n * sizeof (float));
+  float *first = malloc (n * sizeof (float));
   static const char *matrices[] = { "BT.601", "BT.709", "BT.2020" };
 
-  for (int sub = 0; sub < 2; sub++) {
+  for (int sub = 0; sub < N_SUB; sub++) {
     uint8_t *rgb = reference_rgb (&f, sub, m, full);
     mc_image rim = { .format = MC_PIXEL_RGB, .width = w, .height = h,
       .planes = { rgb }, .strides = { 3 * w } };
     run (pp, &rim, NULL, size, ref);
+    const char *first_name = NULL;
     for (size_t i = 0; i < N_YUV; i++) {
-      if (is_422 (yuv_formats[i].fmt) != sub)
+      if (subsampling_of (yuv_formats[i].fmt) != (subsampling) sub)
         continue;
       uint8_t *bufs[3];
       mc_image im = pack (&f, yuv_formats[i].fmt, m, full, bufs);
@@ -233,20 +333,20 @@ check_yuv_frame (mc_preprocessor *pp, int w, int h, int size, mc_yuv_matrix m,
         if (d * 255 > worst_fused)
           worst_fused = d * 255;
         /* same samples, other packing: the same bytes */
-        float *first = sub ? first422 : first420;
-        int is_first = yuv_formats[i].fmt == MC_PIXEL_I420 || yuv_formats[i].fmt == MC_PIXEL_YUY2;
-        if (is_first)
+        if (!first_name) {
           memcpy (first, got, n * sizeof (float));
-        else
+          first_name = yuv_formats[i].name;
+        } else {
           CHECK (count_different (got, first, n) == 0, "%s differs from %s on the same samples",
-              yuv_formats[i].name, sub ? "YUY2" : "I420");
+              yuv_formats[i].name, first_name);
+        }
       }
       free (bufs[0]); free (bufs[1]); free (bufs[2]);
     }
     free (rgb);
   }
   yuv_frame_free (&f);
-  free (ref); free (got); free (first420); free (first422);
+  free (ref); free (got); free (first);
 }
 
 /* With a square frame and size = side nothing is resampled: the output is
@@ -263,7 +363,7 @@ check_conversion_alone (mc_preprocessor *pp)
   for (int m = MC_YUV_BT601; m <= MC_YUV_BT2020; m++)
     for (int full = 0; full < 2; full++)
       for (size_t i = 0; i < N_YUV; i++) {
-        uint8_t *rgb = reference_rgb (&f, is_422 (yuv_formats[i].fmt), m, full);
+        uint8_t *rgb = reference_rgb (&f, subsampling_of (yuv_formats[i].fmt), m, full);
         for (size_t k = 0; k < n; k++)
           ref[k] = rgb[k] / 255.0f;
         uint8_t *bufs[3];
@@ -278,9 +378,10 @@ check_conversion_alone (mc_preprocessor *pp)
             worst = d;
           CHECK (d <= 1.0 / 255 + 1e-7, "%s matrix %d full %d: conversion off by %g/255",
               yuv_formats[i].name, m, full, d * 255);
-          if (i == 0)
-            printf ("  conversion alone, matrix %d %s: max %g/255, %d of %zu values differ\n",
-                m, full ? "full" : "video", d * 255, differ, n);
+          if (i == 0 || yuv_formats[i].fmt == MC_PIXEL_Y444
+              || yuv_formats[i].fmt == MC_PIXEL_I420_10LE)
+            printf ("  conversion alone, %s matrix %d %s: max %g/255, %d of %zu values differ\n",
+                yuv_formats[i].name, m, full ? "full" : "video", d * 255, differ, n);
         }
         free (bufs[0]); free (bufs[1]); free (bufs[2]);
         free (rgb);
@@ -400,6 +501,12 @@ check_arguments (mc_preprocessor *pp)
   im = ok; im.format = MC_PIXEL_I420; im.strides[0] = 4; im.planes[1] = pix;
   im.planes[2] = pix; im.strides[1] = 2; im.strides[2] = 2; im.matrix = (mc_yuv_matrix) 7;
   expect_invalid (pp, &im, NULL, 8, out, "unknown YUV matrix");
+  im = ok; im.format = MC_PIXEL_I420_10LE; im.strides[0] = 7; im.planes[1] = pix;
+  im.planes[2] = pix; im.strides[1] = 4; im.strides[2] = 4;
+  expect_invalid (pp, &im, NULL, 8, out, "I420_10LE luma stride below 2·w");
+  im = ok; im.format = MC_PIXEL_Y444; im.strides[0] = 4; im.planes[1] = pix;
+  im.planes[2] = NULL; im.strides[1] = 4; im.strides[2] = 4;
+  expect_invalid (pp, &im, NULL, 8, out, "Y444 without V plane");
   expect_invalid (pp, &ok, &(mc_rect) { 0, 0, 2, 0 }, 8, out, "region of height 0");
   expect_invalid (pp, &ok, &(mc_rect) { 0, 0, -2, 2 }, 8, out, "region of negative width");
   expect_invalid (pp, &ok, &(mc_rect) { 4, 0, 2, 2 }, 8, out, "region right of the frame");
@@ -425,6 +532,8 @@ check_arguments (mc_preprocessor *pp)
 int
 main (void)
 {
+  if (!mc_test_preprocess_variant ())
+    return MC_TEST_SKIP;
   mc_preprocessor *pp = mc_preprocessor_new ();
 
   check_conversion_alone (pp);

@@ -9,6 +9,7 @@
  * The same images in every RGB-family layout (BGR, RGBx, xBGR, RGBA with
  * random alpha, row padding, ...) must give bit-identical output, and
  * cropping to a region must equal preprocessing a copy of that region.
+ * Runs on the kernel variant MC_PREPROCESS_VARIANT names (or the default).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "io/tensor_file.h"
 #include "mobileclip.h"
+#include "preprocess_test_variant.h"
 #include "test_util.h"
 
 static const struct {
@@ -87,6 +89,8 @@ count_different (const float *a, const float *b, size_t n)
 int
 main (void)
 {
+  if (!mc_test_preprocess_variant ())
+    return MC_TEST_SKIP;
   const char *golden = mc_test_golden_dir ();
   if (!golden)
     return MC_TEST_SKIP;

@@ -125,17 +125,17 @@ mc_hplan_build_avx2 (mc_hplan *plan, const mc_filter_table *t, mc_error *err)
 static inline __m256i
 load_windows (const uint8_t *lane0, const uint8_t *lane1)
 {
-  return _mm256_inserti128_si256 (_mm256_castsi128_si256 (
-          _mm_loadu_si128 ((const __m128i *) lane0)),
-      _mm_loadu_si128 ((const __m128i *) lane1), 1);
+  return _mm256_blend_epi32 (
+      _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) lane0)),
+      _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) lane1)), 0xf0);
 }
 
-/* Σ p·k of every slot of group g, per channel, as exact int32. */
-static inline void
+/* Σ p·k of every slot of group g, per channel, as exact int32.  `step`
+ * (8 / per_lane) is a constant at every call. */
+static inline __attribute__ ((always_inline)) void
 filter_group (const mc_hplan *plan, int g, const uint8_t *r, const uint8_t *gr,
-    const uint8_t *b, int origin, __m256i out[3])
+    const uint8_t *b, int origin, const int step, __m256i out[3])
 {
-  const int step = 8 / plan->per_lane;
   const __m256i ctl = _mm256_load_si256 ((const __m256i *) (plan->shuffle + 32 * g));
   const __m256i *w = (const __m256i *) (plan->weights + (size_t) g * plan->steps * 16);
   ptrdiff_t a0 = plan->lane_first[2 * g] - origin, a1 = plan->lane_first[2 * g + 1] - origin;
@@ -187,7 +187,7 @@ mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
   switch (plan->per_lane) {
     case 4:
       for (int blk = 0; blk < n_blocks; blk++) {
-        filter_group (plan, blk, r, g, b, origin, sum);
+        filter_group (plan, blk, r, g, b, origin, 2, sum);
         store_block (sum, dst + 24 * blk);
       }
       break;
@@ -196,8 +196,8 @@ mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
        * hadd gives [A0 A1 B0 B1 | A2 A3 B2 B3] */
       const __m256i order = _mm256_setr_epi32 (0, 1, 4, 5, 2, 3, 6, 7);
       for (int blk = 0; blk < n_blocks; blk++) {
-        filter_group (plan, 2 * blk, r, g, b, origin, s0);
-        filter_group (plan, 2 * blk + 1, r, g, b, origin, s1);
+        filter_group (plan, 2 * blk, r, g, b, origin, 4, s0);
+        filter_group (plan, 2 * blk + 1, r, g, b, origin, 4, s1);
         for (int c = 0; c < 3; c++)
           sum[c] = _mm256_permutevar8x32_epi32 (_mm256_hadd_epi32 (s0[c], s1[c]), order);
         store_block (sum, dst + 24 * blk);
@@ -209,10 +209,10 @@ mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
        * [A0 B0 C0 D0 | A1 B1 C1 D1] */
       const __m256i order = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
       for (int blk = 0; blk < n_blocks; blk++) {
-        filter_group (plan, 4 * blk, r, g, b, origin, s0);
-        filter_group (plan, 4 * blk + 1, r, g, b, origin, s1);
-        filter_group (plan, 4 * blk + 2, r, g, b, origin, s2);
-        filter_group (plan, 4 * blk + 3, r, g, b, origin, s3);
+        filter_group (plan, 4 * blk, r, g, b, origin, 8, s0);
+        filter_group (plan, 4 * blk + 1, r, g, b, origin, 8, s1);
+        filter_group (plan, 4 * blk + 2, r, g, b, origin, 8, s2);
+        filter_group (plan, 4 * blk + 3, r, g, b, origin, 8, s3);
         for (int c = 0; c < 3; c++)
           sum[c] = _mm256_permutevar8x32_epi32 (_mm256_hadd_epi32 (
                   _mm256_hadd_epi32 (s0[c], s1[c]), _mm256_hadd_epi32 (s2[c], s3[c])), order);

@@ -69,14 +69,14 @@ channel (__m256i ylo, __m256i yhi, __m256i tlo, __m256i thi)
       _mm256_srai_epi16 (_mm256_add_epi16 (yhi, thi), 5));
 }
 
-/* 32 pixels from luma bytes y and per-pixel terms lo (pixels 0-7|16-23)
- * and hi (8-15|24-31). */
+/* 32 pixels from luma on 16 bits (Y·257, or 10-bit Y << 6)
+ * and per-pixel terms, for pixels 0-7|16-23 (lo) and 8-15|24-31 (hi). */
 static inline void
-convert_32 (const yuv_consts *k, __m256i y, terms lo, terms hi, uint8_t *r,
-    uint8_t *g, uint8_t *b)
+convert_32 (const yuv_consts *k, __m256i y16lo, __m256i y16hi, terms lo,
+    terms hi, uint8_t *r, uint8_t *g, uint8_t *b)
 {
-  const __m256i ylo = _mm256_mulhi_epu16 (_mm256_unpacklo_epi8 (y, y), k->cy);
-  const __m256i yhi = _mm256_mulhi_epu16 (_mm256_unpackhi_epi8 (y, y), k->cy);
+  const __m256i ylo = _mm256_mulhi_epu16 (y16lo, k->cy);
+  const __m256i yhi = _mm256_mulhi_epu16 (y16hi, k->cy);
   _mm256_storeu_si256 ((__m256i *) r, channel (ylo, yhi, lo.r, hi.r));
   _mm256_storeu_si256 ((__m256i *) g, channel (ylo, yhi, lo.g, hi.g));
   _mm256_storeu_si256 ((__m256i *) b, channel (ylo, yhi, lo.b, hi.b));
@@ -84,15 +84,23 @@ convert_32 (const yuv_consts *k, __m256i y, terms lo, terms hi, uint8_t *r,
 
 /* 32 pixels sharing 16 chroma samples, given as centred words [0-7 | 8-15]. */
 static inline void
-convert_32_subsampled (const yuv_consts *k, __m256i y, __m256i uw, __m256i vw,
-    uint8_t *r, uint8_t *g, uint8_t *b)
+convert_32_subsampled (const yuv_consts *k, __m256i y16lo, __m256i y16hi,
+    __m256i uw, __m256i vw, uint8_t *r, uint8_t *g, uint8_t *b)
 {
   const terms t = chroma_terms (k, uw, vw);
   const terms lo = { _mm256_unpacklo_epi16 (t.r, t.r), _mm256_unpacklo_epi16 (t.g, t.g),
     _mm256_unpacklo_epi16 (t.b, t.b) };
   const terms hi = { _mm256_unpackhi_epi16 (t.r, t.r), _mm256_unpackhi_epi16 (t.g, t.g),
     _mm256_unpackhi_epi16 (t.b, t.b) };
-  convert_32 (k, y, lo, hi, r, g, b);
+  convert_32 (k, y16lo, y16hi, lo, hi, r, g, b);
+}
+
+/* 32 luma bytes: Y·257 in the unpack order. */
+static inline void
+luma8 (__m256i y, __m256i *lo, __m256i *hi)
+{
+  *lo = _mm256_unpacklo_epi8 (y, y);
+  *hi = _mm256_unpackhi_epi8 (y, y);
 }
 
 /* 32 pixels with a chroma sample each (32 U and 32 V bytes). */
@@ -107,7 +115,23 @@ convert_32_full (const yuv_consts *k, __m256i y, __m256i u, __m256i v,
   const terms hi = chroma_terms (k,
       _mm256_xor_si256 (_mm256_unpackhi_epi8 (zero, u), flip),
       _mm256_xor_si256 (_mm256_unpackhi_epi8 (zero, v), flip));
-  convert_32 (k, y, lo, hi, r, g, b);
+  __m256i ylo, yhi;
+  luma8 (y, &ylo, &yhi);
+  convert_32 (k, ylo, yhi, lo, hi, r, g, b);
+}
+
+/* 10-bit luma (low bits of uint16) as Y << 6, which the 10-bit cy expects. */
+static inline __m256i
+widen10 (__m256i s)
+{
+  return _mm256_slli_epi16 (_mm256_and_si256 (s, _mm256_set1_epi16 (1023)), 6);
+}
+
+static inline __m256i
+centre10 (__m256i c)
+{
+  return _mm256_xor_si256 (_mm256_slli_epi16 (_mm256_and_si256 (c, _mm256_set1_epi16 (1023)), 6),
+      _mm256_set1_epi16 ((int16_t) 0x8000));
 }
 
 static inline __m256i
@@ -123,6 +147,7 @@ typedef enum {
   SRC_PAIRS,        /* y, pairs: 32 interleaved chroma bytes (NV12, NV21) */
   SRC_PACKED_422,   /* y: 64 bytes of macropixels (YUY2, UYVY) */
   SRC_PLANAR_444,   /* y, u, v: 32 bytes each (Y444) */
+  SRC_PLANAR_420_10,  /* y: 64 bytes, u, v: 32 bytes of uint16 LE (I420_10LE) */
 } yuv_source;
 
 typedef struct {
@@ -135,16 +160,19 @@ static inline void
 yuv_step (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
     const uint8_t *u, const uint8_t *v, uint8_t *r, uint8_t *g, uint8_t *b)
 {
+  __m256i ylo, yhi;
   switch (lay->kind) {
     case SRC_PLANAR_420:
-      convert_32_subsampled (k, load32 (y),
+      luma8 (load32 (y), &ylo, &yhi);
+      convert_32_subsampled (k, ylo, yhi,
           centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) u))),
           centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) v))), r, g, b);
       break;
     case SRC_PAIRS: {
       const __m256i uv = load32 (u);
       const __m256i first = centre_low (uv), second = centre_high (uv);
-      convert_32_subsampled (k, load32 (y), lay->uv_swap ? second : first,
+      luma8 (load32 (y), &ylo, &yhi);
+      convert_32_subsampled (k, ylo, yhi, lay->uv_swap ? second : first,
           lay->uv_swap ? first : second, r, g, b);
       break;
     }
@@ -162,12 +190,21 @@ yuv_step (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
       /* packus interleaves the lanes of the two halves; 0,2,1,3 restores */
       const __m256i luma = _mm256_permute4x64_epi64 (_mm256_packus_epi16 (ya, yc), 0xd8);
       const __m256i uv = _mm256_permute4x64_epi64 (_mm256_packus_epi16 (ca, cc), 0xd8);
-      convert_32_subsampled (k, luma, centre_low (uv), centre_high (uv), r, g, b);
+      luma8 (luma, &ylo, &yhi);
+      convert_32_subsampled (k, ylo, yhi, centre_low (uv), centre_high (uv), r, g, b);
       break;
     }
     case SRC_PLANAR_444:
       convert_32_full (k, load32 (y), load32 (u), load32 (v), r, g, b);
       break;
+    case SRC_PLANAR_420_10: {
+      /* pixels 0-15 and 16-31; regroup the lanes as the 8-bit unpacks do */
+      const __m256i a = widen10 (load32 (y)), c = widen10 (load32 (y + 32));
+      convert_32_subsampled (k, _mm256_permute2x128_si256 (a, c, 0x20),
+          _mm256_permute2x128_si256 (a, c, 0x31), centre10 (load32 (u)),
+          centre10 (load32 (v)), r, g, b);
+      break;
+    }
   }
 }
 
@@ -179,6 +216,7 @@ step_bytes (const yuv_layout *lay, int n, int *luma, int *chroma)
     case SRC_PLANAR_420: *luma = n; *chroma = (n + 1) / 2; break;
     case SRC_PAIRS: *luma = n; *chroma = 2 * ((n + 1) / 2); break;
     case SRC_PACKED_422: *luma = 4 * ((n + 1) / 2); *chroma = 0; break;
+    case SRC_PLANAR_420_10: *luma = 2 * n; *chroma = 2 * ((n + 1) / 2); break;
     default: *luma = n; *chroma = n; break;
   }
 }
@@ -189,7 +227,7 @@ yuv_row (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
     uint8_t *b)
 {
   /* per 32 pixels: luma bytes and chroma bytes advanced */
-  const int luma_step = lay->kind == SRC_PACKED_422 ? 64 : 32;
+  const int luma_step = lay->kind == SRC_PACKED_422 || lay->kind == SRC_PLANAR_420_10 ? 64 : 32;
   const int chroma_step = lay->kind == SRC_PLANAR_420 ? 16 : 32;
   int x = 0;
   for (; x + 32 <= n; x += 32, y += luma_step, u += chroma_step, v += chroma_step)
@@ -319,13 +357,26 @@ mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
       const uint8_t *u = NULL, *v = NULL;
       consts_load (up, &k);
       switch (img->format) {
-        case MC_PIXEL_I420: case MC_PIXEL_YV12: {
-          const int ui = img->format == MC_PIXEL_I420 ? 1 : 2, vi = 3 - ui;
-          u = img->planes[ui] + (size_t) (y >> 1) * img->strides[ui] + c0;
-          v = img->planes[vi] + (size_t) (y >> 1) * img->strides[vi] + c0;
+        case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_Y42B: {
+          const int ui = img->format == MC_PIXEL_YV12 ? 2 : 1, vi = 3 - ui;
+          const int cy = img->format == MC_PIXEL_Y42B ? y : y >> 1;
+          u = img->planes[ui] + (size_t) cy * img->strides[ui] + c0;
+          v = img->planes[vi] + (size_t) cy * img->strides[vi] + c0;
           row += x0;
           break;
         }
+        case MC_PIXEL_Y444:
+          lay.kind = SRC_PLANAR_444;
+          u = img->planes[1] + (size_t) y * img->strides[1] + x0;
+          v = img->planes[2] + (size_t) y * img->strides[2] + x0;
+          row += x0;
+          break;
+        case MC_PIXEL_I420_10LE:
+          lay.kind = SRC_PLANAR_420_10;
+          u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
+          v = img->planes[2] + (size_t) (y >> 1) * img->strides[2] + 2 * (size_t) c0;
+          row += 2 * (size_t) x0;
+          break;
         case MC_PIXEL_NV12: case MC_PIXEL_NV21:
           lay.kind = SRC_PAIRS;
           lay.uv_swap = img->format == MC_PIXEL_NV21;
