@@ -22,6 +22,9 @@ pixel_format (GstVideoFormat format, mc_pixel_format * out)
     case GST_VIDEO_FORMAT_NV21: *out = MC_PIXEL_NV21; break;
     case GST_VIDEO_FORMAT_YUY2: *out = MC_PIXEL_YUY2; break;
     case GST_VIDEO_FORMAT_UYVY: *out = MC_PIXEL_UYVY; break;
+    case GST_VIDEO_FORMAT_Y444: *out = MC_PIXEL_Y444; break;
+    case GST_VIDEO_FORMAT_Y42B: *out = MC_PIXEL_Y42B; break;
+    case GST_VIDEO_FORMAT_I420_10LE: *out = MC_PIXEL_I420_10LE; break;
     default: return FALSE;
   }
   return TRUE;

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 /* The raw formats the element accepts, for its pad templates. */
 #define GST_MOBILECLIP_VIDEO_FORMATS \
     "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, " \
-    "I420, YV12, NV12, NV21, GRAY8, YUY2, UYVY }"
+    "I420, YV12, NV12, NV21, GRAY8, YUY2, UYVY, Y444, Y42B, I420_10LE }"
 
 /* Describes a mapped frame (planes in memory order, the frame's own strides,
  * its YUV matrix and range) without copying a pixel.  FALSE for a format
