@@ -1,14 +1,15 @@
 /* bench_preprocess.c — time mc_preprocess on one thread.
  *
  *   bench-preprocess [--format NV12] [--width 1920] [--height 1080]
- *                    [--size 256] [--runs 50]
+ *                    [--size 256] [--runs 50] [--variant portable|avx2]
  *
  * Fills a frame with a smooth pattern plus noise, runs one untimed call (it
  * builds the filter tables and lets ORC compile), then times --runs calls of
  * the steady state a video element sees.  Prints one JSON line with the
  * median, min and max wall time in milliseconds, and the median CPU time of
  * the thread (what the call costs when the machine is shared: a descheduled
- * thread accrues wall time but no CPU time).
+ * thread accrues wall time but no CPU time).  --variant picks the kernels
+ * (default: what the machine picks, or MC_PREPROCESS_VARIANT).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 
 #include "mobileclip.h"
+#include "preprocess/variant.h"
 
 static const struct {
   const char *name;
@@ -27,7 +29,8 @@ static const struct {
   { "RGBA", MC_PIXEL_RGBA }, { "BGRA", MC_PIXEL_BGRA }, { "ARGB", MC_PIXEL_ARGB },
   { "ABGR", MC_PIXEL_ABGR }, { "GRAY8", MC_PIXEL_GRAY8 }, { "I420", MC_PIXEL_I420 },
   { "YV12", MC_PIXEL_YV12 }, { "NV12", MC_PIXEL_NV12 }, { "NV21", MC_PIXEL_NV21 },
-  { "YUY2", MC_PIXEL_YUY2 }, { "UYVY", MC_PIXEL_UYVY },
+  { "YUY2", MC_PIXEL_YUY2 }, { "UYVY", MC_PIXEL_UYVY }, { "Y444", MC_PIXEL_Y444 },
+  { "Y42B", MC_PIXEL_Y42B }, { "I420_10LE", MC_PIXEL_I420_10LE },
 };
 
 static double
@@ -78,6 +81,12 @@ plane_layout (mc_pixel_format f, int w, int h, int strides[3], int rows[3])
     case MC_PIXEL_NV12: case MC_PIXEL_NV21:
       strides[0] = w; strides[1] = 2 * cw; rows[1] = ch; return 2;
     case MC_PIXEL_YUY2: case MC_PIXEL_UYVY: strides[0] = 4 * cw; return 1;
+    case MC_PIXEL_Y444:
+      strides[0] = strides[1] = strides[2] = w; rows[1] = rows[2] = h; return 3;
+    case MC_PIXEL_Y42B:
+      strides[0] = w; strides[1] = strides[2] = cw; rows[1] = rows[2] = h; return 3;
+    case MC_PIXEL_I420_10LE:
+      strides[0] = 2 * w; strides[1] = strides[2] = 2 * cw; rows[1] = rows[2] = ch; return 3;
     default: strides[0] = 4 * w; return 1;
   }
 }
@@ -85,7 +94,7 @@ plane_layout (mc_pixel_format f, int w, int h, int strides[3], int rows[3])
 int
 main (int argc, char **argv)
 {
-  const char *format_name = "NV12";
+  const char *format_name = "NV12", *variant_name = NULL;
   int width = 1920, height = 1080, size = 256, runs = 50;
   for (int i = 1; i < argc; i++) {
     if (i + 1 < argc && !strcmp (argv[i], "--format")) format_name = argv[++i];
@@ -93,9 +102,26 @@ main (int argc, char **argv)
     else if (i + 1 < argc && !strcmp (argv[i], "--height")) height = atoi (argv[++i]);
     else if (i + 1 < argc && !strcmp (argv[i], "--size")) size = atoi (argv[++i]);
     else if (i + 1 < argc && !strcmp (argv[i], "--runs")) runs = atoi (argv[++i]);
+    else if (i + 1 < argc && !strcmp (argv[i], "--variant")) variant_name = argv[++i];
     else {
-      fprintf (stderr, "usage: %s [--format NV12] [--width W] [--height H] [--size S] [--runs N]\n",
-          argv[0]);
+      fprintf (stderr, "usage: %s [--format NV12] [--width W] [--height H] [--size S] [--runs N]"
+          " [--variant portable|avx2]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (variant_name) {
+    int found = 0;
+    for (int v = 0; v < MC_PREPROCESS_N_VARIANTS; v++)
+      if (!strcmp (variant_name, mc_preprocess_variant_name (v))) {
+        if (!mc_preprocess_variant_supported (v)) {
+          fprintf (stderr, "bench-preprocess: this CPU cannot run the %s kernels\n", variant_name);
+          return 2;
+        }
+        mc_preprocess_set_variant (v);
+        found = 1;
+      }
+    if (!found) {
+      fprintf (stderr, "bench-preprocess: unknown variant %s\n", variant_name);
       return 2;
     }
   }
@@ -139,10 +165,11 @@ main (int argc, char **argv)
     t[r] = now_ms () - t0;
   }
   double wall_median = median (t, runs), cpu_median = median (cpu, runs);
-  printf ("{\"bench\": \"preprocess\", \"format\": \"%s\", \"width\": %d, \"height\": %d, "
-      "\"size\": %d, \"threads\": 1, \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
-      "\"max_ms\": %.4f, \"cpu_median_ms\": %.4f}\n", formats[fi].name, width, height, size,
-      runs, wall_median, t[0], t[runs - 1], cpu_median);
+  printf ("{\"bench\": \"preprocess\", \"variant\": \"%s\", \"format\": \"%s\", "
+      "\"width\": %d, \"height\": %d, \"size\": %d, \"threads\": 1, \"runs\": %d, "
+      "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"cpu_median_ms\": %.4f}\n",
+      mc_preprocess_variant_name (mc_preprocess_get_variant ()), formats[fi].name, width,
+      height, size, runs, wall_median, t[0], t[runs - 1], cpu_median);
 
   mc_preprocessor_free (pp);
   for (int p = 0; p < 3; p++)
