@@ -60,7 +60,7 @@ struct mc_preprocessor {
 #ifdef MC_PREPROCESS_HAVE_X86
   /* AVX2 variant */
   mc_hplan hplan;             /* the horizontal table in the kernel's layout */
-  uint8_t *planar[3];         /* one unpacked row as R, G, B bytes */
+  uint8_t *planar[2][3];      /* two unpacked rows as R, G, B bytes */
   const uint8_t **vrows;      /* the ring rows one output row reads */
 #endif
 };
@@ -108,9 +108,9 @@ release_geometry (mc_preprocessor *pp)
   pp->acc = NULL;
 #ifdef MC_PREPROCESS_HAVE_X86
   mc_hplan_clear (&pp->hplan);
-  for (int i = 0; i < 3; i++) {
-    free (pp->planar[i]);
-    pp->planar[i] = NULL;
+  for (int i = 0; i < 6; i++) {
+    free (pp->planar[i / 3][i % 3]);
+    pp->planar[i / 3][i % 3] = NULL;
   }
   free (pp->vrows);
   pp->vrows = NULL;
@@ -293,10 +293,11 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
       if (pp->hplan.read_end - pp->col_lo + 1 + 16 > planar_bytes)
         planar_bytes = pp->hplan.read_end - pp->col_lo + 1 + 16;
     }
-    for (int i = 0; i < 3; i++)
-      pp->planar[i] = calloc (planar_bytes, 1);
+    int missing = 0;
+    for (int i = 0; i < 6; i++)
+      missing |= !(pp->planar[i / 3][i % 3] = calloc (planar_bytes, 1));
     pp->vrows = malloc (sizeof (const uint8_t *) * (pp->need_v ? pp->vf.taps : 1));
-    if (!pp->planar[0] || !pp->planar[1] || !pp->planar[2] || !pp->vrows) {
+    if (missing || !pp->vrows) {
       release_geometry (pp);
       return mc_err (err, MC_ERR_NOMEM, "preprocess: out of memory for scratch rows");
     }
@@ -329,19 +330,22 @@ fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
 {
 #ifdef MC_PREPROCESS_HAVE_X86
   if (pp->variant == MC_PREPROCESS_AVX2) {
-    /* one row: the kernel gains nothing from pairs */
-    const int slot = r % pp->ring_rows;
-    uint8_t *dst = pp->ring + slot * pp->ring_stride;
+    /* Row r, and r + 1 too when the unpacker can share work between them
+     * (4:2:0 chroma); the second is ahead of need, as below. */
     const int x0_even = (roi->x + pp->col_lo) & ~1, origin = x0_even - roi->x;
-    const uint8_t *planes[3];
-    mc_unpack_planar_avx2 (&pp->unpacker, src, roi->y + r, x0_even, roi->x + pp->col_hi,
-        pp->planar, planes);
-    if (pp->need_h)
-      mc_hpass_row_avx2 (&pp->hplan, planes[0], planes[1], planes[2], origin, dst);
-    else
-      mc_interleave_row_avx2 (planes[0], planes[1], planes[2], pp->geo.left - origin,
-          pp->size, dst);
-    pp->ring_row[slot] = r;
+    const uint8_t *planes[2][3];
+    const int rows = mc_unpack_planar_avx2 (&pp->unpacker, src, roi->y + r, x0_even,
+        roi->x + pp->col_hi, r + 1 < pp->row_hi ? 2 : 1, pp->planar, planes);
+    for (int i = 0; i < rows; i++) {
+      const int slot = (r + i) % pp->ring_rows;
+      uint8_t *dst = pp->ring + slot * pp->ring_stride;
+      if (pp->need_h)
+        mc_hpass_row_avx2 (&pp->hplan, planes[i][0], planes[i][1], planes[i][2], origin, dst);
+      else
+        mc_interleave_row_avx2 (planes[i][0], planes[i][1], planes[i][2],
+            pp->geo.left - origin, pp->size, dst);
+      pp->ring_row[slot] = r + i;
+    }
     return;
   }
 #endif

@@ -59,10 +59,13 @@ void mc_vpass_row_avx2 (const uint8_t *const *rows, const int32_t *k,
 void mc_unit_float_row_avx2 (const uint8_t *src, int n, float *dst);
 
 /* Pixels [x0, x1) of frame row y as planar bytes (x0 even for subsampled
- * chroma).  scratch[0..2] must hold x1 - x0 + 32 bytes each; planes[] is
- * set to the rows to read (GRAY8 points all three at one).  YUV uses the
- * constants of mc_unpacker_begin. */
-void mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
-    int x0, int x1, uint8_t *const scratch[3], const uint8_t *planes[3]);
+ * chroma), and of row y + 1 when rows is 2 and the format lets the two rows
+ * share work (4:2:0 with y even: one chroma row).  Returns the rows
+ * converted, 1 or 2; row i goes to scratch[i][0..2], which must hold
+ * x1 - x0 + 32 bytes each.  planes[i][] is set to the rows to read (GRAY8
+ * points all three at one).  YUV uses the constants of mc_unpacker_begin. */
+int mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
+    int x0, int x1, int rows, uint8_t *const scratch[2][3],
+    const uint8_t *planes[2][3]);
 
 #endif

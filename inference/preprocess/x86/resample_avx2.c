@@ -125,9 +125,9 @@ mc_hplan_build_avx2 (mc_hplan *plan, const mc_filter_table *t, mc_error *err)
 static inline __m256i
 load_windows (const uint8_t *lane0, const uint8_t *lane1)
 {
-  return _mm256_blend_epi32 (
-      _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) lane0)),
-      _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) lane1)), 0xf0);
+  return _mm256_inserti128_si256 (_mm256_castsi128_si256 (
+          _mm_loadu_si128 ((const __m128i *) lane0)),
+      _mm_loadu_si128 ((const __m128i *) lane1), 1);
 }
 
 /* Σ p·k of every slot of group g, per channel, as exact int32.  `step`

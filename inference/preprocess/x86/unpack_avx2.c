@@ -82,16 +82,26 @@ convert_32 (const yuv_consts *k, __m256i y16lo, __m256i y16hi, terms lo,
   _mm256_storeu_si256 ((__m256i *) b, channel (ylo, yhi, lo.b, hi.b));
 }
 
-/* 32 pixels sharing 16 chroma samples, given as centred words [0-7 | 8-15]. */
+/* Per-pixel terms of 32 pixels sharing 16 chroma samples, given as centred
+ * words [0-7 | 8-15]. */
+static inline void
+subsampled_terms (const yuv_consts *k, __m256i uw, __m256i vw, terms *lo, terms *hi)
+{
+  const terms t = chroma_terms (k, uw, vw);
+  lo->r = _mm256_unpacklo_epi16 (t.r, t.r);
+  lo->g = _mm256_unpacklo_epi16 (t.g, t.g);
+  lo->b = _mm256_unpacklo_epi16 (t.b, t.b);
+  hi->r = _mm256_unpackhi_epi16 (t.r, t.r);
+  hi->g = _mm256_unpackhi_epi16 (t.g, t.g);
+  hi->b = _mm256_unpackhi_epi16 (t.b, t.b);
+}
+
 static inline void
 convert_32_subsampled (const yuv_consts *k, __m256i y16lo, __m256i y16hi,
     __m256i uw, __m256i vw, uint8_t *r, uint8_t *g, uint8_t *b)
 {
-  const terms t = chroma_terms (k, uw, vw);
-  const terms lo = { _mm256_unpacklo_epi16 (t.r, t.r), _mm256_unpacklo_epi16 (t.g, t.g),
-    _mm256_unpacklo_epi16 (t.b, t.b) };
-  const terms hi = { _mm256_unpackhi_epi16 (t.r, t.r), _mm256_unpackhi_epi16 (t.g, t.g),
-    _mm256_unpackhi_epi16 (t.b, t.b) };
+  terms lo, hi;
+  subsampled_terms (k, uw, vw, &lo, &hi);
   convert_32 (k, y16lo, y16hi, lo, hi, r, g, b);
 }
 
@@ -156,24 +166,51 @@ typedef struct {
   int luma_high;     /* UYVY: luma in the odd bytes */
 } yuv_layout;
 
+/* 32 luma samples of a planar 4:2:0 layout on 16 bits, unpack order. */
+static inline void
+planar_luma (const yuv_layout *lay, const uint8_t *y, __m256i *lo, __m256i *hi)
+{
+  if (lay->kind == SRC_PLANAR_420_10) {
+    /* pixels 0-15 and 16-31; regroup the lanes as the 8-bit unpacks do */
+    const __m256i a = widen10 (load32 (y)), c = widen10 (load32 (y + 32));
+    *lo = _mm256_permute2x128_si256 (a, c, 0x20);
+    *hi = _mm256_permute2x128_si256 (a, c, 0x31);
+  } else {
+    luma8 (load32 (y), lo, hi);
+  }
+}
+
+/* One step: 32 pixels of row y into r, g, b and, when y2 is not NULL (4:2:0
+ * only), 32 pixels of the next row, which has the same chroma, into out2. */
 static inline void
 yuv_step (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
-    const uint8_t *u, const uint8_t *v, uint8_t *r, uint8_t *g, uint8_t *b)
+    const uint8_t *y2, const uint8_t *u, const uint8_t *v, uint8_t *r,
+    uint8_t *g, uint8_t *b, uint8_t *const out2[3], int x)
 {
-  __m256i ylo, yhi;
+  __m256i ylo, yhi, uw, vw;
   switch (lay->kind) {
     case SRC_PLANAR_420:
-      luma8 (load32 (y), &ylo, &yhi);
-      convert_32_subsampled (k, ylo, yhi,
-          centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) u))),
-          centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) v))), r, g, b);
-      break;
-    case SRC_PAIRS: {
-      const __m256i uv = load32 (u);
-      const __m256i first = centre_low (uv), second = centre_high (uv);
-      luma8 (load32 (y), &ylo, &yhi);
-      convert_32_subsampled (k, ylo, yhi, lay->uv_swap ? second : first,
-          lay->uv_swap ? first : second, r, g, b);
+    case SRC_PAIRS:
+    case SRC_PLANAR_420_10: {
+      if (lay->kind == SRC_PLANAR_420) {
+        uw = centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) u)));
+        vw = centre_low (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) v)));
+      } else if (lay->kind == SRC_PAIRS) {
+        const __m256i uv = load32 (u);
+        uw = lay->uv_swap ? centre_high (uv) : centre_low (uv);
+        vw = lay->uv_swap ? centre_low (uv) : centre_high (uv);
+      } else {
+        uw = centre10 (load32 (u));
+        vw = centre10 (load32 (v));
+      }
+      terms lo, hi;
+      subsampled_terms (k, uw, vw, &lo, &hi);
+      planar_luma (lay, y, &ylo, &yhi);
+      convert_32 (k, ylo, yhi, lo, hi, r, g, b);
+      if (y2) {
+        planar_luma (lay, y2, &ylo, &yhi);
+        convert_32 (k, ylo, yhi, lo, hi, out2[0] + x, out2[1] + x, out2[2] + x);
+      }
       break;
     }
     case SRC_PACKED_422: {
@@ -197,14 +234,6 @@ yuv_step (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
     case SRC_PLANAR_444:
       convert_32_full (k, load32 (y), load32 (u), load32 (v), r, g, b);
       break;
-    case SRC_PLANAR_420_10: {
-      /* pixels 0-15 and 16-31; regroup the lanes as the 8-bit unpacks do */
-      const __m256i a = widen10 (load32 (y)), c = widen10 (load32 (y + 32));
-      convert_32_subsampled (k, _mm256_permute2x128_si256 (a, c, 0x20),
-          _mm256_permute2x128_si256 (a, c, 0x31), centre10 (load32 (u)),
-          centre10 (load32 (v)), r, g, b);
-      break;
-    }
   }
 }
 
@@ -221,28 +250,35 @@ step_bytes (const yuv_layout *lay, int n, int *luma, int *chroma)
   }
 }
 
+/* A row (and the next one, y2 not NULL, 4:2:0 only) of n pixels. */
 static void
 yuv_row (const yuv_consts *k, const yuv_layout *lay, const uint8_t *y,
-    const uint8_t *u, const uint8_t *v, int n, uint8_t *r, uint8_t *g,
-    uint8_t *b)
+    const uint8_t *y2, const uint8_t *u, const uint8_t *v, int n,
+    uint8_t *const out[3], uint8_t *const out2[3])
 {
   /* per 32 pixels: luma bytes and chroma bytes advanced */
   const int luma_step = lay->kind == SRC_PACKED_422 || lay->kind == SRC_PLANAR_420_10 ? 64 : 32;
   const int chroma_step = lay->kind == SRC_PLANAR_420 ? 16 : 32;
   int x = 0;
-  for (; x + 32 <= n; x += 32, y += luma_step, u += chroma_step, v += chroma_step)
-    yuv_step (k, lay, y, u, v, r + x, g + x, b + x);
+  for (; x + 32 <= n; x += 32, y += luma_step, u += chroma_step, v += chroma_step) {
+    yuv_step (k, lay, y, y2, u, v, out[0] + x, out[1] + x, out[2] + x, out2, x);
+    if (y2)
+      y2 += luma_step;
+  }
   if (x < n) {
-    uint8_t ty[64] = { 0 }, tu[32] = { 0 }, tv[32] = { 0 };
+    uint8_t ty[64] = { 0 }, ty2[64] = { 0 }, tu[32] = { 0 }, tv[32] = { 0 };
     int nl, nc;
     step_bytes (lay, n - x, &nl, &nc);
     memcpy (ty, y, nl);
+    if (y2)
+      memcpy (ty2, y2, nl);
     if (nc) {
       memcpy (tu, u, nc);
       if (lay->kind != SRC_PAIRS)
         memcpy (tv, v, nc);
     }
-    yuv_step (k, lay, ty, tu, tv, r + x, g + x, b + x);
+    yuv_step (k, lay, ty, y2 ? ty2 : NULL, tu, tv, out[0] + x, out[1] + x, out[2] + x,
+        out2, x);
   }
 }
 
@@ -324,29 +360,30 @@ rgb24_row (const uint8_t *p, int n, uint8_t *c0, uint8_t *c1, uint8_t *c2)
   }
 }
 
-void
+int
 mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
-    int x0, int x1, uint8_t *const scratch[3], const uint8_t *planes[3])
+    int x0, int x1, int rows, uint8_t *const scratch[2][3],
+    const uint8_t *planes[2][3])
 {
   const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0];
   const int n = x1 - x0, c0 = x0 / 2;
-  uint8_t *r = scratch[0], *g = scratch[1], *b = scratch[2];
+  uint8_t *r = scratch[0][0], *g = scratch[0][1], *b = scratch[0][2];
   int ro, go, bo;
-  planes[0] = r;
-  planes[1] = g;
-  planes[2] = b;
+  for (int i = 0; i < 2; i++)
+    for (int c = 0; c < 3; c++)
+      planes[i][c] = scratch[i][c];
 
   switch (img->format) {
     case MC_PIXEL_RGB:
       rgb24_row (row + 3 * (size_t) x0, n, r, g, b);
-      return;
+      return 1;
     case MC_PIXEL_BGR:
       rgb24_row (row + 3 * (size_t) x0, n, b, g, r);
-      return;
+      return 1;
     case MC_PIXEL_GRAY8:
       memcpy (r, row + x0, n);
-      planes[1] = planes[2] = r;
-      return;
+      planes[0][1] = planes[0][2] = r;
+      return 1;
     case MC_PIXEL_RGBX: case MC_PIXEL_RGBA: ro = 0; go = 1; bo = 2; break;
     case MC_PIXEL_BGRX: case MC_PIXEL_BGRA: ro = 2; go = 1; bo = 0; break;
     case MC_PIXEL_XRGB: case MC_PIXEL_ARGB: ro = 1; go = 2; bo = 3; break;
@@ -355,6 +392,8 @@ mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
       yuv_consts k;
       yuv_layout lay = { SRC_PLANAR_420, 0, 0 };
       const uint8_t *u = NULL, *v = NULL;
+      /* 4:2:0 rows 2i and 2i+1 share their chroma: convert them together */
+      int pair = 0;
       consts_load (up, &k);
       switch (img->format) {
         case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_Y42B: {
@@ -363,6 +402,7 @@ mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
           u = img->planes[ui] + (size_t) cy * img->strides[ui] + c0;
           v = img->planes[vi] + (size_t) cy * img->strides[vi] + c0;
           row += x0;
+          pair = img->format != MC_PIXEL_Y42B;
           break;
         }
         case MC_PIXEL_Y444:
@@ -376,12 +416,14 @@ mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
           u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
           v = img->planes[2] + (size_t) (y >> 1) * img->strides[2] + 2 * (size_t) c0;
           row += 2 * (size_t) x0;
+          pair = 1;
           break;
         case MC_PIXEL_NV12: case MC_PIXEL_NV21:
           lay.kind = SRC_PAIRS;
           lay.uv_swap = img->format == MC_PIXEL_NV21;
           u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
           row += x0;
+          pair = 1;
           break;
         case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
           lay.kind = SRC_PACKED_422;
@@ -389,11 +431,14 @@ mc_unpack_planar_avx2 (const mc_unpacker *up, const mc_image *img, int y,
           row += 4 * (size_t) c0;
           break;
         default:
-          return;
+          return 1;
       }
-      yuv_row (&k, &lay, row, u, v, n, r, g, b);
-      return;
+      pair = pair && rows == 2 && (y & 1) == 0 && y + 1 < img->height;
+      yuv_row (&k, &lay, row, pair ? row + img->strides[0] : NULL, u, v, n, scratch[0],
+          scratch[1]);
+      return pair ? 2 : 1;
     }
   }
   rgb32_row (row + 4 * (size_t) x0, n, ro, go, bo, r, g, b);
+  return 1;
 }
