@@ -15,11 +15,13 @@
  */
 #include "gemm.h"
 
+#include <float.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "activation.h"
+#include "bf16.h"
 #include "gemm_kernels.h"
 #include "runtime/cpu.h"
 
@@ -107,6 +109,46 @@ v_sqr_lo (vf x, vf x2)
 #define MC_KC 256
 #define MC_NC 240
 #include "gemm_kernel_template.h"
+
+/* The portable bf16 kernel: pair words widened by mask and shift, products
+ * (exact for two bf16) added with one rounding, and flush-to-zero done by
+ * hand after each step (no MXCSR to set off x86).  It differs from
+ * VDPBF16PS only when a single product is below FLT_MIN while the running
+ * sum is under ~2⁻¹⁰²: then the product is rounded before the add. */
+static inline vf
+bf_b_odd (const uint32_t *p)
+{
+  vi w;
+  memcpy (&w, p, sizeof w);
+  return (vf) (w & (int) 0xffff0000u);
+}
+
+static inline vf
+bf_b_even (const uint32_t *p)
+{
+  vi w;
+  memcpy (&w, p, sizeof w);
+  return (vf) (w << 16);
+}
+
+/* |x| < FLT_MIN → zero of x's sign */
+static inline vf
+bf_flush (vf x)
+{
+  const vi tiny = v_abs (x) < v_set1 (FLT_MIN);
+  return (vf) ((vi) x & ~(tiny & 0x7fffffff));
+}
+
+static inline unsigned bf_mode_enter (void) { return 0; }
+static inline void bf_mode_leave (unsigned saved) { (void) saved; }
+
+#define MC_B_SYMBOL mc_gemm_bf16_kernels_portable
+#define MC_B_LABEL "portable-bf16-emulated"
+#define MC_B_NATIVE 0
+#define MC_B_A_WORDS 0
+#define MC_B_NV MC_NV
+#define MC_B_MR MC_MR
+#include "gemm_bf16_template.h"
 
 /* ---- variants ---- */
 
@@ -208,6 +250,85 @@ kernels_for (int v)
   }
 }
 
+/* ---- bf16 kernels: one per variant slot, sharing that slot's float
+ * kernel's tile, blocking and epilogue ---- */
+
+static const mc_gemm_bf16_kernels *bf16_override[MC_GEMM_AVX512 + 1];
+
+void
+mc_gemm_bf16_kernels_override (mc_gemm_variant v,
+    const mc_gemm_bf16_kernels *k)
+{
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
+    bf16_override[v] = k;
+}
+
+static int
+bf16_instruction_supported (void)
+{
+#ifdef MC_GEMM_HAVE_X86
+  return mc_gemm_variant_supported (MC_GEMM_AVX512)
+      && mc_cpu_get_features ()->avx512_bf16;
+#else
+  return 0;
+#endif
+}
+
+/* The slot bf16 panels are packed for while variant v is current: the
+ * AVX-512 slot only where its kernel (VDPBF16PS) can run, else the AVX2
+ * emulation. */
+static int
+bf16_variant (int v)
+{
+  if (v == MC_GEMM_AVX512 && !bf16_override[v] && !bf16_instruction_supported ())
+    return MC_GEMM_AVX2;
+  return v;
+}
+
+static const mc_gemm_bf16_kernels *
+bf16_kernels_for (int v)
+{
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && bf16_override[v])
+    return bf16_override[v];
+  switch (v) {
+#ifdef MC_GEMM_HAVE_X86
+    case MC_GEMM_AVX2: return &mc_gemm_bf16_kernels_avx2;
+    case MC_GEMM_AVX512: return &mc_gemm_bf16_kernels_avx512bf16;
+#endif
+    default: return &mc_gemm_bf16_kernels_portable;
+  }
+}
+
+const char *
+mc_gemm_kernel_name (mc_gemm_format f)
+{
+  const int v = mc_gemm_get_variant ();
+  return f == MC_GEMM_BF16 ? bf16_kernels_for (bf16_variant (v))->name
+      : kernels_for (v)->name;
+}
+
+int
+mc_gemm_bf16_native (void)
+{
+  return bf16_kernels_for (bf16_variant (mc_gemm_get_variant ()))->native;
+}
+
+static _Thread_local mc_gemm_format pack_format = MC_GEMM_F32;
+
+mc_gemm_format
+mc_gemm_set_pack_format (mc_gemm_format f)
+{
+  const mc_gemm_format old = pack_format;
+  pack_format = f == MC_GEMM_BF16 ? MC_GEMM_BF16 : MC_GEMM_F32;
+  return old;
+}
+
+mc_gemm_format
+mc_gemm_get_pack_format (void)
+{
+  return pack_format;
+}
+
 void
 mc_gelu_inplace (float *x, size_t n)
 {
@@ -262,16 +383,52 @@ pack_panels (float *dst, const float *src, ptrdiff_t sk, ptrdiff_t sn, int K,
   }
 }
 
+/* The bf16 form (gemm_kernels.h): word (q, j) of a panel holds element
+ * (2q, n0 + j) low and (2q + 1, n0 + j) high, each scaled in float and then
+ * rounded to bf16; zero past K and past N. */
+static void
+pack_panels_bf16 (uint32_t *dst, const float *src, ptrdiff_t sk,
+    ptrdiff_t sn, int K, int N, const float *scale, int nr)
+{
+  const int panels = (N + nr - 1) / nr, pairs = (K + 1) / 2;
+
+  for (int p = 0; p < panels; p++) {
+    uint32_t *d = dst + (size_t) p * pairs * nr;
+    const int n0 = p * nr;
+    const int w = N - n0 < nr ? N - n0 : nr;
+
+    if (w < nr)
+      memset (d, 0, (size_t) pairs * nr * sizeof (uint32_t));
+    for (int j = 0; j < w; j++) {
+      const float *col = src + (ptrdiff_t) (n0 + j) * sn;
+      const float s = scale ? scale[n0 + j] : 1.0f;
+      for (int q = 0; q < pairs; q++) {
+        const float even = col[(ptrdiff_t) 2 * q * sk] * s;
+        const float odd = 2 * q + 1 < K ? col[(ptrdiff_t) (2 * q + 1) * sk] * s
+            : 0.0f;
+        d[(size_t) q * nr + j] = mc_bf16_pair (even, odd);
+      }
+    }
+  }
+}
+
 static int
 pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
     int K, int N, const float *scale)
 {
-  const mc_gemm_variant v = mc_gemm_get_variant ();
+  const mc_gemm_format format = mc_gemm_get_pack_format ();
+  const int v = format == MC_GEMM_BF16 ? bf16_variant (mc_gemm_get_variant ())
+      : mc_gemm_get_variant ();
   const mc_gemm_kernels *kr = kernels_for (v);
-  size_t n = packed_floats (K, N, kr->nr);
+  /* bf16: a word holds two k of a column */
+  size_t n = format == MC_GEMM_BF16
+      ? packed_floats ((K + 1) / 2, N, kr->nr) : packed_floats (K, N, kr->nr);
   void *p = NULL;
 
   memset (pb, 0, sizeof *pb);
+  if (format == MC_GEMM_BF16 && (bf16_kernels_for (v)->nr != kr->nr
+        || bf16_kernels_for (v)->mr != kr->mr))
+    return -1;   /* a test override that does not fit its slot */
   if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0)
     return -1;
   pb->K = K;
@@ -279,7 +436,11 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
   pb->data = p;
   pb->variant = v;
   pb->nr = kr->nr;
-  pack_panels (pb->data, src, sk, sn, K, N, scale, 1.0f, kr->nr);
+  pb->format = format;
+  if (format == MC_GEMM_BF16)
+    pack_panels_bf16 (pb->data, src, sk, sn, K, N, scale, kr->nr);
+  else
+    pack_panels (pb->data, src, sk, sn, K, N, scale, 1.0f, kr->nr);
   return 0;
 }
 
@@ -307,10 +468,12 @@ mc_packed_b_free (mc_packed_b *pb)
 
 typedef struct {
   const mc_gemm_kernels *kr;
+  const mc_gemm_bf16_kernels *bk;  /* bf16 panels: their kernel (kr then
+                                      gives the tile, blocking, epilogue) */
   int M, N, K;
   const float *A;
   ptrdiff_t lda;
-  const float *B;          /* packed panels */
+  const void *B;           /* packed panels */
   const float *bias;
   const float *bias_tail;  /* bias of the last, partial panel, zero-padded */
   mc_act act;
@@ -320,8 +483,30 @@ typedef struct {
   ptrdiff_t ldc;
   int kc;                  /* K block in use */
   int strip_act;           /* the activation runs over C's rows in place */
+  int k_inner;             /* bf16 with an activation and C as residual:
+                              each tile sums all K blocks in a buffer */
   int tm, tn;              /* thread grid: row parts × panel parts */
 } gemm_job;
+
+/* The register tile at rows i0.. (m of them), panel p, K block
+ * [k0, k0 + kc), on float or bf16 panels; apack is the bf16 kernel's copy
+ * of that A slice. */
+static inline void
+run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
+    int kc, const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo)
+{
+  const int nr = j->kr->nr;
+
+  if (j->bk)
+    j->bk->tile (m, kc, apack, (const uint32_t *) j->B
+        + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * nr, src, lds, bias, out,
+        ldo);
+  else
+    j->kr->tile (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
+        (const float *) j->B + ((size_t) p * j->K + k0) * nr, src, lds, bias,
+        out, ldo);
+}
 
 /* One register tile of C at rows i0.., panel p, K block [k0, k0 + kc).
  * The residual joins as the starting accumulator when there is no
@@ -332,7 +517,8 @@ typedef struct {
  * activation is done: then the tile goes through `tile`, a stack buffer, as
  * do tiles cut by N. */
 static inline void
-one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
+one_tile (const gemm_job *j, float *tile, const void *apack, int i0, int m,
+    int p, int k0, int kc)
 {
   const mc_gemm_kernels *kr = j->kr;
   const int nr = kr->nr;
@@ -341,8 +527,6 @@ one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
   const int first = k0 == 0, last = k0 + kc >= j->K;
   const int post = last && j->act != MC_ACT_NONE
       && (!j->strip_act || n < nr);
-  const float *a = j->A + (ptrdiff_t) i0 * j->lda + k0;
-  const float *b = j->B + ((size_t) p * j->K + k0) * nr;
   float *c = j->C + (ptrdiff_t) i0 * j->ldc + n0;
   const float *bias = NULL, *src = NULL;
   ptrdiff_t lds = 0;
@@ -358,7 +542,7 @@ one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
   }
 
   if (n == nr && !post) {
-    kr->tile (m, kc, a, j->lda, b, src, lds, bias, c, j->ldc);
+    run_tile (j, apack, i0, m, p, k0, kc, src, lds, bias, c, j->ldc);
     return;
   }
   if (src && n < nr) {
@@ -369,10 +553,43 @@ one_tile (const gemm_job *j, float *tile, int i0, int m, int p, int k0, int kc)
     src = tile;
     lds = nr;
   }
-  kr->tile (m, kc, a, j->lda, b, src, lds, bias, tile, nr);
+  run_tile (j, apack, i0, m, p, k0, kc, src, lds, bias, tile, nr);
   kr->finish (tile, nr, m, n, post ? j->act : MC_ACT_NONE,
       post && j->res ? j->res + (ptrdiff_t) i0 * j->ldr + n0 : NULL, j->ldr,
       c, j->ldc);
+}
+
+/* bf16 panels when C is the residual of an activation: C cannot hold
+ * partial sums, and the bf16 A slice is at most MC_GEMM_BF16_KC deep, so
+ * each tile runs through all K blocks in the stack buffer (A is converted
+ * again for every panel: this case does not occur in the models). */
+static void
+run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
+    int m1, int p0, int p1)
+{
+  const int mr = j->kr->mr, nr = j->kr->nr;
+
+  for (int i0 = m0; i0 < m1; i0 += mr) {
+    const int m = m1 - i0 < mr ? m1 - i0 : mr;
+    for (int p = p0; p < p1; p++) {
+      const int n0 = p * nr;
+      const int n = j->N - n0 < nr ? j->N - n0 : nr;
+      int k0 = 0;
+      do {
+        const int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
+        const float *bias = k0 == 0 && j->bias
+            ? (n == nr ? j->bias + n0 : j->bias_tail) : NULL;
+        j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
+            apack);
+        run_tile (j, apack, i0, m, p, k0, kc, k0 ? tile : NULL, nr, bias,
+            tile, nr);
+        k0 += kc;
+      } while (k0 < j->K);
+      j->kr->finish (tile, nr, m, n, j->act,
+          j->res + (ptrdiff_t) i0 * j->ldr + n0, j->ldr,
+          j->C + (ptrdiff_t) i0 * j->ldc + n0, j->ldc);
+    }
+  }
 }
 
 static void
@@ -383,7 +600,14 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
   const int full_panels = j->N / nr;
   const int block = kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
+  /* the bf16 kernel's copy of one mr × kc slice of A */
+  float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1) : 1]
+      __attribute__ ((aligned (64)));
 
+  if (j->k_inner) {
+    run_region_k_inner (j, tile, apack, m0, m1, p0, p1);
+    return;
+  }
   for (int pb = p0; pb < p1; pb += block) {
     const int pe = pb + block < p1 ? pb + block : p1;
     int k0 = 0;
@@ -391,8 +615,11 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
       const int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
       for (int i0 = m0; i0 < m1; i0 += mr) {
         const int m = m1 - i0 < mr ? m1 - i0 : mr;
+        if (j->bk)
+          j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
+              apack);
         for (int p = pb; p < pe; p++)
-          one_tile (j, tile, i0, m, p, k0, kc);
+          one_tile (j, tile, apack, i0, m, p, k0, kc);
         /* the activation over the strip's whole panels while it is in L1:
          * long rows keep the vectorized GELU busy */
         if (j->strip_act && k0 + kc >= j->K) {
@@ -435,6 +662,15 @@ k_block (int K, int kc)
 {
   int blocks = (K + kc - 1) / kc;
   return blocks > 1 ? (K + blocks - 1) / blocks : (K > 0 ? K : 1);
+}
+
+/* bf16: the same, rounded up to even so that every block starts on a pair
+ * (K = 300 → 2 × 150; 385 → 194 + 191). */
+static int
+k_block_bf16 (int K)
+{
+  int blocks = (K + MC_GEMM_BF16_KC - 1) / MC_GEMM_BF16_KC;
+  return blocks > 1 ? ((K + blocks - 1) / blocks + 1) & ~1 : (K > 0 ? K : 1);
 }
 
 /* Below this many multiply-adds (~20 µs on one AVX2 core) a product runs on
@@ -493,6 +729,7 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   if (M <= 0 || B->N <= 0)
     return;
   j.kr = kernels_for (B->variant);
+  j.bk = B->format == MC_GEMM_BF16 ? bf16_kernels_for (B->variant) : NULL;
   j.M = M;
   j.N = B->N;
   j.K = B->K;
@@ -505,14 +742,17 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.ldr = ldr;
   j.C = C;
   j.ldc = ldc;
-  j.kc = k_block (j.K, j.kr->kc);
+  j.kc = j.bk ? k_block_bf16 (j.K) : k_block (j.K, j.kr->kc);
   /* an activation adds the residual after the whole sum: K blocks cannot
    * keep their partial sums in C when C is the residual, nor can the
    * activation run in place in C */
   j.strip_act = act != MC_ACT_NONE;
   if (act != MC_ACT_NONE && residual
       && ranges_overlap (residual, ldr, C, ldc, M, j.N)) {
-    j.kc = j.K > 0 ? j.K : 1;
+    if (j.bk)
+      j.k_inner = 1;
+    else
+      j.kc = j.K > 0 ? j.K : 1;
     j.strip_act = 0;
   }
   if (bias && j.N % j.kr->nr) {

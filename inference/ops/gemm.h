@@ -23,12 +23,32 @@ typedef enum {
   MC_ACT_RELU,
 } mc_act;
 
+/* Element format of packed weights. */
+typedef enum {
+  MC_GEMM_F32 = 0,   /* float panels: the reference path */
+  MC_GEMM_BF16 = 1,  /* bfloat16 panels (round to nearest even); A is rounded
+                        to bfloat16 as the kernel reads it, products are
+                        accumulated in float, the epilogue is float.  Runs
+                        the AVX512-BF16 instruction where the CPU has it and
+                        an emulation with the same numerics elsewhere
+                        (gemm_kernels.h says what exactly is computed). */
+} mc_gemm_format;
+
 typedef struct {
   int K, N;       /* B is logically [K, N] */
-  float *data;    /* packed panels, owned (64-byte aligned) */
+  void *data;     /* packed panels, owned (64-byte aligned): floats, or for
+                     BF16 ceil(K/2) × nr words of bf16 pairs per panel */
   int variant;    /* the kernel variant the panels were packed for */
   int nr;         /* panel width: ceil(N/nr) panels of K×nr, zero-padded */
+  mc_gemm_format format;
 } mc_packed_b;
+
+/* The format of the panels this thread packs from now on (thread-local,
+ * MC_GEMM_F32 until changed); returns the previous one.  mc_context_load
+ * sets it around building a model, so model code packs with the context's
+ * precision without carrying it. */
+mc_gemm_format mc_gemm_set_pack_format (mc_gemm_format f);
+mc_gemm_format mc_gemm_get_pack_format (void);
 
 /* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
  * scale (may be NULL) multiplies row n of W first (folds a layer scale).
@@ -73,6 +93,15 @@ int mc_gemm_variant_supported (mc_gemm_variant v);
 void mc_gemm_set_variant (mc_gemm_variant v);
 mc_gemm_variant mc_gemm_get_variant (void);
 const char *mc_gemm_variant_name (mc_gemm_variant v);
+
+/* The kernel that panels of format f packed now (current variant) would
+ * run, e.g. "avx512", "avx512bf16" (the bf16 instruction) or
+ * "avx2-bf16-emulated", and whether bf16 products would use the CPU's bf16
+ * instruction rather than an emulation.  The bf16 kernel of the AVX-512
+ * variant is native where cpuid reports AVX512-BF16; elsewhere bf16 panels
+ * are packed for the AVX2 (or portable) emulation. */
+const char *mc_gemm_kernel_name (mc_gemm_format f);
+int mc_gemm_bf16_native (void);
 
 /* x[i] = exact GELU (as mc_gelu in activation.h) for i < n, vectorized with
  * the current variant (the same code as mc_gemm's MC_ACT_GELU epilogue). */

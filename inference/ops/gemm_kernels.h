@@ -6,6 +6,7 @@
 #define MC_OPS_GEMM_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gemm.h"
 
@@ -45,6 +46,46 @@ extern const mc_gemm_kernels mc_gemm_kernels_portable;
 #define MC_GEMM_HAVE_X86 1
 extern const mc_gemm_kernels mc_gemm_kernels_avx2;
 extern const mc_gemm_kernels mc_gemm_kernels_avx512;
+#endif
+
+/* ---- bf16 panels (MC_GEMM_BF16, generated from gemm_bf16_template.h) ----
+ * B is packed as pairs: for k = 2q, 2q+1 and each of the nr columns one
+ * 32-bit word, bf16(B[2q]) low and bf16(B[2q+1]) high (zero past K), the
+ * operand layout of VDPBF16PS.  A slice of A (m rows × kc) is converted by
+ * pack_a before the tiles that read it.  Each fp32 lane then accumulates,
+ * pair after pair, first the odd product then the even one, each a fused
+ * multiply-add rounded to nearest even with denormal results flushed to zero
+ * (Intel's definition of VDPBF16PS); the emulations do exactly that.  K
+ * blocks are MC_GEMM_BF16_KC deep in every kernel (even, so that blocks start
+ * on a pair), which makes every bf16 kernel give the same bits for the same
+ * product: only the epilogue's GELU differs between ISAs, as in fp32.
+ *
+ * A bf16 kernel shares the register tile, the N blocking and the epilogue
+ * (finish) of the float kernel of its variant slot. */
+#define MC_GEMM_BF16_KC 256
+
+typedef struct {
+  const char *name;
+  int mr, nr;      /* must equal those of the float kernel it pairs with */
+  int native;      /* 1: the CPU's bf16 instruction; 0: an emulation */
+  /* Writes the m × kc slice a (row stride lda) in this kernel's A format to
+   * dst (at most mr·(kc + 1) floats). */
+  void (*pack_a) (int m, int kc, const float *a, ptrdiff_t lda, void *dst);
+  /* As mc_gemm_kernels.tile, with a from pack_a and b a panel slice of
+   * ceil(kc/2) × nr pair words. */
+  void (*tile) (int m, int kc, const void *a, const uint32_t *b,
+      const float *src, ptrdiff_t lds, const float *bias, float *out,
+      ptrdiff_t ldo);
+} mc_gemm_bf16_kernels;
+
+/* Tests only, as mc_gemm_kernels_override for the bf16 kernel of slot v. */
+void mc_gemm_bf16_kernels_override (mc_gemm_variant v,
+    const mc_gemm_bf16_kernels *k);
+
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_portable;
+#ifdef MC_GEMM_HAVE_X86
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx2;
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16;
 #endif
 
 #endif

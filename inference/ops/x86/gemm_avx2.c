@@ -5,7 +5,7 @@
  * A: 15 of the 16 ymm registers.  Per k step 12 FMAs against 2 loads and 6
  * broadcasts, inside Zen 3's and Haswell+'s 2 FMA + 2-3 load ports.  Blocking:
  * a 6×256 A slice (6 KiB) stays in L1 while 256×256 of B (256 KiB) streams
- * from L2. */
+ * from L2.  The bf16 emulation kernel (same tile) is at the end. */
 #include <immintrin.h>
 
 typedef __m256 vf;
@@ -37,3 +37,34 @@ v_select_gt (vf x, vf y, vf a, vf b)
 #define MC_KC 256
 #define MC_NC 256
 #include "../gemm_kernel_template.h"
+
+/* ---- the bf16 kernel: an emulation of VDPBF16PS with the same tile ----
+ * A is rounded to bf16 floats by pack_a; B's pair words widen to floats with
+ * a mask (odd k, high half) or a shift (even k, low half); the products of
+ * two bf16 are exact, so each FMA rounds once, as the instruction does, and
+ * MXCSR (bf16_mxcsr.h) supplies its flush-to-zero. */
+#include "bf16_mxcsr.h"
+
+static inline vf
+bf_b_odd (const uint32_t *p)
+{
+  return _mm256_and_ps (_mm256_loadu_ps ((const float *) p),
+      _mm256_castsi256_ps (_mm256_set1_epi32 ((int) 0xffff0000u)));
+}
+
+static inline vf
+bf_b_even (const uint32_t *p)
+{
+  return _mm256_castsi256_ps (_mm256_slli_epi32 (
+          _mm256_loadu_si256 ((const __m256i *) p), 16));
+}
+
+static inline vf bf_flush (vf x) { return x; }
+
+#define MC_B_SYMBOL mc_gemm_bf16_kernels_avx2
+#define MC_B_LABEL "avx2-bf16-emulated"
+#define MC_B_NATIVE 0
+#define MC_B_A_WORDS 0
+#define MC_B_NV MC_NV
+#define MC_B_MR MC_MR
+#include "../gemm_bf16_template.h"
