@@ -18,7 +18,8 @@ mc_preprocess_variant_supported (mc_preprocess_variant v)
       return 1;
 #if defined(__x86_64__) && defined(__GNUC__)
     case MC_PREPROCESS_AVX2:
-      return mc_cpu_get_features ()->avx2;
+      /* built with -mavx2 -mfma: the compiler may use either */
+      return mc_cpu_get_features ()->avx2 && mc_cpu_get_features ()->fma;
 #endif
     default:
       return 0;

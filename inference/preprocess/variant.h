@@ -10,11 +10,11 @@
  *   Same 22-bit weights, same rounding and clamps, so the output is
  *   identical to the portable variant bit for bit (tests compare them).
  *
- * The best supported variant is chosen once from cpuid; the environment
- * variable MC_PREPROCESS_VARIANT=portable|avx2 overrides it when the CPU can
- * run that variant, and tests switch with mc_preprocess_set_variant.
- * A preprocessor rebuilds its scratch when the variant changes between
- * calls.
+ * The best supported variant is chosen once from cpuid (avx2 needs AVX2 and
+ * FMA, the flags its files are built with); the environment variable
+ * MC_PREPROCESS_VARIANT=portable|avx2 overrides it when the CPU can run that
+ * variant, and tests switch with mc_preprocess_set_variant.  A preprocessor
+ * rebuilds its scratch when the variant changes between calls.
  */
 #ifndef MC_PREPROCESS_VARIANT_H
 #define MC_PREPROCESS_VARIANT_H
