@@ -283,7 +283,7 @@ kernel_finish (float *src, ptrdiff_t lds, int m, int n, mc_act act,
       v_store (ci + j, v);
     }
     for (; j < n; j++)
-      ci[j] = t[j] + (ri ? ri[j] : 0.0f);
+      ci[j] = ri ? t[j] + ri[j] : t[j];   /* t + 0 would turn -0 into +0 */
   }
 }
 
