@@ -48,6 +48,23 @@ typedef enum {
   MC_TOWER_ALL = MC_TOWER_IMAGE | MC_TOWER_TEXT,
 } mc_towers;
 
+/* Arithmetic of the matrix products (pointwise convs, linear layers,
+ * qkv and output projections, heads).  Depthwise and dense convs, attention
+ * products, norms and activations are float in every precision. */
+typedef enum {
+  MC_PRECISION_AUTO = 0, /* BF16 where the CPU has a bf16 dot product
+                            (AVX512-BF16), else FP32; the environment variable
+                            MOBILECLIP_PRECISION=fp32|bf16 overrides this
+                            choice (and only this one) */
+  MC_PRECISION_FP32,     /* float everywhere: the reference path */
+  MC_PRECISION_BF16,     /* weights stored as bfloat16 (half the bytes),
+                            activations rounded to bfloat16 as they enter a
+                            product, sums and everything else in float.  On
+                            CPUs without AVX512-BF16 an emulation with the
+                            same numerics runs (slower than FP32): useful to
+                            check accuracy anywhere.  See docs/precision.md. */
+} mc_precision;
+
 typedef struct {
   int n_threads;           /* worker threads; 0 = number of online CPUs */
   const char *config;      /* config name in configs/ ("mobileclip_s0") or a JSON
@@ -55,9 +72,11 @@ typedef struct {
   const char *vocab_path;  /* bpe_simple_vocab_16e6.txt.gz; NULL: MOBILECLIP_VOCAB,
                               then the model directory, then the installed copy */
   unsigned towers;         /* mc_towers to load; 0 = all the checkpoint holds */
+  mc_precision precision;  /* default MC_PRECISION_AUTO */
 } mc_params;
 
-/* Defaults: all CPUs, config beside the weights, every tower. */
+/* Defaults: all CPUs, config beside the weights, every tower, AUTO
+ * precision. */
 mc_params mc_params_default (void);
 
 /* Loads a model.  `model` is a directory holding config.json and
@@ -74,6 +93,11 @@ int mc_context_length (const mc_context *ctx);  /* text tokens, 77 */
 int mc_has_image (const mc_context *ctx);
 int mc_has_text (const mc_context *ctx);
 int mc_n_threads (const mc_context *ctx);
+/* The precision the context runs (FP32 or BF16, never AUTO). */
+mc_precision mc_context_precision (const mc_context *ctx);
+/* "auto", "fp32", "bf16"; and back (-1 for another name). */
+const char *mc_precision_name (mc_precision p);
+int mc_precision_from_name (const char *name);
 const char *mc_model_name (const mc_context *ctx);   /* e.g. "mci0" */
 const char *mc_fingerprint (const mc_context *ctx);  /* hex hash of the weights */
 float mc_logit_scale (const mc_context *ctx);        /* raw parameter (ln scale) */

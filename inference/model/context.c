@@ -15,6 +15,7 @@
 #include "model/mci.h"
 #include "model/text_encoder.h"
 #include "model/weights.h"
+#include "ops/gemm.h"
 #include "runtime/error.h"
 #include "runtime/threadpool.h"
 #include "text/tokenizer.h"
@@ -28,6 +29,7 @@ struct mc_context {
   char fingerprint[17];
   float logit_scale;
   mc_threadpool *pool;
+  mc_precision precision;   /* FP32 or BF16: the format of packed weights */
   mc_mci *image;
   int64_t image_params;
   float *nhwc;              /* NCHW → NHWC staging, planned per batch size */
@@ -45,6 +47,49 @@ mc_params_default (void)
   mc_params p;
   memset (&p, 0, sizeof p);
   return p;
+}
+
+const char *
+mc_precision_name (mc_precision p)
+{
+  switch (p) {
+    case MC_PRECISION_AUTO: return "auto";
+    case MC_PRECISION_FP32: return "fp32";
+    case MC_PRECISION_BF16: return "bf16";
+    default: return "?";
+  }
+}
+
+int
+mc_precision_from_name (const char *name)
+{
+  for (int p = MC_PRECISION_AUTO; p <= MC_PRECISION_BF16; p++)
+    if (name && !strcmp (name, mc_precision_name (p)))
+      return p;
+  return -1;
+}
+
+/* AUTO: bf16 only where products run on the CPU's bf16 instruction (the
+ * emulation is slower than fp32), unless MOBILECLIP_PRECISION says. */
+static mc_status
+resolve_precision (mc_precision requested, mc_precision *out, mc_error *err)
+{
+  const char *env = getenv ("MOBILECLIP_PRECISION");
+
+  if (requested < MC_PRECISION_AUTO || requested > MC_PRECISION_BF16)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "precision %d: not auto, fp32 or bf16",
+        (int) requested);
+  if (requested == MC_PRECISION_AUTO && env && *env) {
+    const int p = mc_precision_from_name (env);
+    if (p < 0)
+      return mc_err (err, MC_ERR_INVALID_ARGUMENT,
+          "MOBILECLIP_PRECISION=%s: not auto, fp32 or bf16", env);
+    requested = (mc_precision) p;
+  }
+  if (requested == MC_PRECISION_AUTO)
+    requested = mc_gemm_bf16_native () ? MC_PRECISION_BF16 : MC_PRECISION_FP32;
+  *out = requested;
+  return MC_OK;
 }
 
 /* Picks the weights file of a model folder. */
@@ -178,6 +223,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
   mc_tensor_file *file = NULL;
   char *weights = NULL;
   unsigned towers;
+  mc_gemm_format pack_format = mc_gemm_get_pack_format ();
   mc_status st;
 
   if (!out)
@@ -189,6 +235,12 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     return mc_err (err, MC_ERR_INVALID_ARGUMENT, "no model given");
 
   ctx = g_new0 (mc_context, 1);
+  st = resolve_precision (params->precision, &ctx->precision, err);
+  if (st != MC_OK)
+    goto fail;
+  /* the towers' weights are packed in the context's precision */
+  pack_format = mc_gemm_set_pack_format (ctx->precision == MC_PRECISION_BF16
+      ? MC_GEMM_BF16 : MC_GEMM_F32);
   if (g_file_test (model, G_FILE_TEST_IS_DIR)) {
     char *cfg_path = params->config ? g_strdup (params->config)
         : g_build_filename (model, "config.json", NULL);
@@ -257,6 +309,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     st = mc_err (err, MC_ERR_NOMEM, "cannot start worker threads");
     goto fail;
   }
+  mc_gemm_set_pack_format (pack_format);
   mc_tensor_file_close (file);
   g_free (weights);
 #ifdef __GLIBC__
@@ -268,6 +321,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
   return MC_OK;
 
 fail:
+  mc_gemm_set_pack_format (pack_format);
   mc_tensor_file_close (file);
   g_free (weights);
   mc_context_free (ctx);
@@ -294,6 +348,7 @@ int mc_context_length (const mc_context *ctx) { return MC_CONTEXT_LENGTH; }
 int mc_has_image (const mc_context *ctx) { return ctx->image != NULL; }
 int mc_has_text (const mc_context *ctx) { return ctx->text != NULL; }
 int mc_n_threads (const mc_context *ctx) { return mc_threadpool_size (ctx->pool); }
+mc_precision mc_context_precision (const mc_context *ctx) { return ctx->precision; }
 const char *mc_model_name (const mc_context *ctx) { return ctx->cfg.image.model_name; }
 const char *mc_fingerprint (const mc_context *ctx) { return ctx->fingerprint; }
 float mc_logit_scale (const mc_context *ctx) { return ctx->logit_scale; }

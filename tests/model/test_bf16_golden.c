@@ -1,0 +1,295 @@
+/* test_bf16_golden.c — the bf16 precision path against our fp32 path.
+ *
+ * For tiny_s0 and tiny_s1b (golden folder): the model loaded twice, with
+ * precision FP32 and BF16; image embeddings of `image` and text embeddings
+ * of `text_tokens` from both.  Every row's cosine between the two must be
+ * at least 0.999 (the issue's bound); the log shows the worst cosine, the
+ * largest difference, and both paths' cosine to Apple's reference.  Then
+ * the full-size MobileCLIP-S0 architecture (image and text towers) with
+ * random weights drawn from the real checkpoint's key table, at 256×256 and
+ * on 77-token prompts, the same way.  On CPUs without AVX512-BF16 the BF16
+ * path runs the emulation, which has the instruction's numerics.
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "mobileclip.h"
+#include "io/tensor_file.h"
+#include "ops/gemm.h"
+#include "random_weights.h"
+#include "test_util.h"
+
+/* per-row cosines of a vs b ([n × d]); returns the smallest, and the
+ * largest |a − b| in *maxdiff */
+static double
+min_row_cosine (const float *a, const float *b, int n, int d, double *maxdiff)
+{
+  double worst = 1.0;
+
+  *maxdiff = 0;
+  for (int i = 0; i < n; i++) {
+    double dot = 0, na = 0, nb = 0;
+    for (int j = 0; j < d; j++) {
+      const double x = a[(size_t) i * d + j], y = b[(size_t) i * d + j];
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+      if (fabs (x - y) > *maxdiff)
+        *maxdiff = fabs (x - y);
+    }
+    if (dot / sqrt (na * nb) < worst || !(na > 0 && nb > 0))
+      worst = na > 0 && nb > 0 ? dot / sqrt (na * nb) : -1;
+  }
+  return worst;
+}
+
+static mc_context *
+load (const char *model, const char *config, unsigned towers, mc_precision p)
+{
+  mc_params params = mc_params_default ();
+  mc_context *ctx = NULL;
+  mc_error err = { 0 };
+
+  params.precision = p;
+  params.n_threads = 2;
+  params.config = config;
+  params.towers = towers;
+  CHECK (mc_context_load (model, &params, &ctx, &err) == MC_OK, "%s: %s", model,
+      err.message);
+  if (ctx)
+    CHECK (mc_context_precision (ctx) == p, "asked %s, runs %s",
+        mc_precision_name (p), mc_precision_name (mc_context_precision (ctx)));
+  CHECK (mc_gemm_get_pack_format () == MC_GEMM_F32,
+      "the load left this thread packing bf16");
+  return ctx;
+}
+
+/* Compares bf16 with fp32 rows (and both with a reference when given). */
+static void
+compare (const char *what, const float *bf16, const float *fp32,
+    const float *ref, int n, int d)
+{
+  double diff, diff_ref = 0, cos_ref32 = 0, cos_ref16 = 0;
+  const double cos = min_row_cosine (bf16, fp32, n, d, &diff);
+
+  if (ref) {
+    double unused;
+    cos_ref32 = min_row_cosine (fp32, ref, n, d, &diff_ref);
+    cos_ref16 = min_row_cosine (bf16, ref, n, d, &unused);
+  }
+  printf ("  %-26s %d rows: bf16 vs fp32 min cosine %.6f, max|diff| %.3g",
+      what, n, cos, diff);
+  if (ref)
+    printf ("; vs reference: fp32 %.8f, bf16 %.6f", cos_ref32, cos_ref16);
+  printf ("\n");
+  CHECK (cos >= 0.999, "%s: cosine %.6f < 0.999", what, cos);
+  CHECK (diff > 0, "%s: bf16 output equals fp32 bit for bit: bf16 did not run",
+      what);
+}
+
+static float *
+read_f32 (const mc_tensor_file *io, const char *name, int64_t *numel)
+{
+  const mc_tensor_info *t = mc_tensor_file_find (io, name);
+  float *v;
+
+  if (!t)
+    return NULL;
+  v = g_new (float, (gsize) mc_tensor_numel (t));
+  mc_tensor_to_f32 (t, v);
+  if (numel)
+    *numel = mc_tensor_numel (t);
+  return v;
+}
+
+static void
+golden_case (const char *golden, const char *name)
+{
+  char *dir = g_build_filename (golden, name, NULL);
+  char *iopath = g_build_filename (dir, "io.safetensors", NULL);
+  mc_tensor_file *io = NULL;
+  mc_context *c32, *c16;
+  mc_error err = { 0 };
+
+  printf ("%s:\n", name);
+  CHECK (mc_tensor_file_open (iopath, &io, &err) == MC_OK, "%s", err.message);
+  c32 = load (dir, NULL, 0, MC_PRECISION_FP32);
+  c16 = load (dir, NULL, 0, MC_PRECISION_BF16);
+  if (io && c32 && c16) {
+    const mc_tensor_info *img = mc_tensor_file_find (io, "image");
+    const mc_tensor_info *tok = mc_tensor_file_find (io, "text_tokens");
+    const int d = mc_embed_dim (c32);
+    const int n = (int) img->shape[0], h = (int) img->shape[2], w = (int) img->shape[3];
+    const int nt = (int) tok->shape[0];
+    float *px = read_f32 (io, "image", NULL);
+    float *ref = read_f32 (io, "image_embedding", NULL);
+    float *ref_t = read_f32 (io, "text_embedding", NULL);
+    float *e32 = g_new (float, (gsize) nt * d), *e16 = g_new (float, (gsize) nt * d);
+
+    CHECK (mc_encode_images (c32, px, MC_LAYOUT_NCHW, n, h, w, e32, &err) == MC_OK,
+        "%s", err.message);
+    CHECK (mc_encode_images (c16, px, MC_LAYOUT_NCHW, n, h, w, e16, &err) == MC_OK,
+        "%s", err.message);
+    compare ("image embeddings", e16, e32, ref, n, d);
+    CHECK (mc_encode_texts (c32, tok->data, nt, e32, &err) == MC_OK, "%s", err.message);
+    CHECK (mc_encode_texts (c16, tok->data, nt, e16, &err) == MC_OK, "%s", err.message);
+    compare ("text embeddings", e16, e32, ref_t, nt, d);
+    g_free (px);
+    g_free (ref);
+    g_free (ref_t);
+    g_free (e32);
+    g_free (e16);
+  }
+  mc_context_free (c32);
+  mc_context_free (c16);
+  mc_tensor_file_close (io);
+  g_free (iopath);
+  g_free (dir);
+}
+
+/* Full-size S0 with random weights (F16, like the hidden real case). */
+static void
+random_s0 (const char *golden)
+{
+  char *tsv = g_build_filename (golden, "..", "real", "mobileclip_s0.keys.tsv", NULL);
+  char *tmpdir, *path;
+  mc_error err = { 0 };
+  mc_context *c32, *c16;
+
+  if (!mc_path_exists (tsv)) {
+    printf ("full-size S0: SKIPPED, %s not found\n", tsv);
+    g_free (tsv);
+    return;
+  }
+  tmpdir = g_dir_make_tmp ("mc-bf16-s0-XXXXXX", NULL);
+  path = g_build_filename (tmpdir, "s0_random_f16.safetensors", NULL);
+  CHECK (mc_write_random_weights (tsv, "", MC_DTYPE_F16, 7, path, &err) == MC_OK,
+      "%s", err.message);
+  printf ("full-size S0, random weights:\n");
+  c32 = load (path, "mobileclip_s0", MC_TOWER_ALL, MC_PRECISION_FP32);
+  c16 = load (path, "mobileclip_s0", MC_TOWER_ALL, MC_PRECISION_BF16);
+  if (c32 && c16) {
+    const int s = 256, d = mc_embed_dim (c32), nt = 3;
+    float *img = g_new (float, (gsize) 2 * s * s * 3);
+    float *e32 = g_new (float, (gsize) 3 * d), *e16 = g_new (float, (gsize) 3 * d);
+    int32_t ids[3 * MC_CONTEXT_LENGTH] = { 0 };
+
+    /* a smooth image and a noisy one */
+    for (int y = 0; y < s; y++)
+      for (int x = 0; x < s; x++)
+        for (int c = 0; c < 3; c++) {
+          img[((size_t) y * s + x) * 3 + c] = 0.5f + 0.4f * sinf (0.05f * x + 0.07f * y + c);
+          img[((size_t) (s + y) * s + x) * 3 + c] =
+              (float) (((y * s + x) * 3 + c) * 7919 % 255) / 255.0f;
+        }
+    CHECK (mc_encode_images (c32, img, MC_LAYOUT_NHWC, 2, s, s, e32, &err) == MC_OK,
+        "%s", err.message);
+    CHECK (mc_encode_images (c16, img, MC_LAYOUT_NHWC, 2, s, s, e16, &err) == MC_OK,
+        "%s", err.message);
+    compare ("image embeddings 256x256", e16, e32, NULL, 2, d);
+
+    /* "a photo of a dog", "a dog", and the empty prompt */
+    {
+      const int32_t rows[3][7] = {
+        { 49406, 320, 1125, 539, 320, 1929, 49407 },
+        { 49406, 320, 1929, 49407 },
+        { 49406, 49407 },
+      };
+      for (int r = 0; r < nt; r++)
+        for (int i = 0; i < 7; i++)
+          ids[r * MC_CONTEXT_LENGTH + i] = rows[r][i];
+    }
+    CHECK (mc_encode_texts (c32, ids, nt, e32, &err) == MC_OK, "%s", err.message);
+    CHECK (mc_encode_texts (c16, ids, nt, e16, &err) == MC_OK, "%s", err.message);
+    compare ("text embeddings, 77 tokens", e16, e32, NULL, nt, d);
+    g_free (img);
+    g_free (e32);
+    g_free (e16);
+  }
+  mc_context_free (c32);
+  mc_context_free (c16);
+  g_unlink (path);
+  g_rmdir (tmpdir);
+  g_free (path);
+  g_free (tmpdir);
+  g_free (tsv);
+}
+
+/* AUTO: bf16 exactly where the CPU has the instruction, unless
+ * MOBILECLIP_PRECISION says otherwise; bad values are refused. */
+static void
+check_auto (const char *golden)
+{
+  char *dir = g_build_filename (golden, "tiny_s0", NULL);
+  const mc_precision native = mc_gemm_bf16_native () ? MC_PRECISION_BF16
+      : MC_PRECISION_FP32;
+  static const struct { const char *env; int want; } cases[] = {
+    { NULL, -1 }, { "fp32", MC_PRECISION_FP32 }, { "bf16", MC_PRECISION_BF16 },
+    { "auto", -1 }, { "fp16", -2 },   /* -1: as the CPU, -2: refused */
+  };
+  char *saved = g_strdup (g_getenv ("MOBILECLIP_PRECISION"));
+  mc_params p = mc_params_default ();
+  mc_error err = { 0 };
+  mc_context *ctx = NULL;
+
+  CHECK (p.precision == MC_PRECISION_AUTO, "default precision %d", p.precision);
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
+    mc_status st;
+    if (cases[i].env)
+      g_setenv ("MOBILECLIP_PRECISION", cases[i].env, TRUE);
+    else
+      g_unsetenv ("MOBILECLIP_PRECISION");
+    st = mc_context_load (dir, &p, &ctx, &err);
+    if (cases[i].want == -2) {
+      CHECK (st == MC_ERR_INVALID_ARGUMENT, "MOBILECLIP_PRECISION=%s accepted",
+          cases[i].env);
+      printf ("auto, MOBILECLIP_PRECISION=%s → %s\n", cases[i].env, err.message);
+    } else {
+      const mc_precision want = cases[i].want < 0 ? native
+          : (mc_precision) cases[i].want;
+      CHECK (st == MC_OK && mc_context_precision (ctx) == want,
+          "auto with MOBILECLIP_PRECISION=%s: %s", cases[i].env ? cases[i].env
+          : "(unset)", st == MC_OK ? mc_precision_name (mc_context_precision (ctx))
+          : err.message);
+      printf ("auto, MOBILECLIP_PRECISION=%s → %s\n",
+          cases[i].env ? cases[i].env : "(unset)",
+          ctx ? mc_precision_name (mc_context_precision (ctx)) : "error");
+    }
+    mc_context_free (ctx);
+    ctx = NULL;
+  }
+  /* the variable only decides AUTO */
+  g_setenv ("MOBILECLIP_PRECISION", "bf16", TRUE);
+  p.precision = MC_PRECISION_FP32;
+  CHECK (mc_context_load (dir, &p, &ctx, &err) == MC_OK
+      && mc_context_precision (ctx) == MC_PRECISION_FP32,
+      "explicit fp32 overridden by the environment");
+  mc_context_free (ctx);
+  ctx = NULL;
+  p.precision = (mc_precision) 7;
+  CHECK (mc_context_load (dir, &p, &ctx, &err) == MC_ERR_INVALID_ARGUMENT && !ctx,
+      "precision 7 accepted");
+  if (saved)
+    g_setenv ("MOBILECLIP_PRECISION", saved, TRUE);
+  else
+    g_unsetenv ("MOBILECLIP_PRECISION");
+  CHECK (mc_precision_from_name ("bf16") == MC_PRECISION_BF16
+      && mc_precision_from_name ("int8") == -1, "precision names");
+  g_free (saved);
+  g_free (dir);
+}
+
+int
+main (void)
+{
+  const char *golden = mc_test_golden_dir ();
+
+  if (!golden)
+    return MC_TEST_SKIP;
+  printf ("bf16 products run on: %s\n", mc_gemm_kernel_name (MC_GEMM_BF16));
+  check_auto (golden);
+  golden_case (golden, "tiny_s0");
+  golden_case (golden, "tiny_s1b");
+  random_s0 (golden);
+  return mc_test_finish ("bf16-golden");
+}
