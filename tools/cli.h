@@ -35,8 +35,14 @@ int cli_image_batch (const char *cmd, const mc_tensor_info *t, int *n, int *h, i
 void cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d);
 
 /* Loads a model with the common options (--model, --config, --threads,
- * --vocab) already parsed; prints the error and returns NULL on failure. */
+ * --vocab, --precision) already parsed; prints the error and returns NULL on
+ * failure. */
 mc_context *cli_load_model (const char *cmd, const char *model, const char *config,
-    int threads, const char *vocab, unsigned towers);
+    int threads, const char *vocab, unsigned towers, mc_precision precision);
+
+/* getopt_long value of the long-only --precision option (auto|fp32|bf16),
+ * and its parser: prints why and returns -1 for another value. */
+#define CLI_OPT_PRECISION 0x100
+int cli_parse_precision (const char *cmd, const char *value);
 
 #endif

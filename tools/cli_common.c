@@ -53,9 +53,18 @@ cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d)
   fputs ("\n]}\n", out);
 }
 
+int
+cli_parse_precision (const char *cmd, const char *value)
+{
+  const int p = mc_precision_from_name (value);
+  if (p < 0)
+    fprintf (stderr, "mobileclip %s: --precision %s: expected auto, fp32 or bf16\n", cmd, value);
+  return p;
+}
+
 mc_context *
 cli_load_model (const char *cmd, const char *model, const char *config,
-    int threads, const char *vocab, unsigned towers)
+    int threads, const char *vocab, unsigned towers, mc_precision precision)
 {
   mc_params p = mc_params_default ();
   mc_context *ctx = NULL;
@@ -69,6 +78,7 @@ cli_load_model (const char *cmd, const char *model, const char *config,
   p.n_threads = threads;
   p.vocab_path = vocab;
   p.towers = towers;
+  p.precision = precision;
   if (mc_context_load (model, &p, &ctx, &err) != MC_OK) {
     cli_fail (cmd, &err);
     return NULL;

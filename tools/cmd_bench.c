@@ -7,18 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/gemm.h"
+
 static void
 usage (FILE *f)
 {
   fprintf (f,
       "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
       "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
-      "                        [--precision fp32] [--text]\n"
+      "                        [--precision auto|fp32|bf16] [--text]\n"
       "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
       "min and max ms per forward, frames (or prompts) per second, effective\n"
-      "GFLOP/s (2 × MACs / time) and, for images, ms per op family per forward.\n");
+      "GFLOP/s (2 × MACs / time) and, for images, ms per op family per forward.\n"
+      "The JSON names the precision that ran and the GEMM kernel (bf16 on a CPU\n"
+      "without AVX512-BF16 runs an emulation, slower than fp32).\n");
 }
 
 static int
@@ -69,13 +73,14 @@ cli_bench (int argc, char **argv)
     { "warmup", required_argument, NULL, 'w' },
     { "batch", required_argument, NULL, 'b' },
     { "size", required_argument, NULL, 's' },
-    { "precision", required_argument, NULL, 'p' },
+    { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "text", no_argument, NULL, 't' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model = NULL, *config = NULL, *precision = "fp32";
+  const char *model = NULL, *config = NULL;
   int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, opt, rc = 1;
+  int precision = MC_PRECISION_AUTO;
   mc_context *ctx;
   mc_model_info info;
   mc_error err = { 0 };
@@ -86,7 +91,7 @@ cli_bench (int argc, char **argv)
   double rss_loaded;
 
   optind = 1;
-  while ((opt = getopt_long (argc, argv, "m:c:j:k:w:b:s:p:th", opts, NULL)) != -1) {
+  while ((opt = getopt_long (argc, argv, "m:c:j:k:w:b:s:th", opts, NULL)) != -1) {
     switch (opt) {
       case 'm': model = optarg; break;
       case 'c': config = optarg; break;
@@ -95,7 +100,10 @@ cli_bench (int argc, char **argv)
       case 'w': warmup = atoi (optarg); break;
       case 'b': batch = atoi (optarg); break;
       case 's': size = atoi (optarg); break;
-      case 'p': precision = optarg; break;
+      case CLI_OPT_PRECISION:
+        if ((precision = cli_parse_precision ("bench", optarg)) < 0)
+          return 2;
+        break;
       case 't': text = 1; break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
@@ -105,12 +113,7 @@ cli_bench (int argc, char **argv)
     usage (stderr);
     return 2;
   }
-  if (strcmp (precision, "fp32") && strcmp (precision, "auto")) {
-    fprintf (stderr, "mobileclip bench: precision '%s' is not available in this build (fp32 only)\n",
-        precision);
-    return 2;
-  }
-  ctx = cli_load_model ("bench", model, config, threads, NULL, 0);
+  ctx = cli_load_model ("bench", model, config, threads, NULL, 0, (mc_precision) precision);
   if (!ctx)
     return 1;
   mc_get_model_info (ctx, &info);
@@ -162,7 +165,15 @@ cli_bench (int argc, char **argv)
         (int) g_get_num_processors ());
     printf ("  \"model\": \"%s\", \"encoder\": \"%s\", \"arch\": \"%s\",\n", model,
         text ? "text" : "image", text ? (info.text_arch ? info.text_arch : "?") : info.image_arch);
-    printf ("  \"precision\": \"fp32\", \"threads\": %d, \"batch\": %d,%s", mc_n_threads (ctx), batch,
+    {
+      const mc_gemm_format f = mc_context_precision (ctx) == MC_PRECISION_BF16
+          ? MC_GEMM_BF16 : MC_GEMM_F32;
+      /* the kernel the load packed for: the variant has not changed since */
+      printf ("  \"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"bf16_native\": %s,\n",
+          mc_precision_name (mc_context_precision (ctx)), mc_gemm_kernel_name (f),
+          mc_gemm_bf16_native () ? "true" : "false");
+    }
+    printf ("  \"threads\": %d, \"batch\": %d,%s", mc_n_threads (ctx), batch,
         text ? "\n" : "");
     if (!text)
       printf (" \"size\": %d,\n", size);

@@ -14,6 +14,7 @@ usage (FILE *f)
       "                           (--prompts \"a;b|b2;c\" | --prompts-file FILE)\n"
       "                           [--templates-file FILE] [--embeddings-file FILE]\n"
       "                           [--top-k K] [--config NAME|PATH] [--vocab FILE] [--threads N]\n"
+      "                           [--precision auto|fp32|bf16]\n"
       "Embeds the images of an F32 tensor [N,3,H,W] (RGB in [0,1]) and the prompts\n"
       "(one embedding per label: the mean over its phrasings x templates), and prints\n"
       "for each image the K most probable labels (softmax of scale x cosine; K = 0:\n"
@@ -86,12 +87,14 @@ cli_classify (int argc, char **argv)
     { "top-k", required_argument, NULL, 'k' },
     { "vocab", required_argument, NULL, 'v' },
     { "threads", required_argument, NULL, 'j' },
+    { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL, *prompts = NULL;
   const char *prompts_file = NULL, *templates_file = NULL, *cache = NULL, *vocab = NULL;
   int threads = 0, top_k = 5, opt, rc = 1, n_img, img_h, img_w, d;
+  int precision = MC_PRECISION_AUTO;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;
@@ -115,6 +118,10 @@ cli_classify (int argc, char **argv)
       case 'k': top_k = atoi (optarg); break;
       case 'v': vocab = optarg; break;
       case 'j': threads = atoi (optarg); break;
+      case CLI_OPT_PRECISION:
+        if ((precision = cli_parse_precision ("classify", optarg)) < 0)
+          return 2;
+        break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
     }
@@ -137,7 +144,8 @@ cli_classify (int argc, char **argv)
     goto out;
   if (!cli_image_batch ("classify", t, &n_img, &img_h, &img_w))
     goto out;
-  ctx = cli_load_model ("classify", model, config, threads, vocab, MC_TOWER_ALL);
+  ctx = cli_load_model ("classify", model, config, threads, vocab, MC_TOWER_ALL,
+      (mc_precision) precision);
   if (!ctx)
     goto out;
   if (mc_prompt_embeddings_compute (ctx, set, cache, &pe, &rep, &err) != MC_OK) {

@@ -11,6 +11,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-image --model MODEL --tensor FILE.safetensors:NAME\n"
       "                              [--config NAME|PATH] [--threads N] [--raw]\n"
+      "                              [--precision auto|fp32|bf16]\n"
       "Reads an F32 (or F16/BF16) tensor [N,3,H,W] (or one image [3,H,W]) of RGB in\n"
       "[0,1] and prints "
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
@@ -25,11 +26,12 @@ cli_embed_image (int argc, char **argv)
     { "tensor", required_argument, NULL, 't' },
     { "threads", required_argument, NULL, 'j' },
     { "raw", no_argument, NULL, 'r' },
+    { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL;
-  int threads = 0, raw = 0, opt, rc = 1, n, h, w;
+  int threads = 0, raw = 0, opt, rc = 1, n, h, w, precision = MC_PRECISION_AUTO;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;
@@ -44,6 +46,10 @@ cli_embed_image (int argc, char **argv)
       case 't': spec = optarg; break;
       case 'j': threads = atoi (optarg); break;
       case 'r': raw = 1; break;
+      case CLI_OPT_PRECISION:
+        if ((precision = cli_parse_precision ("embed-image", optarg)) < 0)
+          return 2;
+        break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
     }
@@ -57,7 +63,8 @@ cli_embed_image (int argc, char **argv)
     return 1;
   if (!cli_image_batch ("embed-image", t, &n, &h, &w))
     goto out;
-  ctx = cli_load_model ("embed-image", model, config, threads, NULL, MC_TOWER_IMAGE);
+  ctx = cli_load_model ("embed-image", model, config, threads, NULL, MC_TOWER_IMAGE,
+      (mc_precision) precision);
   if (!ctx)
     goto out;
   pixels = malloc ((size_t) mc_tensor_numel (t) * sizeof (float));

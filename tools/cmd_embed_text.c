@@ -12,6 +12,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-text --model MODEL (TEXT... | --tokens FILE.safetensors:NAME)\n"
       "                             [--config NAME|PATH] [--vocab FILE] [--threads N] [--raw]\n"
+      "                             [--precision auto|fp32|bf16]\n"
       "Tokenizes each TEXT (or reads integer token ids [N,77]) and prints\n"
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
 }
@@ -54,11 +55,12 @@ cli_embed_text (int argc, char **argv)
     { "vocab", required_argument, NULL, 'v' },
     { "threads", required_argument, NULL, 'j' },
     { "raw", no_argument, NULL, 'r' },
+    { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL, *vocab = NULL;
-  int threads = 0, raw = 0, opt, rc = 1, n = 0;
+  int threads = 0, raw = 0, opt, rc = 1, n = 0, precision = MC_PRECISION_AUTO;
   mc_tensor_file *file = NULL;
   mc_context *ctx = NULL;
   int32_t *ids = NULL;
@@ -74,6 +76,10 @@ cli_embed_text (int argc, char **argv)
       case 'v': vocab = optarg; break;
       case 'j': threads = atoi (optarg); break;
       case 'r': raw = 1; break;
+      case CLI_OPT_PRECISION:
+        if ((precision = cli_parse_precision ("embed-text", optarg)) < 0)
+          return 2;
+        break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
     }
@@ -88,7 +94,8 @@ cli_embed_text (int argc, char **argv)
     if (!t || !(ids = read_token_rows (t, &n)))
       goto out;
   }
-  ctx = cli_load_model ("embed-text", model, config, threads, vocab, MC_TOWER_TEXT);
+  ctx = cli_load_model ("embed-text", model, config, threads, vocab, MC_TOWER_TEXT,
+      (mc_precision) precision);
   if (!ctx)
     goto out;
   if (!spec) {

@@ -36,7 +36,7 @@ cli_info (int argc, char **argv)
       default: usage (stderr); return 2;
     }
   }
-  ctx = cli_load_model ("info", model, config, 1, NULL, 0);
+  ctx = cli_load_model ("info", model, config, 1, NULL, 0, MC_PRECISION_AUTO);
   if (!ctx)
     return 1;
   mc_get_model_info (ctx, &info);

@@ -1,0 +1,154 @@
+/* test_cli_precision.c — `--precision` of the CLI (the built command's path
+ * is argv[1]) on tiny_s0:
+ *  - embed-text and embed-image with bf16 against the golden fp32
+ *    embeddings: every row's cosine >= 0.999 (printed), and not the fp32
+ *    bits (bf16 ran);
+ *  - bench names the precision that ran and the GEMM kernel in its JSON
+ *    (an emulated kernel unless the CPU has AVX512-BF16);
+ *  - a precision that does not exist is a usage error (exit 2).
+ */
+#include <cjson/cJSON.h>
+#include <glib.h>
+#include <sys/wait.h>
+
+#include "io/tensor_file.h"
+#include "runtime/cpu.h"
+#include "test_util.h"
+
+static const char *cli;
+
+static int
+run (const char *const *argv, char **out)
+{
+  GError *error = NULL;
+  int wait_status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          out, NULL, &wait_status, &error)) {
+    fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
+    g_error_free (error);
+    return -1;
+  }
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+}
+
+/* Rows of {"embeddings": [[...], ...]} against ref [n × d]. */
+static void
+check_rows (const char *what, const char *json, const float *ref, int n, int d)
+{
+  cJSON *root = cJSON_Parse (json ? json : "");
+  const cJSON *rows = cJSON_GetObjectItem (root, "embeddings");
+  double worst = 1.0, maxdiff = 0;
+
+  CHECK (cJSON_GetArraySize (rows) == n, "%s: %d rows, expected %d", what,
+      cJSON_GetArraySize (rows), n);
+  for (int i = 0; i < n && i < cJSON_GetArraySize (rows); i++) {
+    const cJSON *row = cJSON_GetArrayItem (rows, i);
+    double dot = 0, na = 0, nb = 0;
+    CHECK (cJSON_GetArraySize (row) == d, "%s: row %d has %d values", what, i,
+        cJSON_GetArraySize (row));
+    for (int j = 0; j < d && j < cJSON_GetArraySize (row); j++) {
+      const double x = cJSON_GetArrayItem (row, j)->valuedouble;
+      const double y = ref[(size_t) i * d + j];
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+      if (fabs (x - y) > maxdiff)
+        maxdiff = fabs (x - y);
+    }
+    if (!(dot / sqrt (na * nb) >= worst))
+      worst = dot / sqrt (na * nb);
+  }
+  printf ("  %-32s min cosine to the fp32 reference %.6f, max|diff| %.3g\n",
+      what, worst, maxdiff);
+  CHECK (worst >= 0.999, "%s: cosine %.6f", what, worst);
+  CHECK (maxdiff > 1e-6, "%s: identical to fp32: bf16 did not run", what);
+  cJSON_Delete (root);
+}
+
+static float *
+read_f32 (const mc_tensor_file *f, const char *name)
+{
+  const mc_tensor_info *t = mc_tensor_file_find (f, name);
+  float *v = g_new (float, (gsize) mc_tensor_numel (t));
+  mc_tensor_to_f32 (t, v);
+  return v;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *golden = mc_test_golden_dir ();
+  char *dir, *io_path, *tokens, *image, *out = NULL;
+  mc_tensor_file *io = NULL;
+  mc_error err = { 0 };
+
+  if (!golden)
+    return MC_TEST_SKIP;
+  if (argc < 2) {
+    fprintf (stderr, "usage: %s PATH-TO-mobileclip\n", argv[0]);
+    return 1;
+  }
+  cli = argv[1];
+  dir = g_build_filename (golden, "tiny_s0", NULL);
+  io_path = g_build_filename (dir, "io.safetensors", NULL);
+  tokens = g_strconcat (io_path, ":text_tokens", NULL);
+  image = g_strconcat (io_path, ":image", NULL);
+  if (mc_tensor_file_open (io_path, &io, &err) != MC_OK) {
+    CHECK (0, "%s", err.message);
+    return mc_test_finish ("cli-precision");
+  }
+
+  {
+    const char *args[] = { cli, "embed-text", "--model", dir, "--tokens", tokens,
+      "--raw", "--precision", "bf16", NULL };
+    float *ref = read_f32 (io, "text_embedding");
+    CHECK (run (args, &out) == 0, "embed-text --precision bf16 failed");
+    check_rows ("embed-text --precision bf16", out, ref, 6, 32);
+    g_free (ref);
+    g_free (out);
+  }
+  {
+    const char *args[] = { cli, "embed-image", "--model", dir, "--tensor", image,
+      "--raw", "--precision", "bf16", NULL };
+    float *ref = read_f32 (io, "image_embedding");
+    CHECK (run (args, &out) == 0, "embed-image --precision bf16 failed");
+    check_rows ("embed-image --precision bf16", out, ref, 2, 32);
+    g_free (ref);
+    g_free (out);
+  }
+  for (int p = 0; p < 2; p++) {
+    const char *prec = p ? "bf16" : "fp32";
+    const char *args[] = { cli, "bench", "--model", dir, "--iterations", "2",
+      "--warmup", "0", "--precision", prec, NULL };
+    cJSON *root;
+    const char *ran, *kernel;
+    CHECK (run (args, &out) == 0, "bench --precision %s failed", prec);
+    root = cJSON_Parse (out ? out : "");
+    ran = cJSON_GetStringValue (cJSON_GetObjectItem (root, "precision"));
+    kernel = cJSON_GetStringValue (cJSON_GetObjectItem (root, "gemm_kernel"));
+    printf ("  bench --precision %s: precision \"%s\", gemm_kernel \"%s\"\n", prec,
+        ran ? ran : "(none)", kernel ? kernel : "(none)");
+    CHECK (ran && !strcmp (ran, prec), "bench ran %s", ran ? ran : "(none)");
+    CHECK (kernel && (strstr (kernel, "bf16") != NULL) == p, "kernel %s",
+        kernel ? kernel : "(none)");
+    if (p && kernel)
+      CHECK (!strcmp (kernel, "avx512bf16") == !!mc_cpu_get_features ()->avx512_bf16,
+          "bf16 kernel %s on a CPU %s AVX512-BF16", kernel,
+          mc_cpu_get_features ()->avx512_bf16 ? "with" : "without");
+    cJSON_Delete (root);
+    g_free (out);
+  }
+  {
+    const char *args[] = { cli, "embed-text", "--model", dir, "--precision", "int4",
+      "a dog", NULL };
+    CHECK (run (args, NULL) == 2, "--precision int4 is not a usage error");
+  }
+
+  mc_tensor_file_close (io);
+  g_free (dir);
+  g_free (io_path);
+  g_free (tokens);
+  g_free (image);
+  return mc_test_finish ("cli-precision");
+}
