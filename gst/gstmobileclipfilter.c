@@ -131,9 +131,11 @@ gst_mobileclip_precision_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_MOBILECLIP_PRECISION_AUTO, "Best the build supports (fp32 today)",
-        "auto"},
+    {GST_MOBILECLIP_PRECISION_AUTO, "bf16 where the CPU has AVX512-BF16, "
+          "else fp32 (MOBILECLIP_PRECISION overrides)", "auto"},
     {GST_MOBILECLIP_PRECISION_FP32, "32-bit float everywhere", "fp32"},
+    {GST_MOBILECLIP_PRECISION_BF16, "bfloat16 weights and matrix-product "
+          "inputs, float sums (emulated, slower, without AVX512-BF16)", "bf16"},
     {0, NULL, NULL},
   };
 
@@ -499,6 +501,9 @@ load_context (GstMobileClipFilter * self, gboolean with_text, mc_error * err)
   config = g_strdup (self->config);
   vocab = g_strdup (self->vocab);
   params.n_threads = self->threads;
+  params.precision = self->precision == GST_MOBILECLIP_PRECISION_BF16
+      ? MC_PRECISION_BF16 : self->precision == GST_MOBILECLIP_PRECISION_FP32
+      ? MC_PRECISION_FP32 : MC_PRECISION_AUTO;
   GST_OBJECT_UNLOCK (self);
 
   params.config = config;

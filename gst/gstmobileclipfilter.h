@@ -23,6 +23,7 @@ GType gst_mobileclip_precision_get_type (void);
 typedef enum {
   GST_MOBILECLIP_PRECISION_AUTO,
   GST_MOBILECLIP_PRECISION_FP32,
+  GST_MOBILECLIP_PRECISION_BF16,
 } GstMobileClipPrecision;
 
 /* One region to classify: the whole frame or an upstream ROI. */
