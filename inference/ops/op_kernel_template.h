@@ -1,0 +1,355 @@
+/* op_kernel_template.h — the direct conv and softmax kernels of one ISA
+ * variant, written once for every vector width (see op_kernels.h for what
+ * each computes).  Included once per file by op_kernels.c (portable) and by
+ * x86/ops_avx2.c and x86/ops_avx512.c, each compiled with its own ISA flags.
+ *
+ * The includer defines, before including:
+ *   MC_T_SYMBOL, MC_T_LABEL   the mc_op_kernels object and its name
+ *   MC_VL                     floats per vector
+ *   MC_NV, MC_P               register tile of the convs: MC_P output pixels
+ *                             × MC_NV vectors of channels
+ *   vf, vi                    GCC vectors of MC_VL floats / int32 (operators
+ *                             work on them; casts between them reinterpret)
+ *   v_load, v_store (unaligned), v_set1, v_max,
+ *   v_fma (a·b + c, fused where the ISA can; s_fma is its scalar twin, the
+ *   same rounding), v_load_dup2 (MC_VL/2 floats, each twice in a row)
+ */
+#include <math.h>
+#include <string.h>
+
+#include "op_kernels.h"
+
+#define MC_INLINE static inline __attribute__ ((always_inline))
+
+MC_INLINE int imin (int a, int b) { return a < b ? a : b; }
+MC_INLINE int imax (int a, int b) { return a > b ? a : b; }
+
+/* ---- direct convs --------------------------------------------------------
+ *
+ * A strip is P neighbouring output pixels of one row × NV vectors of output
+ * channels: P·NV accumulators stay in registers over all taps, and each
+ * weight vector, loaded once per tap, serves the P pixels.  Interior strips
+ * (every tap inside the image) run without checks; strips at the left and
+ * right borders, and short ones (np < P pixels), check each pixel and tap.
+ * Taps above and below the image are clipped once per row (ky0..ky1).  The
+ * taps of one output are summed in the same order either way. */
+
+typedef struct {
+  const float *in;       /* input image, already offset to the strip's first
+                            input channel */
+  const float *wt;       /* weights, offset to the strip's first output */
+  const float *bias;
+  float *out;            /* output row, offset to (first pixel, first output) */
+  int w;                 /* input width */
+  ptrdiff_t cin, cout;
+  int kw, sx;            /* kernel width, horizontal stride */
+  int iy0, ky0, ky1;     /* input row of tap row 0; valid tap rows */
+  int ix0;               /* input column of tap column 0 for the first pixel */
+  int np;                /* pixels in this strip (checked strips only) */
+} strip;
+
+/* Output channel o reads input channel o / M (M = 1: depthwise, 2: one
+ * input per two outputs). */
+MC_INLINE void
+chan_strip (const int P, const int NV, const int M, const int checked,
+    const strip *s)
+{
+  vf acc[MC_P][MC_NV];   /* constant bounds: no VLA, all in registers */
+
+#pragma GCC unroll 16
+  for (int p = 0; p < P; p++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++)
+      acc[p][j] = v_load (s->bias + j * MC_VL);
+
+  for (int ky = s->ky0; ky < s->ky1; ky++) {
+    const float *row = s->in + (ptrdiff_t) (s->iy0 + ky) * s->w * s->cin;
+    const float *wrow = s->wt + (ptrdiff_t) ky * s->kw * s->cout;
+    for (int kx = 0; kx < s->kw; kx++) {
+      vf wv[MC_NV];
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++)
+        wv[j] = v_load (wrow + kx * s->cout + j * MC_VL);
+#pragma GCC unroll 16
+      for (int p = 0; p < P; p++) {
+        const int ix = s->ix0 + p * s->sx + kx;
+        const float *src;
+        if (checked && (p >= s->np || ix < 0 || ix >= s->w))
+          continue;
+        src = row + (ptrdiff_t) ix * s->cin;
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+          acc[p][j] = v_fma (M == 1 ? v_load (src + j * MC_VL)
+              : v_load_dup2 (src + j * (MC_VL / 2)), wv[j], acc[p][j]);
+      }
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int p = 0; p < P; p++)
+    if (!checked || p < s->np)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++)
+        v_store (s->out + p * s->cout + j * MC_VL, acc[p][j]);
+}
+
+/* Full conv (groups = 1): every input channel i of every tap feeds all
+ * outputs; the input value is broadcast, the weights are rows of cout. */
+MC_INLINE void
+full_strip (const int P, const int NV, const int checked, const strip *s)
+{
+  vf acc[MC_P][MC_NV];   /* constant bounds: no VLA, all in registers */
+
+#pragma GCC unroll 16
+  for (int p = 0; p < P; p++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++)
+      acc[p][j] = v_load (s->bias + j * MC_VL);
+
+  for (int ky = s->ky0; ky < s->ky1; ky++) {
+    const float *row = s->in + (ptrdiff_t) (s->iy0 + ky) * s->w * s->cin;
+    const float *wrow = s->wt + (ptrdiff_t) ky * s->kw * s->cin * s->cout;
+    for (int kx = 0; kx < s->kw; kx++) {
+      for (int i = 0; i < s->cin; i++) {
+        vf wv[MC_NV];
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+          wv[j] = v_load (wrow + (kx * s->cin + i) * s->cout + j * MC_VL);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; p++) {
+          const int ix = s->ix0 + p * s->sx + kx;
+          vf a;
+          if (checked && (p >= s->np || ix < 0 || ix >= s->w))
+            continue;
+          a = v_set1 (row[(ptrdiff_t) ix * s->cin + i]);
+#pragma GCC unroll 8
+          for (int j = 0; j < NV; j++)
+            acc[p][j] = v_fma (a, wv[j], acc[p][j]);
+        }
+      }
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int p = 0; p < P; p++)
+    if (!checked || p < s->np)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++)
+        v_store (s->out + p * s->cout + j * MC_VL, acc[p][j]);
+}
+
+/* kind: 1 or 2 = chan_strip with that M, 0 = full_strip */
+MC_INLINE void
+run_strip (const int kind, const int NV, const int checked, const strip *s)
+{
+  if (kind == 0)
+    full_strip (MC_P, NV, checked, s);
+  else
+    chan_strip (MC_P, NV, kind, checked, s);
+}
+
+/* Output channels the vector strips do not cover (fewer than MC_VL), one
+ * pixel and one channel at a time, in the same tap order. */
+MC_INLINE void
+scalar_tail (const int kind, const mc_conv *c, const float *in, int h, int w,
+    int oy, int wo, float *out, int o0)
+{
+  const int cin = c->cin, cout = c->cout, kw = c->kw;
+  const int iy0 = oy * c->stride_h - c->pad_h;
+
+  for (int ox = 0; ox < wo; ox++) {
+    const int ix0 = ox * c->stride_w - c->pad_w;
+    for (int o = o0; o < cout; o++) {
+      float a = c->bias[o];
+      for (int ky = 0; ky < c->kh; ky++) {
+        const int iy = iy0 + ky;
+        if (iy < 0 || iy >= h)
+          continue;
+        for (int kx = 0; kx < kw; kx++) {
+          const int ix = ix0 + kx;
+          const float *src = in + ((ptrdiff_t) iy * w + ix) * cin;
+          if (ix < 0 || ix >= w)
+            continue;
+          if (kind == 0) {
+            for (int i = 0; i < cin; i++)
+              a = s_fma (src[i], c->weight[(((ptrdiff_t) ky * kw + kx) * cin + i) * cout + o], a);
+          } else {
+            a = s_fma (src[o / kind], c->weight[((ptrdiff_t) ky * kw + kx) * cout + o], a);
+          }
+        }
+      }
+      out[(ptrdiff_t) ox * cout + o] = a;
+    }
+  }
+}
+
+/* One channel block (NV vectors) across the row: checked strips over the
+ * left border, unchecked ones over the interior [lo, hi), checked ones over
+ * what is left (all checked when the interior is narrower than a strip). */
+MC_INLINE void
+block_row (const int kind, const int NV, const strip *row, int pad, int wo,
+    int lo, int hi)
+{
+  strip s = *row;
+  int ox = 0;
+
+  if (hi - lo >= MC_P) {
+    for (; ox < lo; ox += s.np) {
+      s.np = imin (MC_P, lo - ox);
+      s.ix0 = ox * s.sx - pad;
+      s.out = row->out + ox * s.cout;
+      run_strip (kind, NV, 1, &s);
+    }
+    for (; ox + MC_P <= hi; ox += MC_P) {
+      s.ix0 = ox * s.sx - pad;
+      s.out = row->out + ox * s.cout;
+      run_strip (kind, NV, 0, &s);
+    }
+  }
+  for (; ox < wo; ox += MC_P) {
+    s.np = imin (MC_P, wo - ox);
+    s.ix0 = ox * s.sx - pad;
+    s.out = row->out + ox * s.cout;
+    run_strip (kind, NV, 1, &s);
+  }
+}
+
+MC_INLINE void
+conv_row (const int kind, const mc_conv *c, const float *in, int h, int w,
+    int oy, int wo, float *out)
+{
+  const int sx = c->stride_w, pad = c->pad_w, kw = c->kw, cout = c->cout;
+  const int last = w + pad - kw;   /* ox·sx ≤ last: every tap inside */
+  const int lo = imin (wo, (pad + sx - 1) / sx);
+  const int hi = last >= 0 ? imin (wo, last / sx + 1) : 0;
+  strip s;
+  int o0 = 0;
+
+  s.w = w;
+  s.cin = c->cin;
+  s.cout = cout;
+  s.kw = kw;
+  s.sx = sx;
+  s.iy0 = oy * c->stride_h - c->pad_h;
+  s.ky0 = imax (0, -s.iy0);
+  s.ky1 = imin (c->kh, h - s.iy0);
+  for (; o0 + MC_NV * MC_VL <= cout; o0 += MC_NV * MC_VL) {
+    s.in = in + (kind ? o0 / kind : 0);
+    s.wt = c->weight + o0;
+    s.bias = c->bias + o0;
+    s.out = out + o0;
+    block_row (kind, MC_NV, &s, pad, wo, lo, hi);
+  }
+  for (; o0 + MC_VL <= cout; o0 += MC_VL) {
+    s.in = in + (kind ? o0 / kind : 0);
+    s.wt = c->weight + o0;
+    s.bias = c->bias + o0;
+    s.out = out + o0;
+    block_row (kind, 1, &s, pad, wo, lo, hi);
+  }
+  if (o0 < cout)
+    scalar_tail (kind, c, in, h, w, oy, wo, out, o0);
+}
+
+static void
+chan_row (const mc_conv *c, const float *in, int h, int w, int oy, int wo,
+    float *out)
+{
+  if (c->cout == c->cin)
+    conv_row (1, c, in, h, w, oy, wo, out);
+  else
+    conv_row (2, c, in, h, w, oy, wo, out);
+}
+
+static void
+full_row (const mc_conv *c, const float *in, int h, int w, int oy, int wo,
+    float *out)
+{
+  conv_row (0, c, in, h, w, oy, wo, out);
+}
+
+/* ---- softmax --------------------------------------------------------------
+ *
+ * e^x for x ≤ 0 (Cephes' expf scheme): x = n·ln2 + r with |r| ≤ ln2/2, ln2
+ * in two parts so that n·C1 is exact, a degree-6 polynomial for e^r, 2^n
+ * through the exponent bits.  Within 2 ulp of e^x; x below −87 gives
+ * e^−87 ≈ 1.6e-38 instead of a denormal or 0, which no softmax sum of
+ * terms ≥ 1 can tell apart. */
+MC_INLINE vf
+v_exp_nonpositive (vf x)
+{
+  const vf shifter = v_set1 (12582912.0f);   /* 1.5·2^23: rounds to integer */
+  vf t, nf, r, p, y;
+  vi n;
+
+  x = v_max (x, v_set1 (-87.0f));
+  t = v_fma (x, v_set1 (1.44269504088896341f), shifter);
+  nf = t - shifter;
+  n = (vi) t - (vi) shifter;
+  r = v_fma (nf, v_set1 (-0.693359375f), x);
+  r = v_fma (nf, v_set1 (2.12194440e-4f), r);
+  p = v_set1 (1.9875691500e-4f);
+  p = v_fma (p, r, v_set1 (1.3981999507e-3f));
+  p = v_fma (p, r, v_set1 (8.3334519073e-3f));
+  p = v_fma (p, r, v_set1 (4.1665795894e-2f));
+  p = v_fma (p, r, v_set1 (1.6666665459e-1f));
+  p = v_fma (p, r, v_set1 (5.0000001201e-1f));
+  y = v_fma (p, r * r, r) + v_set1 (1.0f);
+  return y * (vf) ((n + 127) << 23);
+}
+
+static void
+softmax_rows (float *s, ptrdiff_t lds, int m, int n, int causal_base)
+{
+  for (int i = 0; i < m; i++) {
+    float *row = s + i * lds;
+    const int valid = causal_base >= 0 ? imin (n, causal_base + i + 1) : n;
+    const int nv = valid / MC_VL * MC_VL;
+    float buf[MC_VL], mx = -INFINITY, sum = 0.0f, inv;
+    vf vmx = v_set1 (-INFINITY), vsum = v_set1 (0.0f), vm, vinv;
+
+    for (int k = 0; k < nv; k += MC_VL)
+      vmx = v_max (vmx, v_load (row + k));
+    v_store (buf, vmx);
+    for (int l = 0; l < MC_VL; l++)
+      mx = buf[l] > mx ? buf[l] : mx;
+    for (int k = nv; k < valid; k++)
+      mx = row[k] > mx ? row[k] : mx;
+
+    vm = v_set1 (mx);
+    for (int k = 0; k < nv; k += MC_VL) {
+      const vf e = v_exp_nonpositive (v_load (row + k) - vm);
+      v_store (row + k, e);
+      vsum += e;
+    }
+    v_store (buf, vsum);
+    for (int l = 0; l < MC_VL; l++)
+      sum += buf[l];
+    if (nv < valid) {
+      /* the last partial vector through a buffer, its unused lanes far
+       * below the maximum */
+      for (int l = 0; l < MC_VL; l++)
+        buf[l] = nv + l < valid ? row[nv + l] : mx - 1000.0f;
+      v_store (buf, v_exp_nonpositive (v_load (buf) - vm));
+      for (int l = 0; nv + l < valid; l++) {
+        row[nv + l] = buf[l];
+        sum += buf[l];
+      }
+    }
+
+    inv = 1.0f / sum;
+    vinv = v_set1 (inv);
+    for (int k = 0; k < nv; k += MC_VL)
+      v_store (row + k, v_load (row + k) * vinv);
+    for (int k = nv; k < valid; k++)
+      row[k] *= inv;
+    for (int k = valid; k < n; k++)
+      row[k] = 0.0f;
+  }
+}
+
+const mc_op_kernels MC_T_SYMBOL = {
+  MC_T_LABEL, chan_row, full_row, softmax_rows,
+};
+
+#undef MC_INLINE

@@ -1,0 +1,32 @@
+/* ops_avx2.c — the AVX2+FMA table of the non-GEMM op kernels (compiled with
+ * -mavx2 -mfma; op_kernels.c hands it out only when the GEMM runs its AVX2
+ * variant, i.e. after cpuid said so).
+ *
+ * Conv tile 4 pixels × 2 vectors: 8 accumulators (Zen 3 and Haswell+ need 8
+ * FMAs in flight: 2 ports × 4 cycles), 2 weight registers; a channel block
+ * of 16 floats is one 64-byte line per pixel.  Per tap 8 FMAs against 10
+ * loads (inputs fold into the FMAs). */
+#include <immintrin.h>
+
+typedef __m256 vf;
+typedef int vi __attribute__ ((vector_size (32)));
+
+static inline vf v_load (const float *p) { return _mm256_loadu_ps (p); }
+static inline void v_store (float *p, vf v) { _mm256_storeu_ps (p, v); }
+static inline vf v_set1 (float x) { return _mm256_set1_ps (x); }
+static inline vf v_fma (vf a, vf b, vf c) { return _mm256_fmadd_ps (a, b, c); }
+static inline float s_fma (float a, float b, float c) { return __builtin_fmaf (a, b, c); }
+static inline vf v_max (vf a, vf b) { return _mm256_max_ps (a, b); }
+static inline vf
+v_load_dup2 (const float *p)
+{
+  return _mm256_permutevar8x32_ps (_mm256_castps128_ps256 (_mm_loadu_ps (p)),
+      _mm256_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3));
+}
+
+#define MC_T_SYMBOL mc_op_kernels_avx2
+#define MC_T_LABEL "avx2"
+#define MC_VL 8
+#define MC_NV 2
+#define MC_P 4
+#include "../op_kernel_template.h"
