@@ -36,6 +36,27 @@
 #error "register tile larger than gemm_kernels.h allows"
 #endif
 
+#if !MC_B_A_WORDS
+typedef unsigned int bf_vu __attribute__ ((vector_size (sizeof (vf))));
+
+/* mc_bf16_round on MC_VL lanes (vi: the includer's int vector): A is
+ * converted once per strip and panel block, and a scalar loop there cost as
+ * much as a quarter of the products' time */
+static inline vf
+bf_round_v (vf x)
+{
+  const bf_vu u = (bf_vu) x;
+  const bf_vu e = u & 0x7f800000u;
+  const bf_vu nearest = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  const bf_vu quiet = (bf_vu) ((vi) (u & 0x7fffffu) != 0) & 0x400000u;
+  const bf_vu special = (u | quiet) & 0xffff0000u;      /* inf, NaN */
+  const bf_vu zero = (bf_vu) (vi) (e == 0u);
+  const bf_vu top = (bf_vu) (vi) (e == 0x7f800000u);
+  return (vf) ((zero & (u & 0x80000000u)) | (top & special)
+      | (~(zero | top) & nearest));
+}
+#endif
+
 static void
 bf_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
 {
@@ -55,7 +76,10 @@ bf_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
 #endif
 #else
     float *d = (float *) dst + (size_t) i * 2 * pairs;
-    for (int k = 0; k < kc; k++)
+    int k = 0;
+    for (; k + MC_VL <= kc; k += MC_VL)
+      v_store (d + k, bf_round_v (v_load (row + k)));
+    for (; k < kc; k++)
       d[k] = mc_bf16_round (row[k]);
     if (kc & 1)
       d[kc] = 0.0f;
@@ -117,6 +141,9 @@ bf_tile_rows (const int m, int kc, const void *ap, const uint32_t *b,
         for (int j = 0; j < MC_B_NV; j++)
           acc[i][j] = bf_flush (v_fma (av, bv[j], acc[i][j]));
       }
+      /* reload the words rather than keep them live through the odd half
+       * (the compiler would merge the two loads; registers are short) */
+      __asm__ volatile ("" ::: "memory");
 #pragma GCC unroll 8
       for (int j = 0; j < MC_B_NV; j++)
         bv[j] = bf_b_even (bq + j * MC_VL);

@@ -72,6 +72,14 @@ from_bits (guint32 u)
   return x;
 }
 
+static guint32
+bits (float x)
+{
+  guint32 u;
+  memcpy (&u, &x, sizeof u);
+  return u;
+}
+
 /* bf16 bits of x by an independent route (not for NaN) */
 static guint16
 ref_bf16 (float x)
@@ -136,6 +144,45 @@ check_rounding (void)
   CHECK (bad == 0, "%d roundings differ", bad);
 }
 
+/* Each kernel's own A conversion (vectorized in some) on random bit
+ * patterns, infinities, NaNs and denormals included, odd lengths too. */
+static void
+check_pack_a (const char *name, const mc_gemm_bf16_kernels *k, int words)
+{
+  static const guint32 specials[] = { 0x00000001, 0x807fffff, 0x80000000,
+    0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0x7f7fffff, 0x3f808000,
+    0x3f818000 };
+  const int rows = 16, kc = 255, lda = 260;
+  float *a = g_new (float, rows * lda);
+  guint32 *out = g_new0 (guint32, rows * (kc + 1));
+  int bad = 0;
+
+  for (int i = 0; i < rows * lda; i++)
+    a[i] = from_bits (rnd_bits ());
+  for (size_t i = 0; i < G_N_ELEMENTS (specials); i++)
+    a[i] = a[lda + 3 * i + 1] = from_bits (specials[i]);
+  for (int len = kc; len >= kc - 1; len--) {
+    k->pack_a (rows, len, a, lda, out);
+    for (int i = 0; i < rows; i++)
+      for (int q = 0; q < (len + 1) / 2; q++) {
+        const float *x = a + i * lda + 2 * q;
+        const float odd = 2 * q + 1 < len ? x[1] : 0.0f;
+        if (words) {
+          bad += out[i * ((len + 1) / 2) + q] != mc_bf16_pair (x[0], odd);
+        } else {
+          const guint32 *o = out + i * 2 * ((len + 1) / 2) + 2 * q;
+          bad += o[0] != bits (mc_bf16_round (x[0]))
+              || o[1] != bits (mc_bf16_round (odd));
+        }
+      }
+  }
+  printf ("  %-28s A conversion of %d random bit patterns: %d wrong\n", name,
+      rows * (2 * kc - 1), bad);
+  CHECK (bad == 0, "%s: %d A elements converted wrongly", name, bad);
+  g_free (a);
+  g_free (out);
+}
+
 /* ---- 2. products ---- */
 
 /* The documented K blocking of bf16 products (gemm_kernels.h). */
@@ -150,14 +197,6 @@ static float
 ftz (float x)
 {
   return fabsf (x) < FLT_MIN ? copysignf (0.0f, x) : x;
-}
-
-static guint32
-bits (float x)
-{
-  guint32 u;
-  memcpy (&u, &x, sizeof u);
-  return u;
 }
 
 static double
@@ -583,6 +622,22 @@ main (void)
     CHECK (GPOINTER_TO_INT (g_thread_join (t)) == MC_GEMM_F32,
         "the pack format leaked to another thread");
   }
+
+  printf ("bf16 kernels' A conversion:\n");
+  check_pack_a ("portable-bf16-emulated", &mc_gemm_bf16_kernels_portable, 0);
+#ifdef MC_GEMM_HAVE_X86
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
+    check_pack_a ("avx2-bf16-emulated", &mc_gemm_bf16_kernels_avx2, 0);
+  if (mc_gemm_bf16_native ())
+    check_pack_a ("avx512bf16", &mc_gemm_bf16_kernels_avx512bf16, 1);
+#endif
+#ifdef MC_TEST_AVX512_GEOMETRY
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16_geometry;
+    check_pack_a ("avx512bf16-geometry-on-avx2",
+        &mc_gemm_bf16_kernels_avx512bf16_geometry, 1);
+  }
+#endif
 
   check_products (cases, n, pool);
   for (int c = 0; c < n; c++) {
