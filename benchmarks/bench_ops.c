@@ -1,6 +1,6 @@
 /* bench_ops.c — time of the image encoder's non-GEMM ops on MCi0's shapes.
  *
- *   bench-ops [--threads 1,2] [--runs 21] [--batch N] [--only NAME]
+ *   bench-ops [--threads 1,2] [--runs 21] [--batch N] [--only NAME] [--no-act]
  *
  * Direct convs (stem, depthwise mixers and ConvFFN convs, grouped
  * downsamples, conv_exp) and attention at the sizes MobileCLIP-S0's image
@@ -33,23 +33,30 @@ typedef struct {
   int T, C, heads, causal;     /* attention */
 } op_case;
 
+#define CONV(nm, f, n, ci, co, g, s_, k_, st, a) { .name = nm, .fam = f, .count = n, \
+  .cin = ci, .cout = co, .groups = g, .hw = s_, .k = k_, .stride = st, .act = a }
+#define ATTN(nm, n, t, c, hd, ca) { .name = nm, .fam = F_ATTENTION, .count = n, \
+  .T = t, .C = c, .heads = hd, .causal = ca }
+
 static const op_case cases[] = {
-  { "stem-conv3x3s2", F_CONV, 1, 3, 64, 1, 256, 3, 2, MC_ACT_GELU },
-  { "stem-dw3x3s2", F_DEPTHWISE, 1, 64, 64, 64, 128, 3, 2, MC_ACT_GELU },
-  { "s1-mixer-dw3x3", F_DEPTHWISE, 2, 64, 64, 64, 64, 3, 1, MC_ACT_NONE },
-  { "s1-ffn-dw7x7", F_DEPTHWISE, 2, 64, 64, 64, 64, 7, 1, MC_ACT_NONE },
-  { "down1-g7x7s2", F_CONV, 1, 64, 128, 64, 64, 7, 2, MC_ACT_GELU },
-  { "s2-mixer-dw3x3", F_DEPTHWISE, 6, 128, 128, 128, 32, 3, 1, MC_ACT_NONE },
-  { "s2-ffn-dw7x7", F_DEPTHWISE, 6, 128, 128, 128, 32, 7, 1, MC_ACT_NONE },
-  { "down2-g7x7s2", F_CONV, 1, 128, 256, 128, 32, 7, 2, MC_ACT_NONE },
-  { "s3-mixer-dw3x3", F_DEPTHWISE, 10, 256, 256, 256, 16, 3, 1, MC_ACT_NONE },
-  { "s3-ffn-dw7x7", F_DEPTHWISE, 10, 256, 256, 256, 16, 7, 1, MC_ACT_NONE },
-  { "down3-g7x7s2", F_CONV, 1, 256, 512, 256, 16, 7, 2, MC_ACT_NONE },
-  { "s4-dw7x7", F_DEPTHWISE, 3, 512, 512, 512, 8, 7, 1, MC_ACT_NONE },
-  { "conv_exp-g3x3", F_CONV, 1, 512, 1024, 512, 8, 3, 1, MC_ACT_NONE },
-  { "s4-attention", F_ATTENTION, 2, .T = 64, .C = 512, .heads = 16 },
-  { "text-attention", F_ATTENTION, 0, .T = 77, .C = 512, .heads = 8, .causal = 1 },
+  CONV ("stem-conv3x3s2", F_CONV, 1, 3, 64, 1, 256, 3, 2, MC_ACT_GELU),
+  CONV ("stem-dw3x3s2", F_DEPTHWISE, 1, 64, 64, 64, 128, 3, 2, MC_ACT_GELU),
+  CONV ("s1-mixer-dw3x3", F_DEPTHWISE, 2, 64, 64, 64, 64, 3, 1, MC_ACT_NONE),
+  CONV ("s1-ffn-dw7x7", F_DEPTHWISE, 2, 64, 64, 64, 64, 7, 1, MC_ACT_NONE),
+  CONV ("down1-g7x7s2", F_CONV, 1, 64, 128, 64, 64, 7, 2, MC_ACT_GELU),
+  CONV ("s2-mixer-dw3x3", F_DEPTHWISE, 6, 128, 128, 128, 32, 3, 1, MC_ACT_NONE),
+  CONV ("s2-ffn-dw7x7", F_DEPTHWISE, 6, 128, 128, 128, 32, 7, 1, MC_ACT_NONE),
+  CONV ("down2-g7x7s2", F_CONV, 1, 128, 256, 128, 32, 7, 2, MC_ACT_NONE),
+  CONV ("s3-mixer-dw3x3", F_DEPTHWISE, 10, 256, 256, 256, 16, 3, 1, MC_ACT_NONE),
+  CONV ("s3-ffn-dw7x7", F_DEPTHWISE, 10, 256, 256, 256, 16, 7, 1, MC_ACT_NONE),
+  CONV ("down3-g7x7s2", F_CONV, 1, 256, 512, 256, 16, 7, 2, MC_ACT_NONE),
+  CONV ("s4-dw7x7", F_DEPTHWISE, 3, 512, 512, 512, 8, 7, 1, MC_ACT_NONE),
+  CONV ("conv_exp-g3x3", F_CONV, 1, 512, 1024, 512, 8, 3, 1, MC_ACT_NONE),
+  ATTN ("s4-attention", 2, 64, 512, 16, 0),
+  ATTN ("text-attention", 0, 77, 512, 8, 1),
 };
+
+static int no_act;   /* --no-act: time the convs without their GELU */
 
 static double
 now_us (void)
@@ -66,10 +73,20 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* 64-byte aligned, as the model's planned buffers are */
+static float *
+aligned_floats (size_t n)
+{
+  void *p = NULL;
+  if (posix_memalign (&p, 64, ((n ? n : 1) * sizeof (float) + 63) / 64 * 64))
+    return NULL;
+  return p;
+}
+
 static float *
 random_floats (size_t n, uint32_t seed, float scale)
 {
-  float *p = malloc ((n ? n : 1) * sizeof (float));
+  float *p = aligned_floats (n);
   for (size_t i = 0; p && i < n; i++) {
     seed = seed * 1664525u + 1013904223u;
     p[i] = scale * ((float) ((seed >> 8) & 0xffff) / 32768.0f - 1.0f);
@@ -91,9 +108,8 @@ time_case (const op_case *oc, mc_threadpool *pool, int n, int runs, double *min_
   if (oc->fam == F_ATTENTION) {
     const int d = oc->C / oc->heads;
     in = random_floats ((size_t) n * oc->T * 3 * oc->C, 7, 2.0f);
-    out = malloc ((size_t) n * oc->T * oc->C * sizeof (float));
-    scratch = malloc (mc_attention_scratch_size (oc->T, d, mc_threadpool_size (pool))
-        * sizeof (float));
+    out = aligned_floats ((size_t) n * oc->T * oc->C);
+    scratch = aligned_floats (mc_attention_scratch_size (oc->T, d, mc_threadpool_size (pool)));
     *macs = 2.0 * n * oc->T * (double) (oc->causal ? (oc->T + 1) / 2.0 : oc->T) * oc->C;
   } else {
     const int cig = oc->cin / oc->groups;
@@ -105,7 +121,7 @@ time_case (const op_case *oc, mc_threadpool *pool, int n, int runs, double *min_
     free (w);
     free (b);
     in = random_floats ((size_t) n * oc->hw * oc->hw * oc->cin, 11, 1.0f);
-    out = malloc ((size_t) n * ho * ho * oc->cout * sizeof (float));
+    out = aligned_floats ((size_t) n * ho * ho * oc->cout);
     *macs = (double) n * ho * ho * oc->cout * cig * oc->k * oc->k;
   }
   if (!t || !in || !out || !ok || (oc->fam == F_ATTENTION && !scratch)) {
@@ -117,7 +133,7 @@ time_case (const op_case *oc, mc_threadpool *pool, int n, int runs, double *min_
     if (oc->fam == F_ATTENTION)
       mc_attention (pool, in, n, oc->T, oc->C, oc->heads, oc->causal, out, scratch);
     else
-      mc_conv_forward (pool, &c, in, n, oc->hw, oc->hw, out, oc->act);
+      mc_conv_forward (pool, &c, in, n, oc->hw, oc->hw, out, no_act ? MC_ACT_NONE : oc->act);
     if (r >= 0)
       t[r] = now_us () - t0;
   }
@@ -148,8 +164,10 @@ main (int argc, char **argv)
       batch = atoi (argv[++i]);
     else if (!strcmp (argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp (argv[i], "--no-act"))
+      no_act = 1;
     else {
-      fprintf (stderr, "usage: bench-ops [--threads 1,2] [--runs 21] [--batch N] [--only NAME]\n");
+      fprintf (stderr, "usage: bench-ops [--threads 1,2] [--runs 21] [--batch N] [--only NAME] [--no-act]\n");
       return 2;
     }
   }

@@ -183,12 +183,25 @@ scalar_tail (const int kind, const mc_conv *c, const float *in, int h, int w,
   }
 }
 
-/* One channel block (NV vectors) across the row: checked strips over the
- * left border, unchecked ones over the interior [lo, hi), checked ones over
- * what is left (all checked when the interior is narrower than a strip). */
+/* Points a strip at output channel o0 of the row. */
 MC_INLINE void
-block_row (const int kind, const int NV, const strip *row, int pad, int wo,
-    int lo, int hi)
+at_channel (strip *s, const strip *row, const int kind, int o0)
+{
+  s->in = row->in + (kind ? o0 / kind : 0);
+  s->wt = row->wt + o0;
+  s->bias = row->bias + o0;
+  s->out = row->out + o0;
+}
+
+/* Output channels [o_begin, o_end) in blocks of NV vectors across the row,
+ * each strip position running all those blocks (the strip's input pixels
+ * are whole contiguous runs of memory, read once from L2 into L1):
+ * checked strips over the left border, unchecked ones over the interior
+ * [lo, hi), checked ones over what is left (all checked when the interior
+ * is narrower than a strip). */
+MC_INLINE void
+span_row (const int kind, const int NV, const strip *row, int o_begin,
+    int o_end, int pad, int wo, int lo, int hi)
 {
   strip s = *row;
   int ox = 0;
@@ -196,21 +209,29 @@ block_row (const int kind, const int NV, const strip *row, int pad, int wo,
   if (hi - lo >= MC_P) {
     for (; ox < lo; ox += s.np) {
       s.np = imin (MC_P, lo - ox);
-      s.ix0 = ox * s.sx - pad;
-      s.out = row->out + ox * s.cout;
-      run_strip (kind, NV, 1, &s);
+      for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
+        at_channel (&s, row, kind, o0);
+        s.ix0 = ox * s.sx - pad;
+        s.out += ox * s.cout;
+        run_strip (kind, NV, 1, &s);
+      }
     }
-    for (; ox + MC_P <= hi; ox += MC_P) {
-      s.ix0 = ox * s.sx - pad;
-      s.out = row->out + ox * s.cout;
-      run_strip (kind, NV, 0, &s);
-    }
+    for (; ox + MC_P <= hi; ox += MC_P)
+      for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
+        at_channel (&s, row, kind, o0);
+        s.ix0 = ox * s.sx - pad;
+        s.out += ox * s.cout;
+        run_strip (kind, NV, 0, &s);
+      }
   }
   for (; ox < wo; ox += MC_P) {
     s.np = imin (MC_P, wo - ox);
-    s.ix0 = ox * s.sx - pad;
-    s.out = row->out + ox * s.cout;
-    run_strip (kind, NV, 1, &s);
+    for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
+      at_channel (&s, row, kind, o0);
+      s.ix0 = ox * s.sx - pad;
+      s.out += ox * s.cout;
+      run_strip (kind, NV, 1, &s);
+    }
   }
 }
 
@@ -222,9 +243,13 @@ conv_row (const int kind, const mc_conv *c, const float *in, int h, int w,
   const int last = w + pad - kw;   /* ox·sx ≤ last: every tap inside */
   const int lo = imin (wo, (pad + sx - 1) / sx);
   const int hi = last >= 0 ? imin (wo, last / sx + 1) : 0;
+  const int cb = MC_NV * MC_VL, full_end = cout / cb * cb, vec_end = cout / MC_VL * MC_VL;
   strip s;
-  int o0 = 0;
 
+  s.in = in;
+  s.wt = c->weight;
+  s.bias = c->bias;
+  s.out = out;
   s.w = w;
   s.cin = c->cin;
   s.cout = cout;
@@ -233,22 +258,13 @@ conv_row (const int kind, const mc_conv *c, const float *in, int h, int w,
   s.iy0 = oy * c->stride_h - c->pad_h;
   s.ky0 = imax (0, -s.iy0);
   s.ky1 = imin (c->kh, h - s.iy0);
-  for (; o0 + MC_NV * MC_VL <= cout; o0 += MC_NV * MC_VL) {
-    s.in = in + (kind ? o0 / kind : 0);
-    s.wt = c->weight + o0;
-    s.bias = c->bias + o0;
-    s.out = out + o0;
-    block_row (kind, MC_NV, &s, pad, wo, lo, hi);
-  }
-  for (; o0 + MC_VL <= cout; o0 += MC_VL) {
-    s.in = in + (kind ? o0 / kind : 0);
-    s.wt = c->weight + o0;
-    s.bias = c->bias + o0;
-    s.out = out + o0;
-    block_row (kind, 1, &s, pad, wo, lo, hi);
-  }
-  if (o0 < cout)
-    scalar_tail (kind, c, in, h, w, oy, wo, out, o0);
+
+  if (full_end > 0)
+    span_row (kind, MC_NV, &s, 0, full_end, pad, wo, lo, hi);
+  if (full_end < vec_end)
+    span_row (kind, 1, &s, full_end, vec_end, pad, wo, lo, hi);
+  if (vec_end < cout)
+    scalar_tail (kind, c, in, h, w, oy, wo, out, vec_end);
 }
 
 static void

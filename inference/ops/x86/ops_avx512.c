@@ -3,7 +3,7 @@
  * out only when the GEMM runs its AVX-512 variant, i.e. after cpuid and
  * XCR0 said so).
  *
- * Conv tile 4 pixels × 2 vectors of 16: the AVX2 tile at twice the width
+ * Conv tile 6 pixels × 2 vectors of 16: the AVX2 tile at twice the width
  * (channel blocks of 32: two 64-byte lines per pixel). */
 #include <immintrin.h>
 
@@ -27,5 +27,5 @@ v_load_dup2 (const float *p)
 #define MC_T_LABEL "avx512"
 #define MC_VL 16
 #define MC_NV 2
-#define MC_P 4
+#define MC_P 6
 #include "../op_kernel_template.h"
