@@ -4,6 +4,8 @@
  * an mc_packed_b (the layout is the kernel's business); activations are plain
  * row-major [M, K] (channels-last pixels or tokens).  The epilogue is fused:
  *   C = act(A·B + bias) + residual     (act: identity, exact GELU or ReLU)
+ * Panels are float or bfloat16 (mc_gemm_format; bf16 runs VDPBF16PS on CPUs
+ * with AVX512-BF16 and an emulation with its numerics elsewhere).
  * The kernel variant (portable, AVX2+FMA, AVX-512) is chosen once at run time
  * from cpuid (environment MC_GEMM_VARIANT=portable|avx2|avx512 overrides it
  * when the CPU can run that one); tests can force one with

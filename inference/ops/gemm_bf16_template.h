@@ -17,7 +17,8 @@
  *     bf_load_b (pair words of MC_VL columns), bf_bcast_a (one pair word),
  *     bf_dot (acc, a, b): acc + odd products, then + even products.
  *     Optionally MC_B_PACK_A_ROW (a, kc, dst) converts one row (vectorized).
- *   MC_B_A_WORDS 0: A is packed as bf16-rounded floats (even, odd per pair)
+ *   MC_B_A_WORDS 0: A is packed as bf16-rounded floats (even, odd per pair,
+ *     rounded MC_VL at a time with vi, the includer's int vector type)
  *     and the pair is two multiply-adds: bf_b_odd / bf_b_even (the pair words
  *     of MC_VL columns widened to floats), v_fma (a·b + c; the product of two
  *     bf16 is exact, so fused or not only matters below FLT_MIN) and
