@@ -59,12 +59,15 @@ struct mc_mci {
   int final_dim;
   GArray *layers;          /* of layer */
   mc_packed_b head;        /* [final_dim, embed_dim] */
-  /* planned buffers */
-  int plan_n, plan_h, plan_w;
+  /* planned buffers: maps and hidden activations for plan_n images
+   * (image b's part at b × the per-image size), scratch for each of
+   * plan_threads workers */
+  int plan_n, plan_h, plan_w, plan_threads;
   float *buf[3];
   float *hidden;
   float *scratch;          /* SE and attention scratch */
   float *pooled;
+  size_t map_per_image, hidden_per_image, scratch_per_worker;
   mc_mci_tap tap;
   void *tap_user;
   mc_profile_entry *profile;   /* indexed by op_family, or NULL */
@@ -82,13 +85,14 @@ now_ms (void)
   return g_get_monotonic_time () / 1000.0;
 }
 
-/* Runs one op statement and charges its time to a family when profiling. */
-#define TIMED(m, fam, stmt) do { \
-    if ((m)->profile) { \
+/* Runs one op statement and charges its time to a family of prof (a
+ * profile, or NULL when not profiling). */
+#define TIMED(prof, fam, stmt) do { \
+    if (prof) { \
       double t0_ = now_ms (); \
       stmt; \
-      (m)->profile[fam].ms += now_ms () - t0_; \
-      (m)->profile[fam].calls++; \
+      (prof)[fam].ms += now_ms () - t0_; \
+      (prof)[fam].calls++; \
     } else { \
       stmt; \
     } \
@@ -557,7 +561,7 @@ release_plan (mc_mci *m)
   free (m->scratch);
   free (m->pooled);
   m->hidden = m->scratch = m->pooled = NULL;
-  m->plan_n = m->plan_h = m->plan_w = 0;
+  m->plan_n = m->plan_h = m->plan_w = m->plan_threads = 0;
 }
 
 void
@@ -680,14 +684,19 @@ static mc_status
 plan (mc_mci *m, int n, int h, int w, int n_threads, mc_error *err)
 {
   plan_sizes ps;
-  if (m->plan_n == n && m->plan_h == h && m->plan_w == w)
+  if (m->plan_n == n && m->plan_h == h && m->plan_w == w && m->plan_threads == n_threads)
     return MC_OK;
   release_plan (m);
-  walk (m, n, h, w, n_threads, &ps);
+  /* every size but the scratch is n × one image's; the scratch of a whole
+   * pool's op also covers one worker running ops alone */
+  walk (m, 1, h, w, n_threads, &ps);
+  m->map_per_image = ps.map;
+  m->hidden_per_image = ps.hidden;
+  m->scratch_per_worker = MAX (ps.scratch, (size_t) 1);
   for (int i = 0; i < 3; i++)
-    m->buf[i] = plan_alloc (ps.map);
-  m->hidden = plan_alloc (ps.hidden);
-  m->scratch = plan_alloc (ps.scratch);
+    m->buf[i] = plan_alloc ((size_t) n * m->map_per_image);
+  m->hidden = plan_alloc ((size_t) n * m->hidden_per_image);
+  m->scratch = plan_alloc ((size_t) n_threads * m->scratch_per_worker);
   m->pooled = plan_alloc ((size_t) n * m->final_dim);
   if (!m->buf[0] || !m->buf[1] || !m->buf[2] || !m->hidden || !m->scratch || !m->pooled) {
     release_plan (m);
@@ -696,40 +705,48 @@ plan (mc_mci *m, int n, int h, int w, int n_threads, mc_error *err)
   m->plan_n = n;
   m->plan_h = h;
   m->plan_w = w;
+  m->plan_threads = n_threads;
   return MC_OK;
 }
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* Where one run of the layers works: images [b0, b0 + n) of the planned
+ * buffers, one worker's scratch, and the profile to charge (or NULL). */
+typedef struct {
+  int b0, n;
+  float *scratch;
+  mc_profile_entry *prof;
+} run_slice;
+
 /* x ← x + fc2(GELU(fc1(BN∘dw(x)))): t and hidden are scratch maps. */
 static void
-ffn_forward (mc_mci *m, mc_threadpool *pool, const conv_ffn *f, float *x, float *t,
-    float *hidden, int n, int h, int w, int c)
+ffn_forward (mc_profile_entry *prof, mc_threadpool *pool, const conv_ffn *f, float *x,
+    float *t, float *hidden, int n, int h, int w, int c)
 {
   const int rows = n * h * w;
-  TIMED (m, FAM_DEPTHWISE, mc_conv_forward (pool, &f->dw, x, n, h, w, t, MC_ACT_NONE));
-  TIMED (m, FAM_GEMM, mc_gemm (pool, rows, t, c, &f->fc1, f->b1, MC_ACT_GELU, NULL, 0, hidden, f->hidden));
-  TIMED (m, FAM_GEMM, mc_gemm (pool, rows, hidden, f->hidden, &f->fc2, f->b2, MC_ACT_NONE, x, c, x, c));
+  TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &f->dw, x, n, h, w, t, MC_ACT_NONE));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, t, c, &f->fc1, f->b1, MC_ACT_GELU, NULL, 0, hidden, f->hidden));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, hidden, f->hidden, &f->fc2, f->b2, MC_ACT_NONE, x, c, x, c));
 }
 
-mc_status
-mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
-    int n, int h, int w, float *out, mc_error *err)
+/* The layers, global pooling included, over the slice's images x [n, h, w, 3]:
+ * writes their pooled features to m->pooled. */
+static void
+run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
+    int h, int w)
 {
-  float *cur, *next, *tmp;
+  const int n = sl->n;
+  float *cur = m->buf[0] + (size_t) sl->b0 * m->map_per_image;
+  float *next = m->buf[1] + (size_t) sl->b0 * m->map_per_image;
+  float *tmp = m->buf[2] + (size_t) sl->b0 * m->map_per_image;
+  float *hidden = m->hidden + (size_t) sl->b0 * m->hidden_per_image;
+  float *pooled = m->pooled + (size_t) sl->b0 * m->final_dim;
+  mc_profile_entry *prof = sl->prof;
+  double t_pool;
   int c = 3;
-  mc_status st;
 
-  if (n < 1 || h < 1 || w < 1)
-    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "invalid image batch %d×%d×%d", n, h, w);
-  st = plan (m, n, h, w, mc_threadpool_size (pool), err);
-  if (st != MC_OK)
-    return st;
-  cur = m->buf[0];
-  next = m->buf[1];
-  tmp = m->buf[2];
   memcpy (cur, x, (size_t) n * h * w * 3 * sizeof (float));
-
   for (guint i = 0; i < m->layers->len; i++) {
     const layer *L = &g_array_index (m->layers, layer, i);
     int ho, wo;
@@ -737,27 +754,27 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
     layer_out_size (L, h, w, &ho, &wo);
     switch (L->kind) {
       case LAYER_CONV:
-        TIMED (m, L->conv.groups == L->conv.cin && L->conv.cin == L->conv.cout ? FAM_DEPTHWISE : FAM_CONV,
+        TIMED (prof, L->conv.groups == L->conv.cin && L->conv.cin == L->conv.cout ? FAM_DEPTHWISE : FAM_CONV,
             mc_conv_forward (pool, &L->conv, cur, n, h, w, next, L->has_se ? MC_ACT_NONE : L->act));
         if (L->has_se)
-          TIMED (m, FAM_SE, mc_se_forward (pool, &L->se, next, n, ho * wo, L->act, m->scratch));
+          TIMED (prof, FAM_SE, mc_se_forward (pool, &L->se, next, n, ho * wo, L->act, sl->scratch));
         swap = cur; cur = next; next = swap;
         break;
       case LAYER_POINTWISE:
-        TIMED (m, FAM_GEMM, mc_gemm (pool, n * h * w, cur, c, &L->pw, L->pw_bias, L->act, NULL, 0, next, L->cout));
+        TIMED (prof, FAM_GEMM, mc_gemm (pool, n * h * w, cur, c, &L->pw, L->pw_bias, L->act, NULL, 0, next, L->cout));
         swap = cur; cur = next; next = swap;
         break;
       case LAYER_REPMIXER:
-        TIMED (m, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, cur, n, h, w, next, MC_ACT_NONE));
+        TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, cur, n, h, w, next, MC_ACT_NONE));
         swap = cur; cur = next; next = swap;
-        ffn_forward (m, pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
+        ffn_forward (prof, pool, &L->ffn, cur, tmp, hidden, n, h, w, c);
         break;
       case LAYER_ATTENTION: {
         const int T = h * w;
-        TIMED (m, FAM_GEMM, mc_gemm (pool, n * T, cur, c, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, m->hidden, 3 * c));
-        TIMED (m, FAM_ATTENTION, mc_attention (pool, m->hidden, n, T, c, L->heads, 0, tmp, m->scratch));
-        TIMED (m, FAM_GEMM, mc_gemm (pool, n * T, tmp, c, &L->proj, L->proj_bias, MC_ACT_NONE, cur, c, cur, c));
-        ffn_forward (m, pool, &L->ffn, cur, tmp, m->hidden, n, h, w, c);
+        TIMED (prof, FAM_GEMM, mc_gemm (pool, n * T, cur, c, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * c));
+        TIMED (prof, FAM_ATTENTION, mc_attention (pool, hidden, n, T, c, L->heads, 0, tmp, sl->scratch));
+        TIMED (prof, FAM_GEMM, mc_gemm (pool, n * T, tmp, c, &L->proj, L->proj_bias, MC_ACT_NONE, cur, c, cur, c));
+        ffn_forward (prof, pool, &L->ffn, cur, tmp, hidden, n, h, w, c);
         break;
       }
     }
@@ -768,23 +785,77 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
       m->tap (m->tap_user, L->tap, cur, n, h, w, c);
   }
 
-  /* GlobalPool2D: spatial mean, then @ proj (no bias) */
-  double t_pool = m->profile ? now_ms () : 0;
+  /* GlobalPool2D: spatial mean (the projection follows for the batch) */
+  t_pool = prof ? now_ms () : 0;
   for (int b = 0; b < n; b++) {
     const float *img = cur + (size_t) b * h * w * c;
     for (int ch = 0; ch < c; ch++) {
       double s = 0.0;
       for (int p = 0; p < h * w; p++)
         s += img[(size_t) p * c + ch];
-      m->pooled[(size_t) b * c + ch] = (float) (s / (h * w));
+      pooled[(size_t) b * c + ch] = (float) (s / (h * w));
     }
   }
-  if (m->tap)
-    m->tap (m->tap_user, "pooled", m->pooled, n, 1, 1, c);
-  mc_gemm (pool, n, m->pooled, c, &m->head, NULL, MC_ACT_NONE, NULL, 0, out, m->embed_dim);
-  if (m->profile) {
-    m->profile[FAM_POOL].ms += now_ms () - t_pool;
-    m->profile[FAM_POOL].calls++;
+  if (prof)
+    prof[FAM_POOL].ms += now_ms () - t_pool;
+}
+
+typedef struct {
+  mc_mci *m;
+  const float *x;
+  int h, w;
+} image_job;
+
+/* One worker's images, one at a time, each with every op on this thread. */
+static void
+run_images (void *p, int64_t i0, int64_t i1, int worker)
+{
+  const image_job *j = p;
+  mc_mci *m = j->m;
+  for (int64_t b = i0; b < i1; b++) {
+    run_slice sl = { (int) b, 1, m->scratch + (size_t) worker * m->scratch_per_worker,
+      worker == 0 ? m->profile : NULL };
+    run_layers (m, NULL, &sl, j->x + (size_t) b * j->h * j->w * 3, j->h, j->w);
   }
+}
+
+/* Batches of at least as many images as the pool has threads run images side
+ * by side, each worker taking its share whole: every op then runs on one
+ * thread at full size, without the hand-offs and the uneven splits of small
+ * maps (stage 4 is 8×8) that an op split over threads pays.  Images left
+ * over (n mod threads) run together with every op split over the pool, as a
+ * batch of one always does.  An image's result is the same either way (every
+ * kernel computes an output in the same order whatever the split).  Taps
+ * want whole-batch maps, so they keep the split ops; so does the profile of
+ * the op families, which here times worker 0's images only. */
+mc_status
+mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
+    int n, int h, int w, float *out, mc_error *err)
+{
+  const int n_threads = mc_threadpool_size (pool);
+  const int n_side = m->tap || n_threads < 2 ? 0 : n / n_threads * n_threads;
+  mc_status st;
+
+  if (n < 1 || h < 1 || w < 1)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "invalid image batch %d×%d×%d", n, h, w);
+  st = plan (m, n, h, w, n_threads, err);
+  if (st != MC_OK)
+    return st;
+
+  if (n_side > 0) {
+    image_job j = { m, x, h, w };
+    /* n_side / n_threads images per worker: exactly one chunk each */
+    mc_parallel_for (pool, n_side, n_side / n_threads, run_images, &j);
+  }
+  if (n_side < n) {
+    run_slice sl = { n_side, n - n_side, m->scratch, m->profile };
+    run_layers (m, pool, &sl, x + (size_t) n_side * h * w * 3, h, w);
+  }
+
+  if (m->tap)
+    m->tap (m->tap_user, "pooled", m->pooled, n, 1, 1, m->final_dim);
+  /* the pooling above and this projection are one "pool" call */
+  TIMED (m->profile, FAM_POOL, mc_gemm (pool, n, m->pooled, m->final_dim, &m->head, NULL,
+        MC_ACT_NONE, NULL, 0, out, m->embed_dim));
   return MC_OK;
 }
