@@ -2,14 +2,28 @@
  *
  * Covers the shapes the models use (full 3×3 stride 2 stem, depthwise 3×3 /
  * 7×7 / 1×11, grouped 1→2 downsample 7×7 stride 2, grouped 3×3 conv_exp) and
- * odd sizes, each activation.  Tolerance: fp32 sums of at most k·k·cin terms
- * of magnitude ≤ ~1, so 1e-5 relative to the largest |output| is ample.
+ * odd sizes, each activation, for every kernel variant this CPU can run (and,
+ * on x86-64, the AVX-512 variant's channel blocking through AVX2
+ * instructions).  The sizes reach every code path of the vector kernels:
+ * rows wide enough for unchecked strips, rows narrower than a strip, kernels
+ * wider than the map, full channel blocks, single vectors and scalar
+ * leftover channels.  Tolerance: fp32 sums of at most k·k·cin terms of
+ * magnitude ≤ ~1, so 1e-5 relative to the largest |output| is ample.  The
+ * result must not depend on the thread split: 2 threads and 1 give the same
+ * bits.
  */
 #include <glib.h>
 
 #include "ops/activation.h"
 #include "ops/conv.h"
+#include "ops/op_kernels.h"
 #include "test_util.h"
+
+#ifdef MC_TEST_AVX512_GEOMETRY
+extern const mc_op_kernels mc_op_kernels_avx512_geometry;
+#endif
+
+static const char *variant_label = "";
 
 static float
 frand (guint32 *s)
@@ -60,11 +74,42 @@ run (int n, int cin, int cout, int groups, int h, int w, int kh, int kw, int str
 
   CHECK (mc_conv_init (&c, wt, bias, cin, cout, groups, kh, kw, stride, pad) == 0, "init");
   mc_conv_forward (pool, &c, x, n, h, w, y, act);
-  snprintf (what, sizeof what, "conv n%d %d→%d g%d %dx%d k%dx%d s%d p%d act%d", n, cin, cout,
-      groups, h, w, kh, kw, stride, pad, (int) act);
+  snprintf (what, sizeof what, "%s n%d %d→%d g%d %dx%d k%dx%d s%d p%d act%d", variant_label, n,
+      cin, cout, groups, h, w, kh, kw, stride, pad, (int) act);
   mc_check_close (what, y, ref, (size_t) n * ho * wo * cout, 1e-6, 1e-5);
+  if (pool) {
+    float *y1 = g_new (float, (gsize) n * ho * wo * cout);
+    mc_conv_forward (NULL, &c, x, n, h, w, y1, act);
+    for (size_t i = 0; i < (size_t) n * ho * wo * cout; i++)
+      if (memcmp (&y[i], &y1[i], sizeof (float))) {
+        CHECK (0, "%s: 1 and 2 threads differ at %zu", what, i);
+        break;
+      }
+    g_free (y1);
+  }
   mc_conv_free (&c);
   g_free (wt); g_free (bias); g_free (x); g_free (y); g_free (ref);
+}
+
+static void
+run_all (mc_threadpool *pool)
+{
+  run (2, 3, 16, 1, 17, 13, 3, 3, 2, 1, MC_ACT_GELU, pool);      /* stem */
+  run (1, 3, 20, 1, 33, 35, 3, 3, 2, 1, MC_ACT_GELU, pool);      /* stem, wide rows, 20 outputs */
+  run (1, 16, 16, 16, 9, 9, 3, 3, 2, 1, MC_ACT_GELU, pool);      /* stem depthwise s2 */
+  run (1, 24, 24, 24, 17, 31, 3, 3, 2, 1, MC_ACT_NONE, pool);    /* depthwise s2, wide odd rows */
+  run (2, 24, 24, 24, 8, 8, 3, 3, 1, 1, MC_ACT_NONE, pool);      /* RepMixer */
+  run (2, 44, 44, 44, 9, 23, 3, 3, 1, 1, MC_ACT_NONE, pool);     /* RepMixer, 44 channels */
+  run (1, 24, 24, 24, 8, 6, 7, 7, 1, 3, MC_ACT_NONE, pool);      /* ConvFFN / RepCPE */
+  run (1, 40, 40, 40, 20, 30, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* ConvFFN, wide rows */
+  run (2, 16, 16, 16, 3, 5, 7, 7, 1, 3, MC_ACT_GELU, pool);      /* kernel wider than the map */
+  run (2, 8, 8, 8, 1, 77, 1, 11, 1, 0, MC_ACT_NONE, pool);       /* text 1×11 (pad 0 on h) */
+  run (1, 12, 24, 12, 15, 15, 7, 7, 2, 3, MC_ACT_GELU, pool);    /* downsample 1→2 per group */
+  run (1, 20, 40, 20, 23, 21, 7, 7, 2, 3, MC_ACT_NONE, pool);    /* downsample, 40 outputs */
+  run (2, 16, 32, 16, 4, 4, 3, 3, 1, 1, MC_ACT_RELU, pool);      /* conv_exp */
+  run (2, 36, 72, 36, 8, 8, 3, 3, 1, 1, MC_ACT_GELU, pool);      /* conv_exp, 72 outputs */
+  run (1, 1, 1, 1, 1, 1, 3, 3, 1, 1, MC_ACT_NONE, NULL);         /* 1×1 map */
+  run (1, 6, 9, 3, 5, 7, 3, 1, 1, 0, MC_ACT_GELU, NULL);         /* grouped 2→3, non-square */
 }
 
 int
@@ -72,15 +117,23 @@ main (void)
 {
   mc_threadpool *pool = mc_threadpool_new (2);
 
-  run (2, 3, 16, 1, 17, 13, 3, 3, 2, 1, MC_ACT_GELU, pool);      /* stem */
-  run (1, 16, 16, 16, 9, 9, 3, 3, 2, 1, MC_ACT_GELU, pool);      /* stem depthwise s2 */
-  run (2, 24, 24, 24, 8, 8, 3, 3, 1, 1, MC_ACT_NONE, pool);      /* RepMixer */
-  run (1, 24, 24, 24, 8, 6, 7, 7, 1, 3, MC_ACT_NONE, pool);      /* ConvFFN / RepCPE */
-  run (2, 8, 8, 8, 1, 77, 1, 11, 1, 0, MC_ACT_NONE, pool);       /* text 1×11 (pad 0 on h) */
-  run (1, 12, 24, 12, 15, 15, 7, 7, 2, 3, MC_ACT_GELU, pool);    /* downsample 1→2 per group */
-  run (2, 16, 32, 16, 4, 4, 3, 3, 1, 1, MC_ACT_RELU, pool);      /* conv_exp */
-  run (1, 1, 1, 1, 1, 1, 3, 3, 1, 1, MC_ACT_NONE, NULL);         /* 1×1 map */
-  run (1, 6, 9, 3, 5, 7, 3, 1, 1, 0, MC_ACT_GELU, NULL);         /* grouped 2→3, non-square */
+  for (int v = MC_GEMM_PORTABLE; v <= MC_GEMM_AVX512; v++) {
+    if (!mc_gemm_variant_supported ((mc_gemm_variant) v))
+      continue;
+    mc_gemm_set_variant ((mc_gemm_variant) v);
+    variant_label = mc_op_kernels_get ()->name;
+    run_all (pool);
+  }
+#ifdef MC_TEST_AVX512_GEOMETRY
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    mc_gemm_set_variant (MC_GEMM_AVX2);
+    mc_op_kernels_override (&mc_op_kernels_avx512_geometry);
+    variant_label = mc_op_kernels_get ()->name;
+    run_all (pool);
+    mc_op_kernels_override (NULL);
+  }
+#endif
+  mc_gemm_set_variant (MC_GEMM_AUTO);
 
   /* GELU: the exact erf form, computed as PyTorch does in float (so for
    * x << 0 both lose the tiny result to cancellation in 1 + erf): error is
