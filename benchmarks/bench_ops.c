@@ -6,7 +6,9 @@
  * downsamples, conv_exp) and attention at the sizes MobileCLIP-S0's image
  * tower runs them for a 256×256 input, with random weights.  Each case runs
  * untimed twice, then --runs times; one JSON line per case with the median
- * and min in µs, GMAC/s of the median and the case's count per forward, then
+ * and min in µs, the median CPU time of the calling thread (on one thread:
+ * the op's time whatever other processes take from the core), GMAC/s of the
+ * median and the case's count per forward, then
  * one line per thread count with the count-weighted sum of medians per
  * family (what `mobileclip bench` charges to conv, depthwise and attention,
  * without the profiler's per-call overhead).
@@ -59,10 +61,10 @@ static const op_case cases[] = {
 static int no_act;   /* --no-act: time the convs without their GELU */
 
 static double
-now_us (void)
+now_us (clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (clock, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
@@ -95,12 +97,14 @@ random_floats (size_t n, uint32_t seed, float scale)
 }
 
 /* Runs one case `runs` times after two untimed runs; returns the median µs
- * and writes the min. */
+ * and writes the min and the median CPU time of the calling thread (on one
+ * thread, the op's time without what other processes took from the core). */
 static double
 time_case (const op_case *oc, mc_threadpool *pool, int n, int runs, double *min_us,
-    double *macs)
+    double *cpu_us, double *macs)
 {
   double *t = malloc ((size_t) runs * sizeof (double)), median;
+  double *tc = malloc ((size_t) runs * sizeof (double));
   float *in, *out, *scratch = NULL;
   mc_conv c;
   int ok = 1;
@@ -129,17 +133,22 @@ time_case (const op_case *oc, mc_threadpool *pool, int n, int runs, double *min_
     exit (1);
   }
   for (int r = -2; r < runs; r++) {
-    double t0 = now_us ();
+    double t0 = now_us (CLOCK_MONOTONIC), c0 = now_us (CLOCK_THREAD_CPUTIME_ID);
     if (oc->fam == F_ATTENTION)
       mc_attention (pool, in, n, oc->T, oc->C, oc->heads, oc->causal, out, scratch);
     else
       mc_conv_forward (pool, &c, in, n, oc->hw, oc->hw, out, no_act ? MC_ACT_NONE : oc->act);
-    if (r >= 0)
-      t[r] = now_us () - t0;
+    if (r >= 0) {
+      t[r] = now_us (CLOCK_MONOTONIC) - t0;
+      tc[r] = now_us (CLOCK_THREAD_CPUTIME_ID) - c0;
+    }
   }
   qsort (t, (size_t) runs, sizeof *t, compare_double);
+  qsort (tc, (size_t) runs, sizeof *tc, compare_double);
   median = t[runs / 2];
   *min_us = t[0];
+  *cpu_us = tc[runs / 2];
+  free (tc);
   if (oc->fam != F_ATTENTION)
     mc_conv_free (&c);
   free (t);
@@ -181,14 +190,15 @@ main (int argc, char **argv)
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
       const op_case *oc = &cases[i];
-      double min_us, macs, med;
+      double min_us, cpu_us, macs, med;
       if (only && !strstr (oc->name, only))
         continue;
-      med = time_case (oc, pool, batch, runs, &min_us, &macs);
+      med = time_case (oc, pool, batch, runs, &min_us, &cpu_us, &macs);
       fam_us[oc->fam] += oc->count * med;
       printf ("{\"op\": \"%s\", \"family\": \"%s\", \"threads\": %d, \"batch\": %d, "
-          "\"count\": %d, \"median_us\": %.1f, \"min_us\": %.1f, \"gmacs\": %.2f}\n",
-          oc->name, fam_names[oc->fam], nt, batch, oc->count, med, min_us, macs / med / 1e3);
+          "\"count\": %d, \"median_us\": %.1f, \"min_us\": %.1f, \"cpu_us\": %.1f, "
+          "\"gmacs\": %.2f}\n", oc->name, fam_names[oc->fam], nt, batch, oc->count, med, min_us,
+          cpu_us, macs / med / 1e3);
     }
     printf ("{\"threads\": %d, \"batch\": %d, \"per_forward_ms\": {", nt, batch);
     for (int f = 0; f < N_FAM; f++)

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct mc_mci {
   float *scratch;          /* SE and attention scratch */
   float *pooled;
   size_t map_per_image, hidden_per_image, scratch_per_worker;
+  mc_profile_entry *worker_profile;   /* N_FAMILIES per worker (side by side) */
   mc_mci_tap tap;
   void *tap_user;
   mc_profile_entry *profile;   /* indexed by op_family, or NULL */
@@ -560,6 +562,8 @@ release_plan (mc_mci *m)
   free (m->hidden);
   free (m->scratch);
   free (m->pooled);
+  g_free (m->worker_profile);
+  m->worker_profile = NULL;
   m->hidden = m->scratch = m->pooled = NULL;
   m->plan_n = m->plan_h = m->plan_w = m->plan_threads = 0;
 }
@@ -698,6 +702,7 @@ plan (mc_mci *m, int n, int h, int w, int n_threads, mc_error *err)
   m->hidden = plan_alloc ((size_t) n * m->hidden_per_image);
   m->scratch = plan_alloc ((size_t) n_threads * m->scratch_per_worker);
   m->pooled = plan_alloc ((size_t) n * m->final_dim);
+  m->worker_profile = g_new0 (mc_profile_entry, (gsize) n_threads * N_FAMILIES);
   if (!m->buf[0] || !m->buf[1] || !m->buf[2] || !m->hidden || !m->scratch || !m->pooled) {
     release_plan (m);
     return mc_err (err, MC_ERR_NOMEM, "out of memory planning buffers for %d×%dx%d", n, h, w);
@@ -803,31 +808,36 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
 typedef struct {
   mc_mci *m;
   const float *x;
-  int h, w;
+  int h, w, n;
+  atomic_int next;       /* the next image nobody has taken */
 } image_job;
 
-/* One worker's images, one at a time, each with every op on this thread. */
+/* A worker takes images one at a time until none is left, each with every
+ * op on this thread: a worker whose core is shared with another process
+ * takes fewer images instead of holding the others back. */
 static void
 run_images (void *p, int64_t i0, int64_t i1, int worker)
 {
-  const image_job *j = p;
+  image_job *j = p;
   mc_mci *m = j->m;
-  for (int64_t b = i0; b < i1; b++) {
-    run_slice sl = { (int) b, 1, m->scratch + (size_t) worker * m->scratch_per_worker,
-      worker == 0 ? m->profile : NULL };
+  int b;
+
+  while ((b = atomic_fetch_add_explicit (&j->next, 1, memory_order_relaxed)) < j->n) {
+    run_slice sl = { b, 1, m->scratch + (size_t) worker * m->scratch_per_worker,
+      m->profile ? m->worker_profile + (size_t) worker * N_FAMILIES : NULL };
     run_layers (m, NULL, &sl, j->x + (size_t) b * j->h * j->w * 3, j->h, j->w);
   }
 }
 
 /* Batches of at least as many images as the pool has threads run images side
- * by side, each worker taking its share whole: every op then runs on one
+ * by side, each worker taking whole images: every op then runs on one
  * thread at full size, without the hand-offs and the uneven splits of small
  * maps (stage 4 is 8×8) that an op split over threads pays.  Images left
  * over (n mod threads) run together with every op split over the pool, as a
  * batch of one always does.  An image's result is the same either way (every
  * kernel computes an output in the same order whatever the split).  Taps
- * want whole-batch maps, so they keep the split ops; so does the profile of
- * the op families, which here times worker 0's images only. */
+ * want whole-batch maps, so they keep the split ops.  The profile charges
+ * each family the workers' summed time over their number. */
 mc_status
 mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
     int n, int h, int w, float *out, mc_error *err)
@@ -843,9 +853,19 @@ mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
     return st;
 
   if (n_side > 0) {
-    image_job j = { m, x, h, w };
-    /* n_side / n_threads images per worker: exactly one chunk each */
-    mc_parallel_for (pool, n_side, n_side / n_threads, run_images, &j);
+    image_job j = { m, x, h, w, n_side, 0 };
+    if (m->profile)
+      memset (m->worker_profile, 0, (size_t) n_threads * N_FAMILIES * sizeof (mc_profile_entry));
+    /* one chunk per worker; the images are handed out as they finish */
+    mc_parallel_for (pool, n_threads, 1, run_images, &j);
+    /* the workers ran at the same time: their time per family, summed and
+     * divided by their number, is the wall time it took */
+    if (m->profile)
+      for (int t = 0; t < n_threads; t++)
+        for (int f = 0; f < N_FAMILIES; f++) {
+          m->profile[f].ms += m->worker_profile[(size_t) t * N_FAMILIES + f].ms / n_threads;
+          m->profile[f].calls += m->worker_profile[(size_t) t * N_FAMILIES + f].calls;
+        }
   }
   if (n_side < n) {
     run_slice sl = { n_side, n - n_side, m->scratch, m->profile };
