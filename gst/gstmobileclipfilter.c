@@ -82,7 +82,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mobileclip_filter_debug);
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_ATTACH_EMBEDDING FALSE
 #define DEFAULT_ROI_MODE FALSE
-#define DEFAULT_PRECISION GST_MOBILECLIP_PRECISION_AUTO
+#define DEFAULT_PRECISION GST_MOBILECLIP_PRECISION_FP32
 
 #define MAX_TOP_K 1000
 #define MAX_THREADS 256
@@ -133,7 +133,7 @@ gst_mobileclip_precision_get_type (void)
   static const GEnumValue values[] = {
     {GST_MOBILECLIP_PRECISION_AUTO, "bf16 where the CPU has AVX512-BF16, "
           "else fp32 (MOBILECLIP_PRECISION overrides)", "auto"},
-    {GST_MOBILECLIP_PRECISION_FP32, "32-bit float everywhere", "fp32"},
+    {GST_MOBILECLIP_PRECISION_FP32, "32-bit float everywhere: exact (default)", "fp32"},
     {GST_MOBILECLIP_PRECISION_BF16, "bfloat16 weights and matrix-product "
           "inputs, float sums (emulated, slower, without AVX512-BF16)", "bf16"},
     {0, NULL, NULL},

@@ -15,7 +15,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
       "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
-      "                        [--precision auto|fp32|bf16] [--text]\n"
+      "                        [--precision fp32|auto|bf16] [--text]\n"
       "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
@@ -80,7 +80,7 @@ cli_bench (int argc, char **argv)
   };
   const char *model = NULL, *config = NULL;
   int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, opt, rc = 1;
-  int precision = MC_PRECISION_AUTO;
+  int precision = MC_PRECISION_FP32;
   mc_context *ctx;
   mc_model_info info;
   mc_error err = { 0 };

@@ -14,7 +14,7 @@ usage (FILE *f)
       "                           (--prompts \"a;b|b2;c\" | --prompts-file FILE)\n"
       "                           [--templates-file FILE] [--embeddings-file FILE]\n"
       "                           [--top-k K] [--config NAME|PATH] [--vocab FILE] [--threads N]\n"
-      "                           [--precision auto|fp32|bf16]\n"
+      "                           [--precision fp32|auto|bf16]\n"
       "Embeds the images of an F32 tensor [N,3,H,W] (RGB in [0,1]) and the prompts\n"
       "(one embedding per label: the mean over its phrasings x templates), and prints\n"
       "for each image the K most probable labels (softmax of scale x cosine; K = 0:\n"
@@ -94,7 +94,7 @@ cli_classify (int argc, char **argv)
   const char *model = NULL, *config = NULL, *spec = NULL, *prompts = NULL;
   const char *prompts_file = NULL, *templates_file = NULL, *cache = NULL, *vocab = NULL;
   int threads = 0, top_k = 5, opt, rc = 1, n_img, img_h, img_w, d;
-  int precision = MC_PRECISION_AUTO;
+  int precision = MC_PRECISION_FP32;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;

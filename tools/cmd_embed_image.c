@@ -11,7 +11,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-image --model MODEL --tensor FILE.safetensors:NAME\n"
       "                              [--config NAME|PATH] [--threads N] [--raw]\n"
-      "                              [--precision auto|fp32|bf16]\n"
+      "                              [--precision fp32|auto|bf16]\n"
       "Reads an F32 (or F16/BF16) tensor [N,3,H,W] (or one image [3,H,W]) of RGB in\n"
       "[0,1] and prints "
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
@@ -31,7 +31,7 @@ cli_embed_image (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL;
-  int threads = 0, raw = 0, opt, rc = 1, n, h, w, precision = MC_PRECISION_AUTO;
+  int threads = 0, raw = 0, opt, rc = 1, n, h, w, precision = MC_PRECISION_FP32;
   mc_tensor_file *file = NULL;
   const mc_tensor_info *t;
   mc_context *ctx = NULL;

@@ -12,7 +12,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-text --model MODEL (TEXT... | --tokens FILE.safetensors:NAME)\n"
       "                             [--config NAME|PATH] [--vocab FILE] [--threads N] [--raw]\n"
-      "                             [--precision auto|fp32|bf16]\n"
+      "                             [--precision fp32|auto|bf16]\n"
       "Tokenizes each TEXT (or reads integer token ids [N,77]) and prints\n"
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
 }
@@ -60,7 +60,7 @@ cli_embed_text (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL, *spec = NULL, *vocab = NULL;
-  int threads = 0, raw = 0, opt, rc = 1, n = 0, precision = MC_PRECISION_AUTO;
+  int threads = 0, raw = 0, opt, rc = 1, n = 0, precision = MC_PRECISION_FP32;
   mc_tensor_file *file = NULL;
   mc_context *ctx = NULL;
   int32_t *ids = NULL;

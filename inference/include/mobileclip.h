@@ -52,11 +52,12 @@ typedef enum {
  * qkv and output projections, heads).  Depthwise and dense convs, attention
  * products, norms and activations are float in every precision. */
 typedef enum {
-  MC_PRECISION_AUTO = 0, /* BF16 where the CPU has a bf16 dot product
-                            (AVX512-BF16), else FP32; the environment variable
+  MC_PRECISION_FP32 = 0, /* float everywhere: the reference path, and the
+                            default (a zeroed mc_params gets it too) */
+  MC_PRECISION_AUTO,     /* the fastest the CPU runs natively: BF16 where it
+                            has a bf16 dot product (AVX512-BF16), else FP32;
                             MOBILECLIP_PRECISION=fp32|bf16 overrides this
                             choice (and only this one) */
-  MC_PRECISION_FP32,     /* float everywhere: the reference path */
   MC_PRECISION_BF16,     /* weights stored as bfloat16 (half the bytes),
                             activations rounded to bfloat16 as they enter a
                             product, sums and everything else in float.  On
@@ -72,11 +73,10 @@ typedef struct {
   const char *vocab_path;  /* bpe_simple_vocab_16e6.txt.gz; NULL: MOBILECLIP_VOCAB,
                               then the model directory, then the installed copy */
   unsigned towers;         /* mc_towers to load; 0 = all the checkpoint holds */
-  mc_precision precision;  /* default MC_PRECISION_AUTO */
+  mc_precision precision;  /* default MC_PRECISION_FP32 (exact) */
 } mc_params;
 
-/* Defaults: all CPUs, config beside the weights, every tower, AUTO
- * precision. */
+/* Defaults: all CPUs, config beside the weights, every tower, FP32. */
 mc_params mc_params_default (void);
 
 /* Loads a model.  `model` is a directory holding config.json and

@@ -63,7 +63,7 @@ mc_precision_name (mc_precision p)
 int
 mc_precision_from_name (const char *name)
 {
-  for (int p = MC_PRECISION_AUTO; p <= MC_PRECISION_BF16; p++)
+  for (int p = MC_PRECISION_FP32; p <= MC_PRECISION_BF16; p++)
     if (name && !strcmp (name, mc_precision_name (p)))
       return p;
   return -1;
@@ -76,7 +76,7 @@ resolve_precision (mc_precision requested, mc_precision *out, mc_error *err)
 {
   const char *env = getenv ("MOBILECLIP_PRECISION");
 
-  if (requested < MC_PRECISION_AUTO || requested > MC_PRECISION_BF16)
+  if (requested < MC_PRECISION_FP32 || requested > MC_PRECISION_BF16)
     return mc_err (err, MC_ERR_INVALID_ARGUMENT, "precision %d: not auto, fp32 or bf16",
         (int) requested);
   if (requested == MC_PRECISION_AUTO && env && *env) {
