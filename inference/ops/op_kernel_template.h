@@ -193,6 +193,28 @@ at_channel (strip *s, const strip *row, const int kind, int o0)
   s->out = row->out + o0;
 }
 
+/* Checked strips over pixels [ox, end): as few as fit, of near-equal
+ * widths (7 pixels make 4 + 3, not 6 + 1: a 1-pixel strip has only NV
+ * accumulators, too few to hide the FMA latency). */
+MC_INLINE void
+checked_strips (const int kind, const int NV, const strip *row, strip *s,
+    int o_begin, int o_end, int pad, int ox, int end)
+{
+  int left = end - ox, strips = (left + MC_P - 1) / MC_P;
+
+  for (; strips > 0; strips--) {
+    s->np = (left + strips - 1) / strips;
+    for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
+      at_channel (s, row, kind, o0);
+      s->ix0 = ox * s->sx - pad;
+      s->out += ox * s->cout;
+      run_strip (kind, NV, 1, s);
+    }
+    ox += s->np;
+    left -= s->np;
+  }
+}
+
 /* Output channels [o_begin, o_end) in blocks of NV vectors across the row,
  * each strip position running all those blocks (the strip's input pixels
  * are whole contiguous runs of memory, read once from L2 into L1):
@@ -207,16 +229,8 @@ span_row (const int kind, const int NV, const strip *row, int o_begin,
   int ox = 0;
 
   if (hi - lo >= MC_P) {
-    for (; ox < lo; ox += s.np) {
-      s.np = imin (MC_P, lo - ox);
-      for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
-        at_channel (&s, row, kind, o0);
-        s.ix0 = ox * s.sx - pad;
-        s.out += ox * s.cout;
-        run_strip (kind, NV, 1, &s);
-      }
-    }
-    for (; ox + MC_P <= hi; ox += MC_P)
+    checked_strips (kind, NV, row, &s, o_begin, o_end, pad, 0, lo);
+    for (ox = lo; ox + MC_P <= hi; ox += MC_P)
       for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
         at_channel (&s, row, kind, o0);
         s.ix0 = ox * s.sx - pad;
@@ -224,15 +238,7 @@ span_row (const int kind, const int NV, const strip *row, int o_begin,
         run_strip (kind, NV, 0, &s);
       }
   }
-  for (; ox < wo; ox += MC_P) {
-    s.np = imin (MC_P, wo - ox);
-    for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
-      at_channel (&s, row, kind, o0);
-      s.ix0 = ox * s.sx - pad;
-      s.out += ox * s.cout;
-      run_strip (kind, NV, 1, &s);
-    }
-  }
+  checked_strips (kind, NV, row, &s, o_begin, o_end, pad, ox, wo);
 }
 
 MC_INLINE void
