@@ -10,10 +10,11 @@
 
 typedef struct {
   int c, rd;
-  float *w1, *b1;   /* [rd][c], [rd] */
-  float *w2, *b2;   /* [c][rd], [c] */
+  float *w1t, *b1;  /* fc1 transposed [c][rd], [rd] */
+  float *w2t, *b2;  /* fc2 transposed [rd][c], [c] */
 } mc_se;
 
+/* w1 [rd][c] and w2 [c][rd] as PyTorch stores them (1×1 conv weights). */
 int mc_se_init (mc_se *se, int c, int rd, const float *w1, const float *b1,
     const float *w2, const float *b2);
 void mc_se_free (mc_se *se);
