@@ -167,9 +167,10 @@ scalar_tail (const int kind, const mc_conv *c, const float *in, int h, int w,
           continue;
         for (int kx = 0; kx < kw; kx++) {
           const int ix = ix0 + kx;
-          const float *src = in + ((ptrdiff_t) iy * w + ix) * cin;
+          const float *src;
           if (ix < 0 || ix >= w)
             continue;
+          src = in + ((ptrdiff_t) iy * w + ix) * cin;
           if (kind == 0) {
             for (int i = 0; i < cin; i++)
               a = s_fma (src[i], c->weight[(((ptrdiff_t) ky * kw + kx) * cin + i) * cout + o], a);
