@@ -99,39 +99,66 @@ grouped_row (const mc_conv *c, const float *in, int h, int w, int oy, int wo,
   }
 }
 
-/* Rows are the work items; the activation runs over each finished row
- * while it is still in cache (exact GELU, the GEMM's vector code). */
+/* One output row, then its activation while the row is still in cache
+ * (exact GELU, the GEMM's vector code). */
+static void
+conv_row_act (const conv_job *j, const float *img, int oy, float *o)
+{
+  const size_t row_len = (size_t) j->wo * j->c->cout;
+
+  j->row (j->c, img, j->h, j->w, oy, j->wo, o);
+  if (j->act == MC_ACT_GELU)
+    mc_gelu_inplace (o, row_len);
+  else if (j->act == MC_ACT_RELU)
+    for (size_t i = 0; i < row_len; i++)
+      o[i] = o[i] > 0.0f ? o[i] : 0.0f;
+}
+
+/* Rows of the batch are the work items. */
 static void
 conv_rows (void *p, int64_t r0, int64_t r1, int worker)
 {
   const conv_job *j = p;
   const mc_conv *c = j->c;
-  const size_t row_len = (size_t) j->wo * c->cout;
 
   for (int64_t r = r0; r < r1; r++) {
     const int b = (int) (r / j->ho), oy = (int) (r % j->ho);
-    float *o = j->out + ((size_t) b * j->ho + oy) * row_len;
-    j->row (c, j->in + (size_t) b * j->h * j->w * c->cin, j->h, j->w, oy, j->wo, o);
-    if (j->act == MC_ACT_GELU)
-      mc_gelu_inplace (o, row_len);
-    else if (j->act == MC_ACT_RELU)
-      for (size_t i = 0; i < row_len; i++)
-        o[i] = o[i] > 0.0f ? o[i] : 0.0f;
+    conv_row_act (j, j->in + (size_t) b * j->h * j->w * c->cin, oy,
+        j->out + ((size_t) b * j->ho + oy) * j->wo * c->cout);
   }
+}
+
+static row_fn
+pick_row (const mc_conv *c)
+{
+  const mc_op_kernels *k = mc_op_kernels_get ();
+
+  if (c->groups == 1)
+    return k->full_row;
+  if (c->groups == c->cin && (c->cout == c->cin || c->cout == 2 * c->cin))
+    return k->chan_row;
+  return grouped_row;
+}
+
+void
+mc_conv_rows (const mc_conv *c, const float *in, int h, int w, int oy0,
+    int oy1, float *out, mc_act act)
+{
+  conv_job j = { c, in, out, h, w,
+    mc_conv_out_size (h, c->kh, c->stride_h, c->pad_h),
+    mc_conv_out_size (w, c->kw, c->stride_w, c->pad_w), act, pick_row (c) };
+
+  for (int oy = oy0; oy < oy1; oy++)
+    conv_row_act (&j, in, oy, out + (size_t) (oy - oy0) * j.wo * c->cout);
 }
 
 void
 mc_conv_forward (mc_threadpool *pool, const mc_conv *c, const float *in,
     int n, int h, int w, float *out, mc_act act)
 {
-  const mc_op_kernels *k = mc_op_kernels_get ();
   conv_job j = { c, in, out, h, w,
     mc_conv_out_size (h, c->kh, c->stride_h, c->pad_h),
-    mc_conv_out_size (w, c->kw, c->stride_w, c->pad_w), act, grouped_row };
+    mc_conv_out_size (w, c->kw, c->stride_w, c->pad_w), act, pick_row (c) };
 
-  if (c->groups == 1)
-    j.row = k->full_row;
-  else if (c->groups == c->cin && (c->cout == c->cin || c->cout == 2 * c->cin))
-    j.row = k->chan_row;
   mc_parallel_for (pool, (int64_t) n * j.ho, 1, conv_rows, &j);
 }

@@ -35,4 +35,10 @@ mc_conv_out_size (int in, int k, int stride, int pad)
 void mc_conv_forward (mc_threadpool *pool, const mc_conv *c, const float *in,
     int n, int h, int w, float *out, mc_act act);
 
+/* Output rows [oy0, oy1) of one image in [h, w, cin], written to out as
+ * [oy1 − oy0, wo, cout], on the calling thread: the same values as those
+ * rows of mc_conv_forward.  For callers that split the work themselves. */
+void mc_conv_rows (const mc_conv *c, const float *in, int h, int w, int oy0,
+    int oy1, float *out, mc_act act);
+
 #endif
