@@ -13,42 +13,7 @@
 
 #include "ops/x86/bf16_mxcsr.h"
 
-typedef float vf __attribute__ ((vector_size (64)));
-typedef int vi __attribute__ ((vector_size (64)));
-
-typedef union {
-  vf v;
-  __m256 h[2];
-} halves;
-
-static inline vf
-v_load (const float *p)
-{
-  vf v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-v_store (float *p, vf v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-static inline vf
-v_set1 (float x)
-{
-  return (vf) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
-}
-
-static inline vf
-v_fma (vf a, vf b, vf c)
-{
-  halves x = { a }, y = { b }, z = { c }, r;
-  r.h[0] = _mm256_fmadd_ps (x.h[0], y.h[0], z.h[0]);
-  r.h[1] = _mm256_fmadd_ps (x.h[1], y.h[1], z.h[1]);
-  return r.v;
-}
+#include "vf16_avx2.h"
 
 typedef vi bf_a;
 typedef vi bf_b;
