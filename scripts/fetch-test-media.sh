@@ -16,7 +16,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # apt's sandbox user must be able to write the download folder
 chmod 755 "$work"
-(cd "$work" && apt-get download python3-imageio >&2)
+if ! (cd "$work" && apt-get download python3-imageio >&2); then
+  # no package lists yet (a machine that never ran apt-get update)
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q >&2
+  (cd "$work" && apt-get download python3-imageio >&2)
+fi
 deb=$(ls "$work"/python3-imageio_*.deb)
 dpkg -x "$deb" "$work/root"
 found=$(find "$work/root" -name cockatoo.mp4 -print -quit)
