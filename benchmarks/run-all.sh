@@ -26,6 +26,11 @@ done
 for t in 1 2; do
   "$mc" bench --model "$s0" --config mobileclip_s0 --threads "$t" --text --iterations "$iter" | json
 done
+s2=$build/benchmarks/random_s2_image.safetensors
+[ -f "$s2" ] || "$build/benchmarks/make-random-weights" --config mobileclip_s2 image_encoder. "$s2"
+for t in 1 2; do
+  "$mc" bench --model "$s2" --config mobileclip_s2 --threads "$t" --iterations "$iter" | json
+done
 for v in portable avx2; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --iterations "$iter"

@@ -17,6 +17,7 @@ struct mc_weights {
   int64_t params;
   mc_error *err;
   mc_status status;
+  GString *key_table;     /* recorder mode (no file): "name\t[shape]" lines */
 };
 
 mc_weights *
@@ -31,11 +32,27 @@ mc_weights_new (const mc_tensor_file *file, const char *prefix, mc_error *err)
   return w;
 }
 
+mc_weights *
+mc_weights_new_recorder (const char *prefix)
+{
+  mc_weights *w = mc_weights_new (NULL, prefix, NULL);
+  w->key_table = g_string_new (NULL);
+  return w;
+}
+
+const char *
+mc_weights_key_table (const mc_weights *w)
+{
+  return w->key_table ? w->key_table->str : "";
+}
+
 void
 mc_weights_free (mc_weights *w)
 {
   if (!w)
     return;
+  if (w->key_table)
+    g_string_free (w->key_table, TRUE);
   g_free (w->prefix);
   g_hash_table_destroy (w->used);
   g_ptr_array_free (w->buffers, TRUE);
@@ -88,6 +105,13 @@ mc_weights_get (mc_weights *w, int ndim, const int64_t *shape, const char *fmt, 
   va_start (ap, fmt);
   name = full_name (w, fmt, ap);
   va_end (ap);
+  if (w->key_table) {
+    char dims[128];
+    g_string_append_printf (w->key_table, "%s\t%s\n", name,
+        mc_shape_str (ndim, shape, dims, sizeof dims));
+    g_free (name);
+    return zeros (w, ndim, shape);
+  }
   if (w->status != MC_OK) {
     g_free (name);
     return zeros (w, ndim, shape);
@@ -135,7 +159,7 @@ mc_weights_has (mc_weights *w, const char *fmt, ...)
   va_start (ap, fmt);
   name = full_name (w, fmt, ap);
   va_end (ap);
-  found = mc_tensor_file_find (w->file, name) != NULL;
+  found = w->file && mc_tensor_file_find (w->file, name) != NULL;
   g_free (name);
   return found;
 }
@@ -160,9 +184,10 @@ mc_weights_status (const mc_weights *w)
 mc_status
 mc_weights_check_all_used (mc_weights *w, const char *prefix)
 {
-  size_t n = mc_tensor_file_count (w->file);
-  if (w->status != MC_OK)
+  size_t n;
+  if (w->status != MC_OK || !w->file)
     return w->status;
+  n = mc_tensor_file_count (w->file);
   for (size_t i = 0; i < n; i++) {
     const mc_tensor_info *t = mc_tensor_file_at (w->file, i);
     if (!g_str_has_prefix (t->name, prefix) || g_hash_table_contains (w->used, t->name))

@@ -21,6 +21,12 @@ void mc_weights_free (mc_weights *w);
 
 void mc_weights_set_prefix (mc_weights *w, const char *prefix);
 
+/* A recorder reads no file: every request succeeds with zeros and is noted
+ * as a "name<TAB>[shape]" line, so building a model with it lists the key
+ * table the builder expects (see model/key_table.h). */
+mc_weights *mc_weights_new_recorder (const char *prefix);
+const char *mc_weights_key_table (const mc_weights *w);
+
 /* F32 view of prefix + name (printf-style); the shape must match exactly
  * (ndim entries of `shape`).  Valid until mc_weights_free. */
 const float *mc_weights_get (mc_weights *w, int ndim, const int64_t *shape,
