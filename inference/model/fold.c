@@ -103,17 +103,6 @@ mc_kernel_add_identity (mc_kernel *k)
 }
 
 void
-mc_kernel_scale_out (mc_kernel *k, const float *s)
-{
-  const size_t per = (size_t) k->cig * k->kh * k->kw;
-  for (int o = 0; o < k->cout; o++) {
-    for (size_t j = 0; j < per; j++)
-      k->w[o * per + j] *= s[o];
-    k->b[o] *= s[o];
-  }
-}
-
-void
 mc_kernel_add_mobileone (mc_kernel *k, mc_weights *w, const char *name,
     int n_conv, int has_scale, int has_skip, float eps)
 {

@@ -42,8 +42,6 @@ void mc_kernel_add_conv (mc_kernel *k, const float *w, int kh, int kw,
     const float *bias, double scale);
 /* k += x (identity). */
 void mc_kernel_add_identity (mc_kernel *k);
-/* Multiplies output channel o of kernel and bias by s[o] (layer scale). */
-void mc_kernel_scale_out (mc_kernel *k, const float *s);
 
 /* Reads a MobileOne block "<name>.{rbr_skip,rbr_scale,rbr_conv.i}" into k:
  * conv branches (n_conv), optional 1×1 scale branch, optional BN skip. */

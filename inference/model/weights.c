@@ -59,13 +59,6 @@ mc_weights_free (mc_weights *w)
   g_free (w);
 }
 
-void
-mc_weights_set_prefix (mc_weights *w, const char *prefix)
-{
-  g_free (w->prefix);
-  w->prefix = g_strdup (prefix);
-}
-
 static char *
 full_name (mc_weights *w, const char *fmt, va_list ap)
 {
@@ -148,20 +141,6 @@ mc_weights_get (mc_weights *w, int ndim, const int64_t *shape, const char *fmt, 
   if (!g_str_has_suffix (name, ".running_mean") && !g_str_has_suffix (name, ".running_var"))
     w->params += mc_tensor_numel (t);
   return buf;
-}
-
-int
-mc_weights_has (mc_weights *w, const char *fmt, ...)
-{
-  va_list ap;
-  char *name;
-  int found;
-  va_start (ap, fmt);
-  name = full_name (w, fmt, ap);
-  va_end (ap);
-  found = w->file && mc_tensor_file_find (w->file, name) != NULL;
-  g_free (name);
-  return found;
 }
 
 void

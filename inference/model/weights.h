@@ -19,8 +19,6 @@ mc_weights *mc_weights_new (const mc_tensor_file *file, const char *prefix, mc_e
 /* Frees the converted buffers (builders copy what they keep). */
 void mc_weights_free (mc_weights *w);
 
-void mc_weights_set_prefix (mc_weights *w, const char *prefix);
-
 /* A recorder reads no file: every request succeeds with zeros and is noted
  * as a "name<TAB>[shape]" line, so building a model with it lists the key
  * table the builder expects (see model/key_table.h). */
@@ -31,10 +29,6 @@ const char *mc_weights_key_table (const mc_weights *w);
  * (ndim entries of `shape`).  Valid until mc_weights_free. */
 const float *mc_weights_get (mc_weights *w, int ndim, const int64_t *shape,
     const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
-
-/* Whether prefix + name exists (no error either way). */
-int mc_weights_has (mc_weights *w, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
 
 /* Marks a present tensor as accounted for without reading it (e.g.
  * BatchNorm num_batches_tracked, unused at inference). */

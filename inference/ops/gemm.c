@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activation.h"
 #include "bf16.h"
 #include "gemm_kernels.h"
 #include "runtime/cpu.h"

@@ -105,7 +105,7 @@ const char *mc_gemm_variant_name (mc_gemm_variant v);
 const char *mc_gemm_kernel_name (mc_gemm_format f);
 int mc_gemm_bf16_native (void);
 
-/* x[i] = exact GELU (as mc_gelu in activation.h) for i < n, vectorized with
+/* x[i] = exact GELU, x·Φ(x) as torch.nn.GELU(), for i < n, vectorized with
  * the current variant (the same code as mc_gemm's MC_ACT_GELU epilogue). */
 void mc_gelu_inplace (float *x, size_t n);
 
