@@ -23,53 +23,13 @@
 #include "bf16.h"
 #include "gemm_kernels.h"
 #include "runtime/cpu.h"
+#include "vec_portable.h"
 
 /* ---- the portable variant: plain GCC vectors of 4 floats (SSE2 on x86-64,
  * NEON on arm64, scalar code elsewhere); tile 4×12.  No FMA is assumed:
  * v_fma rounds twice, and v_sqr_lo splits x (Veltkamp) to get x² exactly.
- * Every step is its own statement so that no compiler may contract it. ---- */
-
-typedef float vf __attribute__ ((vector_size (16)));
-typedef int vi __attribute__ ((vector_size (16)));
-
-static inline vf
-v_load (const float *p)
-{
-  vf v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-v_store (float *p, vf v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-static inline vf
-v_set1 (float x)
-{
-  return (vf) { x, x, x, x };
-}
-
-static inline vf
-v_fma (vf a, vf b, vf c)
-{
-  return a * b + c;
-}
-
-static inline vf
-v_select_gt (vf x, vf y, vf a, vf b)
-{
-  vi gt = x > y;
-  return (vf) (((vi) a & gt) | ((vi) b & ~gt));
-}
-
-static inline vf
-v_max (vf a, vf b)
-{
-  return v_select_gt (a, b, a, b);
-}
+ * Every step is its own statement so that no compiler may contract it.
+ * The basic primitives are in vec_portable.h. ---- */
 
 static inline vf
 v_abs (vf x)

@@ -5,50 +5,14 @@
 
 #include <string.h>
 
-/* No FMA is assumed: v_fma and s_fma round twice (each step its own
- * statement, so no compiler may contract them). */
-typedef float vf __attribute__ ((vector_size (16)));
-typedef int vi __attribute__ ((vector_size (16)));
+#include "vec_portable.h"
 
-static inline vf
-v_load (const float *p)
-{
-  vf v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-v_store (float *p, vf v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-static inline vf
-v_set1 (float x)
-{
-  return (vf) { x, x, x, x };
-}
-
-static inline vf
-v_fma (vf a, vf b, vf c)
-{
-  const vf ab = a * b;
-  return ab + c;
-}
-
+/* Like v_fma, no FMA: two roundings, each step its own statement. */
 static inline float
 s_fma (float a, float b, float c)
 {
   const float ab = a * b;
   return ab + c;
-}
-
-static inline vf
-v_max (vf a, vf b)
-{
-  const vi gt = a > b;
-  return (vf) (((vi) a & gt) | ((vi) b & ~gt));
 }
 
 static inline vf

@@ -6,16 +6,8 @@
  * broadcasts, inside Zen 3's and Haswell+'s 2 FMA + 2-3 load ports.  Blocking:
  * a 6×256 A slice (6 KiB) stays in L1 while 256×256 of B (256 KiB) streams
  * from L2.  The bf16 emulation kernel (same tile) is at the end. */
-#include <immintrin.h>
+#include "vec_avx2.h"
 
-typedef __m256 vf;
-typedef int vi __attribute__ ((vector_size (32)));
-
-static inline vf v_load (const float *p) { return _mm256_loadu_ps (p); }
-static inline void v_store (float *p, vf v) { _mm256_storeu_ps (p, v); }
-static inline vf v_set1 (float x) { return _mm256_set1_ps (x); }
-static inline vf v_fma (vf a, vf b, vf c) { return _mm256_fmadd_ps (a, b, c); }
-static inline vf v_max (vf a, vf b) { return _mm256_max_ps (a, b); }
 static inline vf v_div (vf a, vf b) { return _mm256_div_ps (a, b); }
 static inline vf v_sqr_lo (vf x, vf x2) { return _mm256_fmsub_ps (x, x, x2); }
 static inline vf

@@ -8,16 +8,8 @@
  * bottleneck.  NR = 32 divides every N of the model (multiples of 32).
  * Blocking: a 14×256 A slice (14 KiB) stays in the 48 KiB L1 while 256×512
  * of B (512 KiB) streams from the 2 MiB L2. */
-#include <immintrin.h>
+#include "vec_avx512.h"
 
-typedef __m512 vf;
-typedef int vi __attribute__ ((vector_size (64)));
-
-static inline vf v_load (const float *p) { return _mm512_loadu_ps (p); }
-static inline void v_store (float *p, vf v) { _mm512_storeu_ps (p, v); }
-static inline vf v_set1 (float x) { return _mm512_set1_ps (x); }
-static inline vf v_fma (vf a, vf b, vf c) { return _mm512_fmadd_ps (a, b, c); }
-static inline vf v_max (vf a, vf b) { return _mm512_max_ps (a, b); }
 static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
 static inline vf v_sqr_lo (vf x, vf x2) { return _mm512_fmsub_ps (x, x, x2); }
 static inline vf v_abs (vf x) { return _mm512_abs_ps (x); }

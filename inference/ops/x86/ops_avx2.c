@@ -8,17 +8,9 @@
  * one 64-byte line per pixel.  Per tap 12 FMAs against 14 loads (inputs
  * fold into the FMAs).  Measured against 4 pixels (8 accumulators) and
  * 8 pixels × 1 vector on Zen 3: equal or faster on every MCi0 shape. */
-#include <immintrin.h>
+#include "vec_avx2.h"
 
-typedef __m256 vf;
-typedef int vi __attribute__ ((vector_size (32)));
-
-static inline vf v_load (const float *p) { return _mm256_loadu_ps (p); }
-static inline void v_store (float *p, vf v) { _mm256_storeu_ps (p, v); }
-static inline vf v_set1 (float x) { return _mm256_set1_ps (x); }
-static inline vf v_fma (vf a, vf b, vf c) { return _mm256_fmadd_ps (a, b, c); }
 static inline float s_fma (float a, float b, float c) { return __builtin_fmaf (a, b, c); }
-static inline vf v_max (vf a, vf b) { return _mm256_max_ps (a, b); }
 /* 4 floats, each twice: the 128-bit broadcast is a plain load, the
  * in-lane vpermilps runs on two ports of Zen 3 (the cross-lane vpermps on
  * one): the 1→2 grouped convs ran 13-24 % faster this way */

@@ -5,17 +5,9 @@
  *
  * Conv tile 6 pixels × 2 vectors of 16: the AVX2 tile at twice the width
  * (channel blocks of 32: two 64-byte lines per pixel). */
-#include <immintrin.h>
+#include "vec_avx512.h"
 
-typedef __m512 vf;
-typedef int vi __attribute__ ((vector_size (64)));
-
-static inline vf v_load (const float *p) { return _mm512_loadu_ps (p); }
-static inline void v_store (float *p, vf v) { _mm512_storeu_ps (p, v); }
-static inline vf v_set1 (float x) { return _mm512_set1_ps (x); }
-static inline vf v_fma (vf a, vf b, vf c) { return _mm512_fmadd_ps (a, b, c); }
 static inline float s_fma (float a, float b, float c) { return __builtin_fmaf (a, b, c); }
-static inline vf v_max (vf a, vf b) { return _mm512_max_ps (a, b); }
 static inline vf
 v_load_dup2 (const float *p)
 {

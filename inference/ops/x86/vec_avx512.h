@@ -1,0 +1,17 @@
+/* vec_avx512.h — the vector primitives of the AVX-512 kernel template
+ * instances (files built with -mavx512f and friends): 16 floats per vector. */
+#ifndef MC_OPS_X86_VEC_AVX512_H
+#define MC_OPS_X86_VEC_AVX512_H
+
+#include <immintrin.h>
+
+typedef __m512 vf;
+typedef int vi __attribute__ ((vector_size (64)));
+
+static inline vf v_load (const float *p) { return _mm512_loadu_ps (p); }
+static inline void v_store (float *p, vf v) { _mm512_storeu_ps (p, v); }
+static inline vf v_set1 (float x) { return _mm512_set1_ps (x); }
+static inline vf v_fma (vf a, vf b, vf c) { return _mm512_fmadd_ps (a, b, c); }
+static inline vf v_max (vf a, vf b) { return _mm512_max_ps (a, b); }
+
+#endif
