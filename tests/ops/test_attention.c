@@ -9,14 +9,9 @@
 
 #include "ops/attention.h"
 #include "ops/gemm.h"
-#include "ops/op_kernels.h"
+#include "op_variants.h"
 #include "test_util.h"
 
-#ifdef MC_TEST_AVX512_GEOMETRY
-extern const mc_op_kernels mc_op_kernels_avx512_geometry;
-#endif
-
-static const char *variant_label = "";
 
 static void
 run (int n, int T, int C, int heads, int causal, float range, mc_threadpool *pool)
@@ -82,23 +77,7 @@ int
 main (void)
 {
   mc_threadpool *pool = mc_threadpool_new (2);
-  for (int v = MC_GEMM_PORTABLE; v <= MC_GEMM_AVX512; v++) {
-    if (!mc_gemm_variant_supported ((mc_gemm_variant) v))
-      continue;
-    mc_gemm_set_variant ((mc_gemm_variant) v);
-    variant_label = mc_op_kernels_get ()->name;
-    run_all (pool);
-  }
-#ifdef MC_TEST_AVX512_GEOMETRY
-  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
-    mc_gemm_set_variant (MC_GEMM_AVX2);
-    mc_op_kernels_override (&mc_op_kernels_avx512_geometry);
-    variant_label = mc_op_kernels_get ()->name;
-    run_all (pool);
-    mc_op_kernels_override (NULL);
-  }
-#endif
-  mc_gemm_set_variant (MC_GEMM_AUTO);
+  for_each_op_variant (run_all, pool);
   mc_threadpool_free (pool);
   return mc_test_finish ("attention");
 }
