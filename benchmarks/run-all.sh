@@ -34,6 +34,8 @@ done
 for v in portable avx2; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --iterations "$iter"
+  /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --text --iterations "$iter"
 else
   echo "# PyTorch baseline skipped: Debian's python3-torch is not installed"
 fi
+ITER=$iter "$here/benchmarks/ort-baseline.sh" "$build"
