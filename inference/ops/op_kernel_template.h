@@ -21,6 +21,18 @@
 
 #define MC_INLINE static inline __attribute__ ((always_inline))
 
+/* Sliding depthwise strips (slide_strip): pixels per strip for 3- and
+ * 7-wide kernels; P accumulators + KW weights + 1 input must fit the
+ * register file (16 vector registers unless the includer says more). */
+#ifndef MC_DW_P3
+#define MC_DW_P3 8
+#endif
+#ifndef MC_DW_P7
+#define MC_DW_P7 6
+#endif
+#define MC_DW_MAXP (MC_DW_P3 > MC_DW_P7 ? MC_DW_P3 : MC_DW_P7)
+#define MC_DW_MAXKW 7
+
 MC_INLINE int imin (int a, int b) { return a < b ? a : b; }
 MC_INLINE int imax (int a, int b) { return a > b ? a : b; }
 
@@ -194,6 +206,138 @@ at_channel (strip *s, const strip *row, const int kind, int o0)
   s->out = row->out + o0;
 }
 
+/* Depthwise, stride 1, kernel width KW known at compile time: P output
+ * pixels × one vector of channels.  Along a tap row, input pixel t of the
+ * strip feeds outputs t - KW + 1 .. t, so each input vector is loaded once
+ * and serves up to KW accumulators, with the row's KW weight vectors held
+ * in registers (chan_strip loads every input once per output it feeds:
+ * about one load per FMA, which bounds it at half the FMA rate).  Checked
+ * strips skip input pixels outside the row, which are the zero padding.
+ * Output p still receives its taps in (ky, kx) order, skipping the same
+ * ones: the same sums, bit for bit, as chan_strip. */
+MC_INLINE void
+slide_strip (const int P, const int KW, const int checked, const strip *s)
+{
+  vf acc[MC_DW_MAXP];
+
+#pragma GCC unroll 32
+  for (int p = 0; p < P; p++)
+    acc[p] = v_load (s->bias);
+
+  for (int ky = s->ky0; ky < s->ky1; ky++) {
+    const float *row = s->in + ((ptrdiff_t) (s->iy0 + ky) * s->w + s->ix0) * s->cin;
+    const float *wrow = s->wt + (ptrdiff_t) ky * KW * s->cout;
+    vf wv[MC_DW_MAXKW];
+#pragma GCC unroll 16
+    for (int kx = 0; kx < KW; kx++)
+      wv[kx] = v_load (wrow + kx * s->cout);
+#pragma GCC unroll 48
+    for (int t = 0; t < P + KW - 1; t++) {
+      vf x;
+      if (checked && (s->ix0 + t < 0 || s->ix0 + t >= s->w))
+        continue;
+      x = v_load (row + t * s->cin);
+#pragma GCC unroll 16
+      for (int kx = KW - 1; kx >= 0; kx--)
+        if (t - kx >= 0 && t - kx < P)
+          acc[t - kx] = v_fma (x, wv[kx], acc[t - kx]);
+    }
+  }
+
+#pragma GCC unroll 32
+  for (int p = 0; p < P; p++)
+    v_store (s->out + p * s->cout, acc[p]);
+}
+
+/* The last r < P pixels of a row as one checked strip of r: each r its own
+ * instance, so that every accumulator is a register. */
+MC_INLINE void
+slide_tail (const int KW, int r, const strip *s)
+{
+#define MC_TAIL(n) case n: slide_strip (n, KW, 1, s); return;
+  switch (r) {
+    MC_TAIL (1) MC_TAIL (2) MC_TAIL (3) MC_TAIL (4) MC_TAIL (5)
+#if MC_DW_MAXP > 6
+    MC_TAIL (6) MC_TAIL (7)
+#endif
+#if MC_DW_MAXP > 8
+    MC_TAIL (8) MC_TAIL (9)
+#endif
+#if MC_DW_MAXP > 10
+    MC_TAIL (10) MC_TAIL (11) MC_TAIL (12) MC_TAIL (13) MC_TAIL (14)
+    MC_TAIL (15)
+#endif
+    default: return;
+  }
+#undef MC_TAIL
+}
+
+/* A whole row of channels [o_begin, o_end) in sliding strips, for the
+ * kernel widths that have them (stride 1, depthwise, rows of at least two
+ * strips: on shorter ones the tail would do most of the work with too few
+ * accumulators): strips of P pixels
+ * from the left, then one of the r < P pixels left.  Strips that reach into
+ * the padding check their inputs.  Returns 0 when this kernel has no
+ * sliding form. */
+MC_INLINE void
+slide_row_kw (const int KW, const int P, const strip *row, int o_begin,
+    int o_end, int pad, int wo)
+{
+  strip s = *row;
+  int ox = 0;
+
+  for (; ox + P <= wo; ox += P) {
+    const int inside = ox - pad >= 0 && ox - pad + P + KW - 1 <= s.w;
+    for (int o0 = o_begin; o0 < o_end; o0 += MC_VL) {
+      at_channel (&s, row, 1, o0);
+      s.ix0 = ox - pad;
+      s.out += ox * s.cout;
+      if (inside)
+        slide_strip (P, KW, 0, &s);
+      else
+        slide_strip (P, KW, 1, &s);
+    }
+  }
+  if (ox < wo)
+    for (int o0 = o_begin; o0 < o_end; o0 += MC_VL) {
+      at_channel (&s, row, 1, o0);
+      s.ix0 = ox - pad;
+      s.out += ox * s.cout;
+      slide_tail (KW, wo - ox, &s);
+    }
+}
+
+/* one function per kernel width, out of line: inlined into conv_row, they
+ * made the compiler schedule the other strips worse */
+static __attribute__ ((noinline)) void
+slide_row_3 (const strip *row, int o_begin, int o_end, int pad, int wo)
+{
+  slide_row_kw (3, MC_DW_P3, row, o_begin, o_end, pad, wo);
+}
+
+static __attribute__ ((noinline)) void
+slide_row_7 (const strip *row, int o_begin, int o_end, int pad, int wo)
+{
+  slide_row_kw (7, MC_DW_P7, row, o_begin, o_end, pad, wo);
+}
+
+MC_INLINE int
+slide_row (const int kind, const strip *row, int o_begin, int o_end, int pad,
+    int wo)
+{
+  if (kind != 1 || row->sx != 1)
+    return 0;
+  if (row->kw == 3 && wo >= 2 * MC_DW_P3) {
+    slide_row_3 (row, o_begin, o_end, pad, wo);
+    return 1;
+  }
+  if (row->kw == 7 && wo >= 2 * MC_DW_P7) {
+    slide_row_7 (row, o_begin, o_end, pad, wo);
+    return 1;
+  }
+  return 0;
+}
+
 /* Checked strips over pixels [ox, end): as few as fit, of near-equal
  * widths (7 pixels make 4 + 3, not 6 + 1: a 1-pixel strip has only NV
  * accumulators, too few to hide the FMA latency). */
@@ -229,6 +373,8 @@ span_row (const int kind, const int NV, const strip *row, int o_begin,
   strip s = *row;
   int ox = 0;
 
+  if (slide_row (kind, row, o_begin, o_end, pad, wo))
+    return;
   if (hi - lo >= MC_P) {
     checked_strips (kind, NV, row, &s, o_begin, o_end, pad, 0, lo);
     for (ox = lo; ox + MC_P <= hi; ox += MC_P)

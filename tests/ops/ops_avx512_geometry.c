@@ -26,4 +26,6 @@ v_load_dup2 (const float *p)
 #define MC_VL 8
 #define MC_NV 4
 #define MC_P 6
+#define MC_DW_P3 16   /* as ops_avx512.c */
+#define MC_DW_P7 12
 #include "ops/op_kernel_template.h"

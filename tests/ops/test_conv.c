@@ -7,7 +7,8 @@
  * instructions).  The sizes reach every code path of the vector kernels:
  * rows wide enough for unchecked strips, rows narrower than a strip, kernels
  * wider than the map, full channel blocks, single vectors and scalar
- * leftover channels.  Tolerance: fp32 sums of at most k·k·cin terms of
+ * leftover channels, and the sliding depthwise strips (3 and 7 wide, stride
+ * 1) with and without a short last strip.  Tolerance: fp32 sums of at most k·k·cin terms of
  * magnitude ≤ ~1, so 1e-5 relative to the largest |output| is ample.  The
  * result must not depend on the thread split: 2 threads and 1 give the same
  * bits.
@@ -96,6 +97,8 @@ run_all (mc_threadpool *pool)
   run (2, 44, 44, 44, 9, 23, 3, 3, 1, 1, MC_ACT_NONE, pool);     /* RepMixer, 44 channels */
   run (1, 24, 24, 24, 8, 6, 7, 7, 1, 3, MC_ACT_NONE, pool);      /* ConvFFN / RepCPE */
   run (1, 40, 40, 40, 20, 30, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* ConvFFN, wide rows */
+  run (1, 48, 48, 48, 6, 37, 3, 3, 1, 1, MC_ACT_NONE, pool);    /* sliding 3×3, every ISA's short last strip */
+  run (1, 32, 32, 32, 5, 41, 7, 7, 1, 3, MC_ACT_GELU, pool);    /* sliding 7×7, short last strip */
   run (2, 16, 16, 16, 3, 5, 7, 7, 1, 3, MC_ACT_GELU, pool);      /* kernel wider than the map */
   run (2, 8, 8, 8, 1, 77, 1, 11, 1, 0, MC_ACT_NONE, pool);       /* text 1×11 (pad 0 on h) */
   run (1, 12, 24, 12, 15, 15, 7, 7, 2, 3, MC_ACT_GELU, pool);    /* downsample 1→2 per group */

@@ -20,4 +20,6 @@ v_load_dup2 (const float *p)
 #define MC_VL 16
 #define MC_NV 2
 #define MC_P 6
+#define MC_DW_P3 16   /* 32 zmm registers: 16 + 3 + 1 */
+#define MC_DW_P7 12   /* 12 + 7 + 1 */
 #include "../op_kernel_template.h"
