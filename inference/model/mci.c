@@ -626,21 +626,49 @@ typedef struct {
   int64_t macs;
 } plan_sizes;
 
-/* Rows per band of the fused ConvFFN: as many as keep a band's hidden
- * activations within 256 KiB (they stay in L2 between fc1 and fc2; 128 KiB
- * to 1 MiB measured alike on Zen 3), then fewer if n images would give fewer
- * bands than threads; equal bands. */
+/* The most rows any thread gets when n images of h rows, cut into bands of
+ * `rows` (the last band of each image shorter), are split as
+ * mc_parallel_for splits items: contiguous chunks of ceil(items/threads). */
+static int64_t
+busiest_thread_rows (int h, int rows, int n, int n_threads)
+{
+  const int64_t bands = (h + rows - 1) / rows, items = (int64_t) n * bands;
+  const int64_t chunks = MIN (items, (int64_t) n_threads);
+  const int64_t chunk = (items + chunks - 1) / chunks;
+  const int64_t short_by = bands * rows - h;   /* rows missing from a last band */
+  int64_t most = 0;
+
+  for (int64_t a = 0; a < items; a += chunk) {
+    const int64_t b = MIN (items, a + chunk);
+    /* items k in [a, b) with k % bands == bands - 1 are last bands */
+    const int64_t lasts = b / bands - a / bands;
+    most = MAX (most, (b - a) * rows - lasts * short_by);
+  }
+  return most;
+}
+
+/* Rows per band of the fused ConvFFN: at most as many as keep a band's
+ * hidden activations within 256 KiB (they stay in L2 between fc1 and fc2;
+ * 128 KiB to 1 MiB measured alike on Zen 3), and among those the most that
+ * give the busiest thread no more rows than any other choice: bands are
+ * split over the threads in contiguous chunks, and 64 rows in bands of 5
+ * (13 bands) gave one of two threads 35 rows where bands of 4 give 32. */
 static int
 ffn_band_rows (int h, int w, int hidden, int n, int n_threads)
 {
   const size_t budget = 256 * 1024;
-  int rows = (int) (budget / ((size_t) w * hidden * sizeof (float)));
-  int bands;
-  rows = CLAMP (rows, 1, h);
-  bands = (h + rows - 1) / rows;
-  if ((int64_t) bands * n < n_threads)
-    bands = MIN (h, (n_threads + n - 1) / n);
-  return (h + bands - 1) / bands;
+  const int most = CLAMP ((int) (budget / ((size_t) w * hidden * sizeof (float))), 1, h);
+  int best = most;
+  int64_t best_load = busiest_thread_rows (h, most, n, n_threads);
+
+  for (int rows = most - 1; rows >= 1; rows--) {
+    const int64_t load = busiest_thread_rows (h, rows, n, n_threads);
+    if (load < best_load) {
+      best = rows;
+      best_load = load;
+    }
+  }
+  return best;
 }
 
 static void
