@@ -11,7 +11,9 @@
  * in place): for each nc-column block of B, for each kc-deep K block, for
  * each mr-row strip of A (an mr×kc slice that stays in L1), for each panel
  * of the block (kc×nr, streamed from L2 where the kc×nc block lives): one
- * register tile.  K blocks after the first accumulate into C.
+ * register tile.  K blocks after the first accumulate into C.  Row strips
+ * are the tile kernel's mr: the float kernel's, or a bf16 kernel's own (the
+ * AMX kernel's 16 rows share the AVX-512 slot's 32-column panels).
  */
 #include "gemm.h"
 
@@ -209,8 +211,9 @@ kernels_for (int v)
   }
 }
 
-/* ---- bf16 kernels: one per variant slot, sharing that slot's float
- * kernel's tile, blocking and epilogue ---- */
+/* ---- bf16 kernels: one per variant slot (the AVX-512 slot's is AMX-BF16
+ * where it may run, else AVX512-BF16), sharing that slot's float kernel's
+ * panel width, N blocking and epilogue ---- */
 
 static const mc_gemm_bf16_kernels *bf16_override[MC_GEMM_AVX512 + 1];
 
@@ -244,6 +247,63 @@ bf16_variant (int v)
   return v;
 }
 
+/* AMX-BF16 (x86/gemm_amx.c): TDPBF16PS reads the AVX512-BF16 kernel's
+ * pair-word panels as they are, so it is the other bf16 kernel of the
+ * AVX-512 slot, used in its place where the CPU, the OS and this build
+ * allow (decided once; the Linux permission is asked then). */
+static const mc_gemm_bf16_kernels *amx_kernels;
+static const char *amx_why;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+static int amx_off;
+static pthread_once_t amx_env_once = PTHREAD_ONCE_INIT;
+
+static void
+amx_init (void)
+{
+#ifdef MC_GEMM_HAVE_AMX
+  const mc_cpu_features *f = mc_cpu_get_features ();
+
+  if (!f->amx_tile || !f->amx_bf16)
+    amx_why = "cpuid/XCR0 report no usable AMX-TILE and AMX-BF16";
+  else if (!mc_gemm_variant_supported (MC_GEMM_AVX512) || !f->avx512_bf16)
+    amx_why = "no AVX-512 with AVX512-BF16 (the kernel's A conversion)";
+  else if (mc_cpu_request_amx () != 0)
+    amx_why = "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
+  else
+    amx_kernels = &mc_gemm_bf16_kernels_amx;
+#else
+  amx_why = "this build has no AMX kernel (compiler without -mamx-bf16, "
+      "or not x86-64)";
+#endif
+}
+
+const mc_gemm_bf16_kernels *
+mc_gemm_bf16_amx_kernels (const char **why)
+{
+  pthread_once (&amx_once, amx_init);
+  if (why)
+    *why = amx_kernels ? NULL : amx_why;
+  return amx_kernels;
+}
+
+static void
+amx_env_init (void)
+{
+  const char *env = getenv ("MC_GEMM_AMX");
+
+  amx_off = env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
+      || strcmp (env, "no") == 0 || strcmp (env, "false") == 0);
+}
+
+/* The AMX kernel where the AVX-512 slot's bf16 products should run on it,
+ * else NULL; MC_GEMM_AMX=0 keeps the process from even asking Linux. */
+static const mc_gemm_bf16_kernels *
+amx_default (void)
+{
+  pthread_once (&amx_env_once, amx_env_init);
+  return amx_off ? NULL : mc_gemm_bf16_amx_kernels (NULL);
+}
+
 static const mc_gemm_bf16_kernels *
 bf16_kernels_for (int v)
 {
@@ -252,7 +312,10 @@ bf16_kernels_for (int v)
   switch (v) {
 #ifdef MC_GEMM_HAVE_X86
     case MC_GEMM_AVX2: return &mc_gemm_bf16_kernels_avx2;
-    case MC_GEMM_AVX512: return &mc_gemm_bf16_kernels_avx512bf16;
+    case MC_GEMM_AVX512: {
+      const mc_gemm_bf16_kernels *amx = amx_default ();
+      return amx ? amx : &mc_gemm_bf16_kernels_avx512bf16;
+    }
 #endif
     default: return &mc_gemm_bf16_kernels_portable;
   }
@@ -386,7 +449,7 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
 
   memset (pb, 0, sizeof *pb);
   if (format == MC_GEMM_BF16 && (bf16_kernels_for (v)->nr != kr->nr
-        || bf16_kernels_for (v)->mr != kr->mr))
+        || bf16_kernels_for (v)->mr > MC_GEMM_MAX_MR))
     return -1;   /* a test override that does not fit its slot */
   if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0)
     return -1;
@@ -441,6 +504,7 @@ typedef struct {
   float *C;
   ptrdiff_t ldc;
   int kc;                  /* K block in use */
+  int mr;                  /* row strip: the tile kernel's (bk's, else kr's) */
   int strip_act;           /* the activation runs over C's rows in place */
   int k_inner;             /* bf16 with an activation and C as residual:
                               each tile sums all K blocks in a buffer */
@@ -526,7 +590,7 @@ static void
 run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
     int m1, int p0, int p1)
 {
-  const int mr = j->kr->mr, nr = j->kr->nr;
+  const int mr = j->mr, nr = j->kr->nr;
 
   for (int i0 = m0; i0 < m1; i0 += mr) {
     const int m = m1 - i0 < mr ? m1 - i0 : mr;
@@ -555,7 +619,7 @@ static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
   const mc_gemm_kernels *kr = j->kr;
-  const int mr = kr->mr, nr = kr->nr;
+  const int mr = j->mr, nr = kr->nr;
   const int full_panels = j->N / nr;
   const int block = kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
@@ -599,13 +663,13 @@ static void
 run_part (void *arg, int64_t begin, int64_t end, int worker)
 {
   const gemm_job *j = arg;
-  const int mt = (j->M + j->kr->mr - 1) / j->kr->mr;
+  const int mt = (j->M + j->mr - 1) / j->mr;
   const int pt = (j->N + j->kr->nr - 1) / j->kr->nr;
 
   for (int64_t idx = begin; idx < end; idx++) {
     const int im = (int) (idx / j->tn), in = (int) (idx % j->tn);
-    int m0 = (int) ((int64_t) im * mt / j->tm) * j->kr->mr;
-    int m1 = (int) ((int64_t) (im + 1) * mt / j->tm) * j->kr->mr;
+    int m0 = (int) ((int64_t) im * mt / j->tm) * j->mr;
+    int m1 = (int) ((int64_t) (im + 1) * mt / j->tm) * j->mr;
     const int p0 = (int) ((int64_t) in * pt / j->tn);
     const int p1 = (int) ((int64_t) (in + 1) * pt / j->tn);
     if (m1 > j->M)
@@ -613,6 +677,8 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
     if (m0 < m1 && p0 < p1)
       run_region (j, m0, m1, p0, p1);
   }
+  if (j->bk && j->bk->release)
+    j->bk->release ();
 }
 
 /* Even K blocks no deeper than the kernel's kc (K = 384 → 2 × 192). */
@@ -647,7 +713,7 @@ k_block_bf16 (int K)
 static void
 choose_grid (gemm_job *j, int threads)
 {
-  const int mt = (j->M + j->kr->mr - 1) / j->kr->mr;
+  const int mt = (j->M + j->mr - 1) / j->mr;
   const int pt = (j->N + j->kr->nr - 1) / j->kr->nr;
   const int a_larger = j->M >= j->N;   /* M·K vs K·N */
   int64_t best = -1;
@@ -689,6 +755,7 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
     return;
   j.kr = kernels_for (B->variant);
   j.bk = B->format == MC_GEMM_BF16 ? bf16_kernels_for (B->variant) : NULL;
+  j.mr = j.bk ? j.bk->mr : j.kr->mr;
   j.M = M;
   j.N = B->N;
   j.K = B->K;
@@ -818,6 +885,7 @@ mc_gemm_plain (int M, int N, int K, float alpha, const float *A, int lda,
   else
     pack_panels (packed, B, ldb, 1, K, N, NULL, alpha, kr->nr);
   j.kr = kr;
+  j.mr = kr->mr;
   j.M = M;
   j.N = N;
   j.K = K;

@@ -4,8 +4,10 @@
  * an mc_packed_b (the layout is the kernel's business); activations are plain
  * row-major [M, K] (channels-last pixels or tokens).  The epilogue is fused:
  *   C = act(A·B + bias) + residual     (act: identity, exact GELU or ReLU)
- * Panels are float or bfloat16 (mc_gemm_format; bf16 runs VDPBF16PS on CPUs
- * with AVX512-BF16 and an emulation with its numerics elsewhere).
+ * Panels are float or bfloat16 (mc_gemm_format; bf16 runs AMX tiles
+ * (TDPBF16PS) where the CPU has AMX-BF16 and Linux grants the tile
+ * permission, else VDPBF16PS on CPUs with AVX512-BF16, else an emulation
+ * with VDPBF16PS's numerics; environment MC_GEMM_AMX=0 keeps AMX off).
  * The kernel variant (portable, AVX2+FMA, AVX-512) is chosen once at run time
  * from cpuid (environment MC_GEMM_VARIANT=portable|avx2|avx512 overrides it
  * when the CPU can run that one); tests can force one with
@@ -97,11 +99,12 @@ mc_gemm_variant mc_gemm_get_variant (void);
 const char *mc_gemm_variant_name (mc_gemm_variant v);
 
 /* The kernel that panels of format f packed now (current variant) would
- * run, e.g. "avx512", "avx512bf16" (the bf16 instruction) or
- * "avx2-bf16-emulated", and whether bf16 products would use the CPU's bf16
- * instruction rather than an emulation.  The bf16 kernel of the AVX-512
- * variant is native where cpuid reports AVX512-BF16; elsewhere bf16 panels
- * are packed for the AVX2 (or portable) emulation. */
+ * run, e.g. "avx512", "amx-bf16" (AMX tiles), "avx512bf16" (the bf16
+ * vector instruction) or "avx2-bf16-emulated", and whether bf16 products
+ * would use the CPU's bf16 instructions rather than an emulation.  The bf16
+ * kernels of the AVX-512 variant are native where cpuid reports AVX512-BF16
+ * (AMX where it may run, see gemm_kernels.h); elsewhere bf16 panels are
+ * packed for the AVX2 (or portable) emulation. */
 const char *mc_gemm_kernel_name (mc_gemm_format f);
 int mc_gemm_bf16_native (void);
 

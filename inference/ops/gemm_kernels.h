@@ -60,22 +60,43 @@ extern const mc_gemm_kernels mc_gemm_kernels_avx512;
  * on a pair), which makes every bf16 kernel give the same bits for the same
  * product: only the epilogue's GELU differs between ISAs, as in fp32.
  *
- * A bf16 kernel shares the register tile, the N blocking and the epilogue
- * (finish) of the float kernel of its variant slot. */
+ * The AMX-BF16 kernel (amx-bf16, gemm_bf16_amx_template.h) is the exception
+ * to the last rule.  It reads the same panels, A as the same pair words and
+ * the same K blocks, but TDPBF16PS sums in another order: per 16×16 tile of
+ * C and per 16 pairs of k (one instruction) each lane keeps two float sums,
+ * one of the even products and one of the odd ones (each step a fused
+ * multiply-add, round to nearest even, denormals in and out flushed to
+ * zero), then adds the two and adds that to C, again flushed (Intel's
+ * pseudo-code; a K block's last instruction takes the leftover pairs).  Its
+ * results therefore differ from the other kernels' in the last bits.  They
+ * are within the same error bound: the products of two bf16 are exact, and
+ * no product passes through more roundings than in the VDPBF16PS order
+ * (ceil(kc/2) + ceil(kc/32) − 1 ≤ kc per K block instead of kc), so
+ * γ_(K+2)·(Σ|ã·w̃| + |bias| + |res|) still holds (test_gemm_bf16.c).
+ *
+ * A bf16 kernel shares the panel width (nr), the N blocking and the
+ * epilogue (finish) of the float kernel of its variant slot; its row strips
+ * are its own mr (the AMX kernel's 16 against the AVX-512 float kernel's
+ * 14). */
 #define MC_GEMM_BF16_KC 256
 
 typedef struct {
   const char *name;
-  int mr, nr;      /* must equal those of the float kernel it pairs with */
+  int mr;          /* rows per tile, at most MC_GEMM_MAX_MR */
+  int nr;          /* must equal the float kernel's it pairs with */
   int native;      /* 1: the CPU's bf16 instruction; 0: an emulation */
   /* Writes the m × kc slice a (row stride lda) in this kernel's A format to
-   * dst (at most mr·(kc + 1) floats). */
+   * dst (at most mr·(kc + 1) floats; kc ≤ MC_GEMM_BF16_KC). */
   void (*pack_a) (int m, int kc, const float *a, ptrdiff_t lda, void *dst);
   /* As mc_gemm_kernels.tile, with a from pack_a and b a panel slice of
    * ceil(kc/2) × nr pair words. */
   void (*tile) (int m, int kc, const void *a, const uint32_t *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
       ptrdiff_t ldo);
+  /* NULL, or called by the driver on each thread after the tiles it ran for
+   * one product: a kernel with per-thread CPU state (AMX's tile
+   * configuration) gives it back there. */
+  void (*release) (void);
 } mc_gemm_bf16_kernels;
 
 /* Tests only, as mc_gemm_kernels_override for the bf16 kernel of slot v. */
@@ -87,5 +108,18 @@ extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_portable;
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx2;
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16;
 #endif
+#ifdef MC_GEMM_HAVE_AMX   /* set by meson where the compiler has -mamx-bf16 */
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx;
+#endif
+
+/* The AMX-BF16 kernel, when this build has it and this process may run it:
+ * cpuid and XCR0 report AMX-TILE and AMX-BF16, the AVX-512 variant and
+ * AVX512-BF16 are usable (the kernel's A conversion and epilogue), and Linux
+ * granted the tile data permission (mc_cpu_request_amx, asked on the first
+ * call).  Otherwise NULL, and *why (may be NULL) says which of these failed.
+ * Ignores MC_GEMM_AMX: tests use it to run the kernel explicitly.  Where it
+ * is not NULL, the bf16 panels of the AVX-512 slot run on it unless the
+ * environment says MC_GEMM_AMX=0 (or off, no, false). */
+const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
 
 #endif

@@ -12,6 +12,8 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "bf16_pack_avx512.h"
+
 typedef __m512 vf;
 
 static inline vf v_load (const float *p) { return _mm512_loadu_ps (p); }
@@ -43,25 +45,7 @@ bf_dot (vf acc, bf_a a, bf_b b)
 static inline unsigned bf_mode_enter (void) { return 0; }
 static inline void bf_mode_leave (unsigned saved) { (void) saved; }
 
-/* One row of kc floats to ceil(kc/2) pair words (zero past kc). */
-static void
-pack_a_row (const float *a, int kc, uint32_t *d)
-{
-  int k = 0;
-
-  for (; k + 32 <= kc; k += 32) {
-    const __m512 lo = _mm512_loadu_ps (a + k), hi = _mm512_loadu_ps (a + k + 16);
-    _mm512_storeu_si512 (d + k / 2, (__m512i) _mm512_cvtne2ps_pbh (hi, lo));
-  }
-  for (; k < kc; k += 16) {
-    const int n = kc - k < 16 ? kc - k : 16;
-    const __m512 x = _mm512_maskz_loadu_ps ((__mmask16) ((1u << n) - 1), a + k);
-    _mm256_mask_storeu_epi32 (d + k / 2, (__mmask8) ((1u << ((n + 1) / 2)) - 1),
-        (__m256i) _mm512_cvtneps_pbh (x));
-  }
-}
-
-#define MC_B_PACK_A_ROW pack_a_row
+#define MC_B_PACK_A_ROW mc_bf16_pack_row_avx512
 #define MC_B_SYMBOL mc_gemm_bf16_kernels_avx512bf16
 #define MC_B_LABEL "avx512bf16"
 #define MC_B_NATIVE 1

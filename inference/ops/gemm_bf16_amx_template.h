@@ -1,0 +1,201 @@
+/* gemm_bf16_amx_template.h — the bf16 kernel on AMX tiles (TDPBF16PS),
+ * written against a small layer of tile operations so that the same code
+ * runs on the CPU's tiles (x86/gemm_amx.c: the _tile_* intrinsics) and on a
+ * plain-C model of them (tests/ops/gemm_bf16_amx_emulated.c, which follows
+ * Intel's pseudo-code): that is how it is tested on machines without AMX.
+ * The arithmetic, and how it differs from VDPBF16PS's order, is in the bf16
+ * part of gemm_kernels.h.
+ *
+ * The includer defines, before including:
+ *   MC_AMX_SYMBOL, MC_AMX_LABEL, MC_AMX_NATIVE   the kernel object, its name,
+ *                                  1 on the real tiles
+ *   vf (16 floats), v_load, v_store              the float epilogue
+ *   amx_tile_config (cfg)      LDTILECFG from the 64 bytes at cfg
+ *   amx_tile_release ()        TILERELEASE
+ *   amx_tile_zero (t)          TILEZERO tmm t
+ *   amx_tile_load (t, p, s)    TILELOADD tmm t from p, row stride s bytes
+ *   amx_tile_store (t, p, s)   TILESTORED tmm t to p, row stride s bytes
+ *   amx_tile_dp (c, a, b)      TDPBF16PS tmm c += tmm a · tmm b
+ *   (t, c, a, b are literal tile numbers: the instructions encode them)
+ * and optionally MC_AMX_PACK_A_ROW (row, kc, dst) converting one row of A to
+ * pair words (default: mc_bf16_pair, one pair at a time).
+ *
+ * Geometry: mr = 16, nr = 32, the AVX-512 slot's panel width, so the
+ * AVX512-BF16 kernel's panels are used as they are.  A panel's pair row is
+ * 32 words (128 bytes), and the B tile wants 16 pair rows of 16 columns
+ * (64 bytes each): columns 0-15 and 16-31 are the same rows at byte 0 and
+ * 64 with stride 128.  One step is 16 pairs of k (32 k):
+ *   tmm2 ← A (16 rows × 16 pair words), tmm3, tmm4 ← B's two column halves,
+ *   tmm0 += tmm2·tmm3, tmm1 += tmm2·tmm4 (tmm0, tmm1: the 16×32 C block).
+ * A K block of kc (≤ 256, 8 steps) has ceil(kc/2) pairs; the r = pairs mod
+ * 16 pairs left after the whole steps go through tmm5 (A: 16 rows × r pair
+ * words) and tmm6, tmm7 (B: r pair rows), configured for exactly r.  So no
+ * tile load reads past the A slice or the panel slice (the last slice of the
+ * last panel ends the allocation), and no product with bytes outside them
+ * (zero A times a NaN there would be NaN) is ever formed.  r changes only
+ * between K blocks of different depth, and reloading the configuration then
+ * is cheap next to the block's tiles.
+ *
+ * Rows: pack_a writes 16 rows whatever m is (rows m-15 zero); the tiles
+ * compute all 16 and the epilogue writes m.  The C block leaves the tiles
+ * through a 16×32 float buffer, and the epilogue adds src then bias in float
+ * in the caller's MXCSR, as the other kernels do (loading src into the C
+ * tiles instead would flush its denormals and change the order).
+ *
+ * Tile state is per thread.  A thread loads the configuration at its first
+ * tile of a product and gives it back with TILERELEASE when the driver calls
+ * release after its last one, so no configuration of ours outlives a
+ * product: other code on the same thread (another AMX library) may change
+ * or release the tiles between our products without us running on a stale
+ * configuration, and an idle thread keeps no 8 KiB of tile state.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "bf16.h"
+#include "gemm_kernels.h"
+
+#define MC_AMX_MR 16
+#define MC_AMX_NR 32
+#define MC_AMX_STEP 16     /* pairs of k per TDPBF16PS: 16 × 4 bytes of A */
+
+#if MC_AMX_MR > MC_GEMM_MAX_MR || MC_AMX_NR > MC_GEMM_MAX_NR
+#error "AMX tile larger than gemm_kernels.h allows"
+#endif
+
+/* LDTILECFG's memory operand, palette 1: bytes 16-31 hold the bytes per row
+ * of tmm0-7, bytes 48-55 their rows; the rest (tiles 8-15 included) must be
+ * zero, as must both fields of an unused tile. */
+typedef struct {
+  uint8_t palette;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} __attribute__ ((aligned (64))) mc_amx_tilecfg;
+
+_Static_assert (sizeof (mc_amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
+
+/* The configuration for a leftover of r pairs (tmm5-7 unused when r = 0).
+ * TDPBF16PS requires A's bytes per row / 4 = B's rows, C's and B's bytes
+ * per row equal, and C's rows = A's rows: 16·4 / 4 = 16 and 4r / 4 = r. */
+#define MC_AMX_CFG(r) { .palette = 1, \
+    .colsb = { 64, 64, 64, 64, 64, 4 * (r), (r) ? 64 : 0, (r) ? 64 : 0 }, \
+    .rows = { 16, 16, 16, 16, 16, (r) ? 16 : 0, (r), (r) } }
+
+/* constant data: LDTILECFG reads memory no store has to reach first */
+static const mc_amx_tilecfg amx_cfgs[MC_AMX_STEP] = {
+  MC_AMX_CFG (0), MC_AMX_CFG (1), MC_AMX_CFG (2), MC_AMX_CFG (3),
+  MC_AMX_CFG (4), MC_AMX_CFG (5), MC_AMX_CFG (6), MC_AMX_CFG (7),
+  MC_AMX_CFG (8), MC_AMX_CFG (9), MC_AMX_CFG (10), MC_AMX_CFG (11),
+  MC_AMX_CFG (12), MC_AMX_CFG (13), MC_AMX_CFG (14), MC_AMX_CFG (15),
+};
+
+/* The leftover r this thread's tiles are configured for, or -1 when they
+ * hold no configuration of ours (before the first tile of a product, and
+ * after release). */
+static _Thread_local int amx_loaded = -1;
+
+/* 16 rows of ceil(kc/2) pair words, row stride ceil(kc/2) words (16 ×
+ * ceil(kc/2) ≤ mr·(kc + 1) floats, the driver's buffer); rows m-15 zero. */
+static void
+amx_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
+{
+  const int pairs = (kc + 1) / 2;
+  uint32_t *d = dst;
+
+  for (int i = 0; i < m; i++) {
+    const float *row = a + i * lda;
+    uint32_t *o = d + (size_t) i * pairs;
+#ifdef MC_AMX_PACK_A_ROW
+    MC_AMX_PACK_A_ROW (row, kc, o);
+#else
+    for (int q = 0; q < kc / 2; q++)
+      o[q] = mc_bf16_pair (row[2 * q], row[2 * q + 1]);
+    if (kc & 1)
+      o[pairs - 1] = mc_bf16_pair (row[kc - 1], 0.0f);
+#endif
+  }
+  if (m < MC_AMX_MR)
+    memset (d + (size_t) m * pairs, 0,
+        (size_t) (MC_AMX_MR - m) * pairs * sizeof (uint32_t));
+}
+
+static void
+amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
+    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+{
+  const int pairs = (kc + 1) / 2;
+  const int steps = pairs / MC_AMX_STEP, rest = pairs % MC_AMX_STEP;
+  const long sa = (long) pairs * 4;           /* A row stride, bytes */
+  const long sb = MC_AMX_NR * 4;              /* a panel's pair row, bytes */
+  const char *ap = a, *bp = (const char *) b;
+  float acc[MC_AMX_MR * MC_AMX_NR] __attribute__ ((aligned (64)));
+
+  if (amx_loaded < 0 || (rest && rest != amx_loaded)) {
+    amx_tile_config (&amx_cfgs[rest]);
+    amx_loaded = rest;
+  }
+  /* the tile loads name their memory by address only: every store to A
+   * and B is done before them */
+  __asm__ volatile ("" ::: "memory");
+  amx_tile_zero (0);
+  amx_tile_zero (1);
+  for (int s = 0; s < steps; s++) {
+    const char *as = ap + (size_t) s * MC_AMX_STEP * 4;
+    const char *bs = bp + (size_t) s * MC_AMX_STEP * sb;
+    amx_tile_load (2, as, sa);
+    amx_tile_load (3, bs, sb);
+    amx_tile_load (4, bs + 64, sb);
+    amx_tile_dp (0, 2, 3);
+    amx_tile_dp (1, 2, 4);
+  }
+  if (rest) {
+    const char *as = ap + (size_t) steps * MC_AMX_STEP * 4;
+    const char *bs = bp + (size_t) steps * MC_AMX_STEP * sb;
+    amx_tile_load (5, as, sa);
+    amx_tile_load (6, bs, sb);
+    amx_tile_load (7, bs + 64, sb);
+    amx_tile_dp (0, 5, 6);
+    amx_tile_dp (1, 5, 7);
+  }
+  amx_tile_store (0, acc, sb);
+  amx_tile_store (1, acc + 16, sb);
+
+  /* the float epilogue, as in gemm_bf16_template.h: acc + src, then + bias
+   * (src row i is read before out row i is written: src may equal out) */
+  for (int i = 0; i < m; i++) {
+    for (int j = 0; j < MC_AMX_NR; j += 16) {
+      vf v = v_load (acc + i * MC_AMX_NR + j);
+      if (src)
+        v += v_load (src + i * lds + j);
+      if (bias)
+        v += v_load (bias + j);
+      v_store (out + i * ldo + j, v);
+    }
+  }
+}
+
+static void
+amx_release (void)
+{
+  if (amx_loaded >= 0) {
+    amx_tile_release ();
+    amx_loaded = -1;
+  }
+}
+
+const mc_gemm_bf16_kernels MC_AMX_SYMBOL = {
+  .name = MC_AMX_LABEL,
+  .mr = MC_AMX_MR,
+  .nr = MC_AMX_NR,
+  .native = MC_AMX_NATIVE,
+  .pack_a = amx_pack_a,
+  .tile = amx_tile,
+  .release = amx_release,
+};
+
+#undef MC_AMX_MR
+#undef MC_AMX_NR
+#undef MC_AMX_STEP
+#undef MC_AMX_CFG
