@@ -19,6 +19,10 @@
  * kernel variants agree to cosine 1.0000000 there).  So this part guards
  * against regressions; the calibrated golden cases above are the bound's
  * real check.
+ *
+ * On x86-64 the tiny cases run once more with the AMX-BF16 kernel's code
+ * on the C model of the tiles (tests/ops/gemm_bf16_amx_emulated.c): its
+ * summation order differs from VDPBF16PS's, the bound is the same.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -26,6 +30,7 @@
 #include "mobileclip.h"
 #include "io/tensor_file.h"
 #include "ops/gemm.h"
+#include "ops/gemm_kernels.h"
 #include "random_weights.h"
 #include "test_util.h"
 
@@ -225,6 +230,45 @@ random_s0 (const char *golden)
   g_free (tsv);
 }
 
+#ifdef MC_TEST_AMX_EMULATION
+extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+extern int mc_amx_emulated_configured (void);
+extern long mc_amx_emulated_dp_count (void);
+
+/* The golden cases with bf16 products on the AMX kernel's code (tile
+ * model), paired as in test_gemm_bf16 with the AVX-512 float geometry on
+ * the AVX2 slot (32-column panels; the fp32 context runs that geometry). */
+static void
+golden_amx_emulated (const char *golden)
+{
+  mc_gemm_variant saved = mc_gemm_get_variant ();
+  long before;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    printf ("AMX-BF16 kernel on the tile model: SKIPPED, no AVX2\n");
+    return;
+  }
+  mc_gemm_set_variant (MC_GEMM_AVX2);
+  mc_gemm_kernels_override (MC_GEMM_AVX2, &mc_gemm_kernels_avx512_geometry);
+  mc_gemm_bf16_kernels_override (MC_GEMM_AVX2,
+      &mc_gemm_bf16_kernels_amx_emulated);
+  printf ("bf16 products on %s (AMX-BF16 kernel, C model of the tiles):\n",
+      mc_gemm_kernel_name (MC_GEMM_BF16));
+  before = mc_amx_emulated_dp_count ();
+  golden_case (golden, "tiny_s0");
+  golden_case (golden, "tiny_s1b");
+  printf ("  %ld TDPBF16PS modelled\n", mc_amx_emulated_dp_count () - before);
+  CHECK (mc_amx_emulated_dp_count () > before,
+      "the models' bf16 products did not run on the AMX kernel");
+  CHECK (!mc_amx_emulated_configured (),
+      "tiles left configured on the calling thread");
+  mc_gemm_kernels_override (MC_GEMM_AVX2, NULL);
+  mc_gemm_bf16_kernels_override (MC_GEMM_AVX2, NULL);
+  mc_gemm_set_variant (saved);
+}
+#endif
+
 /* AUTO: bf16 exactly where the CPU has the instruction, unless
  * MOBILECLIP_PRECISION says otherwise; bad values are refused. */
 static void
@@ -301,6 +345,9 @@ main (void)
   check_auto (golden);
   golden_case (golden, "tiny_s0");
   golden_case (golden, "tiny_s1b");
+#ifdef MC_TEST_AMX_EMULATION
+  golden_amx_emulated (golden);
+#endif
   random_s0 (golden);
   return mc_test_finish ("bf16-golden");
 }

@@ -1,6 +1,9 @@
-/* test_gemm_bf16.c — the bf16 GEMM kernels (MC_GEMM_BF16 panels), every
- * variant this CPU can run, plus the AVX512-BF16 kernel's code with
- * VDPBF16PS emulated through AVX2 (gemm_bf16_avx512_geometry.c).
+/* test_gemm_bf16.c — the bf16 GEMM kernels (MC_GEMM_BF16 panels): every
+ * kernel this CPU can run (AVX512-BF16 and AMX-BF16 where present; the log
+ * says which ran and why others were skipped), plus the AVX512-BF16
+ * kernel's code with VDPBF16PS emulated through AVX2
+ * (gemm_bf16_avx512_geometry.c) and the AMX-BF16 kernel's code on a plain-C
+ * model of the tiles (gemm_bf16_amx_emulated.c).
  *
  * 1. bf16 rounding (bf16.h) against an independent definition: round the
  *    8-bit significand to nearest even in double (frexp, nearbyint), zero
@@ -15,18 +18,28 @@
  *       acc)) (Intel's VDPBF16PS), then the float epilogue in the kernels'
  *       order.  With GELU: the model's pre-activation through the reference
  *       GELU, within the vectorized GELU's 7 ulp plus the residual's
- *       rounding.
+ *       rounding.  The AMX kernels sum in TDPBF16PS's order instead
+ *       (gemm_kernels.h): per 16 pairs of a K block, an even-product and an
+ *       odd-product sum from 0, each fmaf then flush, then C += (even +
+ *       odd), flushed; a second model does that.  The emulated AMX kernel
+ *       must match it bit for bit; on real AMX hardware the match is only
+ *       counted and printed (Intel documents the order as pseudo-code, and
+ *       nobody here has checked silicon against it), and (b) and (c) decide.
  *    b. against a double-precision sum over the bf16-rounded inputs: the
  *       products of two bf16 are exact in float, so only the float
  *       summation errs, γ_(K+2)·(Σ|ã·w̃| + |bias| + |res|) (Higham §3.1),
  *       plus flushed denormals (under 2K·FLT_MIN) and the GELU terms as in
- *       test_gemm.c.
+ *       test_gemm.c.  The bound holds for the AMX order too: a product there
+ *       passes through at most ceil(kc/2) + ceil(kc/32) − 1 ≤ kc roundings
+ *       per K block (its chain of ≤ 16 pairs, the pair sum, the C adds).
  *    c. against the double sum over the unrounded float inputs, which is
  *       what bf16 costs: |ã·w̃ − a·w| ≤ (2·2⁻⁸ + 2⁻¹⁶)·|a·w| for round to
  *       nearest (truncation would allow twice that), plus (b).
  * 3. Flush to zero: tiny inputs whose exact sums are denormal give ±0 in the
  *    model (as VDPBF16PS) and must in every kernel too.
  * 4. The pack format is thread-local.
+ * 5. The AMX kernels' A packing pads rows to 16 with zeros, and (emulated)
+ *    every product leaves the calling thread's tiles released.
  * The log shows, per variant, the largest errors relative to Σ|a·w| and to
  * the bounds.
  */
@@ -179,6 +192,19 @@ check_pack_a (const char *name, const mc_gemm_bf16_kernels *k, int words)
   printf ("  %-28s A conversion of %d random bit patterns: %d wrong\n", name,
       rows * (2 * kc - 1), bad);
   CHECK (bad == 0, "%s: %d A elements converted wrongly", name, bad);
+  if (k->mr == 16 && words) {
+    /* the AMX kernels' A tile always has 16 rows: the rest are zero */
+    int nonzero = 0;
+    for (int m = 1; m < rows; m += 6) {
+      memset (out, 0xff, sizeof (guint32) * rows * (kc + 1));
+      k->pack_a (m, kc - 2, a, lda, out);
+      for (int i = m * ((kc - 1) / 2); i < rows * ((kc - 1) / 2); i++)
+        nonzero += out[i] != 0;
+    }
+    printf ("  %-28s rows past m of the 16-row A slice: %d not zero\n", name,
+        nonzero);
+    CHECK (nonzero == 0, "%s: %d padding words of A not zero", name, nonzero);
+  }
   g_free (a);
   g_free (out);
 }
@@ -213,6 +239,8 @@ typedef struct {
   float *A, *W, *bias, *R;
   float *model;               /* the model's final output */
   double *pre_model;          /* its value before the activation */
+  float *model_amx;           /* the same in TDPBF16PS's order */
+  double *pre_model_amx;
   double *ref_b, *mag_b;      /* double sum over bf16 inputs, Σ|ã·w̃| */
   double *ref_f, *mag_f;      /* over the float inputs */
 } problem;
@@ -221,9 +249,47 @@ typedef struct {
   /* max |err| / (Σ|a·w| + |bias| + |res|) and max |err| / bound against
    * the references over bf16-rounded (b) and float (f) inputs */
   double max_rel_b, max_ratio_b;
+  double max_rel_b_long;        /* the same for K ≥ 1024 only, where the
+                                   summation order, not the epilogue, rules */
   double max_rel_f, max_ratio_f;
   long exact, checked, flushed;
 } stats;
+
+/* Which model a kernel's bits are checked against, and how. */
+typedef enum {
+  ORDER_VDPBF16PS,      /* must match the VDPBF16PS-order model */
+  ORDER_AMX,            /* must match the TDPBF16PS-order model */
+  ORDER_AMX_COUNTED,    /* real AMX: matches counted, bounds decide */
+} order;
+
+/* One K block (acc from 0) of row a and column w in TDPBF16PS's order, as
+ * the AMX kernel issues it: instructions of 16 pairs (the last one takes
+ * what is left), each with an even and an odd sum from 0, then C += the
+ * two.  A pair past kc is (0, 0) in both operands, as packed. */
+static float
+amx_block (const float *a, const float *w, int k0, int kc)
+{
+  const int pairs = (kc + 1) / 2;
+  float c = 0.0f;
+
+  for (int q0 = 0; q0 < pairs; q0 += 16) {
+    float even = 0.0f, odd = 0.0f;
+    for (int q = q0; q < pairs && q < q0 + 16; q++) {
+      const int ke = k0 + 2 * q, ko = ke + 1;
+      const float ao = ko < k0 + kc ? mc_bf16_round (a[ko]) : 0.0f;
+      const float wo = ko < k0 + kc ? mc_bf16_round (w[ko]) : 0.0f;
+      even = ftz (fmaf (mc_bf16_round (a[ke]), mc_bf16_round (w[ke]), even));
+      odd = ftz (fmaf (ao, wo, odd));
+    }
+    c = ftz (c + ftz (even + odd));
+  }
+  return c;
+}
+
+/* outputs where the two orders' models differ, and all outputs modelled:
+ * shows that checking the AMX kernels against their own model is not the
+ * same as against VDPBF16PS's */
+static long orders_differ, orders_compared;
 
 static void
 model_outputs (problem *pr)
@@ -235,12 +301,13 @@ model_outputs (problem *pr)
       const float *a = pr->A + (size_t) m * pr->lda;
       const float *w = pr->W + (size_t) n * pr->K;
       const float r = pr->res_mode ? pr->R[(size_t) m * pr->ldr + n] : 0.0f;
-      float s = 0.0f;
+      float s = 0.0f, sx = 0.0f;
       double sb = 0, mb = 0, sf = 0, mf = 0;
       int k0 = 0;
 
       do {
         const int kc = pr->K - k0 < kb ? pr->K - k0 : kb;
+        const float acc_x = amx_block (a, w, k0, kc);
         float acc = 0.0f;
         for (int q = 0; q < (kc + 1) / 2; q++) {
           const int ke = k0 + 2 * q, ko = ke + 1;
@@ -252,12 +319,18 @@ model_outputs (problem *pr)
         /* the tile epilogue: acc, then + src, then + bias */
         if (k0 == 0) {
           s = acc;
-          if (pr->res_mode && pr->act == MC_ACT_NONE)
+          sx = acc_x;
+          if (pr->res_mode && pr->act == MC_ACT_NONE) {
             s = s + r;
-          if (pr->use_bias)
+            sx = sx + r;
+          }
+          if (pr->use_bias) {
             s = s + pr->bias[n];
+            sx = sx + pr->bias[n];
+          }
         } else {
           s = acc + s;
+          sx = acc_x + sx;
         }
         k0 += kc;
       } while (k0 < pr->K);
@@ -276,13 +349,21 @@ model_outputs (problem *pr)
       }
       {
         const size_t o = (size_t) m * pr->N + n;
-        float out = s;
+        float out = s, out_x = sx;
         pr->pre_model[o] = s;
-        if (pr->act == MC_ACT_RELU)
+        pr->pre_model_amx[o] = sx;
+        if (pr->act == MC_ACT_RELU) {
           out = s > 0.0f ? s : 0.0f;
-        if (pr->act != MC_ACT_NONE && pr->res_mode)
+          out_x = sx > 0.0f ? sx : 0.0f;
+        }
+        if (pr->act != MC_ACT_NONE && pr->res_mode) {
           out = out + r;
+          out_x = out_x + r;
+        }
         pr->model[o] = out;
+        pr->model_amx[o] = out_x;
+        orders_differ += bits (out) != bits (out_x);
+        orders_compared++;
         pr->ref_b[o] = sb;
         pr->mag_b[o] = mb;
         pr->ref_f[o] = sf;
@@ -329,6 +410,8 @@ problem_init (problem *pr, int M, int N, int K, int use_bias, mc_act act,
     pr->R[i] = res_mode ? rnd () : 0.0f;
   pr->model = g_new (float, (size_t) M * N);
   pr->pre_model = g_new (double, (size_t) M * N);
+  pr->model_amx = g_new (float, (size_t) M * N);
+  pr->pre_model_amx = g_new (double, (size_t) M * N);
   pr->ref_b = g_new (double, (size_t) M * N);
   pr->mag_b = g_new (double, (size_t) M * N);
   pr->ref_f = g_new (double, (size_t) M * N);
@@ -345,6 +428,8 @@ problem_clear (problem *pr)
   g_free (pr->R);
   g_free (pr->model);
   g_free (pr->pre_model);
+  g_free (pr->model_amx);
+  g_free (pr->pre_model_amx);
   g_free (pr->ref_b);
   g_free (pr->mag_b);
   g_free (pr->ref_f);
@@ -357,11 +442,19 @@ act_name (mc_act act)
   return act == MC_ACT_GELU ? "gelu" : act == MC_ACT_RELU ? "relu" : "none";
 }
 
-/* Runs the product with the current variant's bf16 kernel and checks it. */
+#ifdef MC_TEST_AMX_EMULATION
+extern int mc_amx_emulated_configured (void);
+#endif
+
+/* Runs the product with the current variant's bf16 kernel and checks it
+ * (bits against the model of its order). */
 static void
 run_problem (stats *st, const problem *pr, mc_threadpool *pool,
-    const char *variant)
+    const char *variant, order ord)
 {
+  const float *model = ord == ORDER_VDPBF16PS ? pr->model : pr->model_amx;
+  const double *pre_model = ord == ORDER_VDPBF16PS ? pr->pre_model
+      : pr->pre_model_amx;
   const size_t c_size = (size_t) (pr->M - 1) * pr->ldc + pr->N, guard = 16;
   float *C = g_new (float, c_size + guard);
   const float sentinel = -12345.5f;
@@ -383,6 +476,10 @@ run_problem (stats *st, const problem *pr, mc_threadpool *pool,
   mc_gemm (pool, pr->M, pr->A, pr->lda, &pb, pr->use_bias ? pr->bias : NULL,
       pr->act, pr->res_mode == 0 ? NULL : pr->res_mode == 1 ? pr->R : C,
       pr->ldr, C, pr->ldc);
+#ifdef MC_TEST_AMX_EMULATION
+  CHECK (!mc_amx_emulated_configured (),
+      "%s: the product left this thread's tiles configured", variant);
+#endif
 
   for (int m = 0; m < pr->M; m++) {
     for (int n = 0; n < pr->N; n++) {
@@ -396,19 +493,19 @@ run_problem (stats *st, const problem *pr, mc_threadpool *pool,
 
       /* a: the model */
       if (pr->act == MC_ACT_GELU) {
-        const double want = gelu_ref (pr->pre_model[o]) + r;
-        if (!(fabs (got - want) <= 8 * U * fabs (gelu_ref (pr->pre_model[o]))
+        const double want = gelu_ref (pre_model[o]) + r;
+        if (!(fabs (got - want) <= 8 * U * fabs (gelu_ref (pre_model[o]))
                 + 2 * U * fabs (want) + 1e-37))
           bad_bits++;
-      } else if (bits (got) != bits (pr->model[o])) {
-        if (bad_bits < 3)
+      } else if (bits (got) != bits (model[o])) {
+        if (bad_bits < 3 && ord != ORDER_AMX_COUNTED)
           fprintf (stderr, "  %s (%d, %d): got %a (0x%08x), model %a\n",
-              variant, m, n, got, bits (got), pr->model[o]);
+              variant, m, n, got, bits (got), model[o]);
         bad_bits++;
       } else {
         st->exact++;
       }
-      if (pr->model[o] == 0.0f && pr->ref_b[o] != 0.0)
+      if (model[o] == 0.0f && pr->ref_b[o] != 0.0)
         st->flushed++;
 
       /* b: double sum over the rounded inputs */
@@ -424,6 +521,9 @@ run_problem (stats *st, const problem *pr, mc_threadpool *pool,
         st->max_ratio_b = err_b / bound_b;
       if (err_b / (pr->mag_b[o] + bias + fabs (r)) > st->max_rel_b)
         st->max_rel_b = err_b / (pr->mag_b[o] + bias + fabs (r));
+      if (pr->K >= 1024 && pr->act == MC_ACT_NONE
+          && err_b / (pr->mag_b[o] + bias + fabs (r)) > st->max_rel_b_long)
+        st->max_rel_b_long = err_b / (pr->mag_b[o] + bias + fabs (r));
 
       /* c: what bf16 costs against float inputs */
       ref_f = (pr->act == MC_ACT_GELU ? gelu_ref (pre_f)
@@ -447,6 +547,8 @@ run_problem (stats *st, const problem *pr, mc_threadpool *pool,
   for (size_t i = c_size; i < c_size + guard; i++)
     if (C[i] != sentinel)
       bad_mem++;
+  if (ord == ORDER_AMX_COUNTED)
+    bad_bits = 0;   /* counted in st->exact, printed, not required */
   CHECK (bad_bits + bad_b + bad_f + bad_mem == 0,
       "%s M%d N%d K%d bias%d act %s res%d threads %d: %d differ from the "
       "model, %d/%d out of the rounded/float-input bounds, %d writes outside C",
@@ -464,6 +566,7 @@ typedef struct {
   mc_gemm_variant slot;
   const mc_gemm_kernels *f32;        /* overrides, or NULL */
   const mc_gemm_bf16_kernels *bf16;
+  order ord;
   stats st;
 } kernel_case;
 
@@ -488,7 +591,7 @@ run_all_cases (problem *pr, kernel_case *cases, int n_cases,
 {
   for (int c = 0; c < n_cases; c++) {
     use_case (&cases[c]);
-    run_problem (&cases[c].st, pr, pool, cases[c].name);
+    run_problem (&cases[c].st, pr, pool, cases[c].name, cases[c].ord);
     restore_kernels (&cases[c]);
   }
 }
@@ -513,6 +616,16 @@ check_products (kernel_case *cases, int n_cases, mc_threadpool *pool)
         run_all_cases (&pr, cases, n_cases, combo % 4 == 3 ? NULL : pool);
         problem_clear (&pr);
       }
+  /* every leftover of pairs after the 16-pair AMX steps (K 1-70: r = 0-15,
+   * odd and even K), K blocks whose leftovers differ (513: 86, 86, 85
+   * pairs), around the block size; 16 rows and a 2-row strip, a 32-column
+   * panel and an 8-column one */
+  for (int K = 1; K <= 530; K += K < 70 ? 1 : K < 250 ? 60 : K < 262 ? 1 : 251) {
+    problem_init (&pr, 18, 40, K, K % 2, (mc_act) (K % 3), (K / 3) % 3,
+        K % 2, 1, 1);
+    run_all_cases (&pr, cases, n_cases, K % 4 == 1 ? NULL : pool);
+    problem_clear (&pr);
+  }
   /* every option on shapes with K blocks, N and M tails, both splits */
   for (size_t s = 0; s < G_N_ELEMENTS (big); s++)
     for (int act = 0; act < 3; act++)
@@ -552,10 +665,11 @@ check_flush (kernel_case *cases, int n_cases)
     for (int c = 0; c < n_cases; c++) {
       stats st = { 0 };
       use_case (&cases[c]);
-      run_problem (&st, &pr, NULL, cases[c].name);
+      run_problem (&st, &pr, NULL, cases[c].name, cases[c].ord);
       restore_kernels (&cases[c]);
-      printf ("  %-28s %ld of %ld bit-identical to the model\n",
-          cases[c].name, st.exact, st.checked);
+      printf ("  %-28s %ld of %ld bit-identical to the %s model\n",
+          cases[c].name, st.exact, st.checked,
+          cases[c].ord == ORDER_VDPBF16PS ? "VDPBF16PS" : "TDPBF16PS");
     }
     problem_clear (&pr);
   }
@@ -569,13 +683,46 @@ other_thread_format (gpointer data)
   return GINT_TO_POINTER (mc_gemm_get_pack_format ());
 }
 
-int
-main (void)
+/* 6. Which kernel the AVX-512 slot's bf16 panels run on: AMX where it can
+ * run unless MC_GEMM_AMX turns it off, else VDPBF16PS (meson also runs
+ * this part alone with MC_GEMM_AMX=0).  Returns 0 when the CPU has no
+ * AVX512-BF16, so that there is nothing to choose. */
+static int
+check_selection (const mc_gemm_bf16_kernels *amx, const char *amx_why)
 {
-  mc_threadpool *pool = mc_threadpool_new (2);
-  kernel_case cases[4];
+  const char *env = g_getenv ("MC_GEMM_AMX");
+  const int off = env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
+      || strcmp (env, "no") == 0 || strcmp (env, "false") == 0);
+  const char *want = amx && !off ? "amx-bf16" : "avx512bf16";
+
+  printf ("AMX-BF16 kernel: %s; MC_GEMM_AMX=%s\n",
+      amx ? "usable (tile permission granted)" : amx_why, env ? env : "(unset)");
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512)
+      || !mc_cpu_get_features ()->avx512_bf16) {
+    printf ("bf16 kernel selection of the avx512 variant: not checked, this "
+        "CPU has no AVX-512 with AVX512-BF16\n");
+    return 0;
+  }
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  printf ("bf16 kernel of the avx512 variant: %s (want %s)\n",
+      mc_gemm_kernel_name (MC_GEMM_BF16), want);
+  CHECK (strcmp (mc_gemm_kernel_name (MC_GEMM_BF16), want) == 0,
+      "the avx512 variant's bf16 products run on %s, not %s",
+      mc_gemm_kernel_name (MC_GEMM_BF16), want);
+  CHECK (mc_gemm_bf16_native (), "native kernel not reported native");
+  mc_gemm_set_variant (MC_GEMM_AUTO);
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  mc_threadpool *pool;
+  kernel_case cases[8];
   int n = 0;
   char cpu[256];
+  const char *amx_why = NULL;
+  const mc_gemm_bf16_kernels *amx = mc_gemm_bf16_amx_kernels (&amx_why);
 
   printf ("cpu features: %s\n", mc_cpu_describe (cpu, sizeof cpu));
   mc_gemm_set_variant (MC_GEMM_AUTO);
@@ -585,6 +732,14 @@ main (void)
   CHECK (mc_gemm_bf16_native () == (int) mc_cpu_get_features ()->avx512_bf16,
       "native %d but cpuid avx512_bf16 %d", mc_gemm_bf16_native (),
       mc_cpu_get_features ()->avx512_bf16);
+  if (!check_selection (amx, amx_why) && argc > 1
+      && strcmp (argv[1], "--selection") == 0) {
+    printf ("SKIP: no AVX512-BF16, no bf16 kernel choice to check\n");
+    return MC_TEST_SKIP;
+  }
+  if (argc > 1 && strcmp (argv[1], "--selection") == 0)
+    return mc_test_finish ("gemm-bf16 kernel selection");
+  pool = mc_threadpool_new (2);
 
   check_rounding ();
 
@@ -600,8 +755,23 @@ main (void)
           "covered above\n", mc_gemm_kernel_name (MC_GEMM_BF16));
       continue;
     }
+#ifdef MC_GEMM_HAVE_X86
+    if (v == MC_GEMM_AVX512) {
+      /* both kernels of the slot, whichever is its default */
+      cases[n++] = (kernel_case) { .name = "avx512bf16", .slot = v,
+        .bf16 = &mc_gemm_bf16_kernels_avx512bf16 };
+      continue;
+    }
+#endif
     cases[n++] = (kernel_case) { .name = mc_gemm_kernel_name (MC_GEMM_BF16),
       .slot = v };
+  }
+  if (amx) {
+    cases[n++] = (kernel_case) { .name = "amx-bf16", .slot = MC_GEMM_AVX512,
+      .bf16 = amx, .ord = ORDER_AMX_COUNTED };
+    printf ("amx-bf16 (real tiles): runs, TDPBF16PS on this CPU\n");
+  } else {
+    printf ("amx-bf16 (real tiles): SKIPPED, %s\n", amx_why);
   }
 #ifdef MC_TEST_AVX512_GEOMETRY
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
@@ -614,6 +784,21 @@ main (void)
     printf ("avx512bf16 geometry on AVX2: SKIPPED, this CPU has no AVX2\n");
   }
 #endif
+#ifdef MC_TEST_AMX_EMULATION
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
+    extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+    cases[n++] = (kernel_case) { .name = "amx-bf16-emulated",
+      .slot = MC_GEMM_AVX2, .f32 = &mc_gemm_kernels_avx512_geometry,
+      .bf16 = &mc_gemm_bf16_kernels_amx_emulated, .ord = ORDER_AMX };
+  } else {
+    printf ("amx-bf16 on the tile model: SKIPPED, this CPU has no AVX2\n");
+  }
+#endif
+  printf ("bf16 kernels tested:");
+  for (int c = 0; c < n; c++)
+    printf (" %s", cases[c].name);
+  printf ("\n");
 
   CHECK (mc_gemm_get_pack_format () == MC_GEMM_F32, "default pack format");
   mc_gemm_set_pack_format (MC_GEMM_BF16);
@@ -631,6 +816,8 @@ main (void)
   if (mc_gemm_bf16_native ())
     check_pack_a ("avx512bf16", &mc_gemm_bf16_kernels_avx512bf16, 1);
 #endif
+  if (amx)
+    check_pack_a ("amx-bf16", amx, 1);
 #ifdef MC_TEST_AVX512_GEOMETRY
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16_geometry;
@@ -638,17 +825,29 @@ main (void)
         &mc_gemm_bf16_kernels_avx512bf16_geometry, 1);
   }
 #endif
+#ifdef MC_TEST_AMX_EMULATION
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+    check_pack_a ("amx-bf16-emulated", &mc_gemm_bf16_kernels_amx_emulated, 1);
+  }
+#endif
 
   check_products (cases, n, pool);
+  printf ("the TDPBF16PS-order model differs from the VDPBF16PS-order one in "
+      "%ld of %ld outputs\n", orders_differ, orders_compared);
   for (int c = 0; c < n; c++) {
     const stats *st = &cases[c].st;
-    printf ("%-28s %ld outputs, %ld bit-identical to the model (the rest "
-        "GELU, within 8 ulp);\n"
+    printf ("%-28s %ld outputs, %ld bit-identical to the %s model (the rest "
+        "GELU%s);\n"
         "  vs double over bf16 inputs: max |err|/(Σ|ã·w̃|+|bias|+|res|) %.3g "
-        "(%.2f u), err/bound %.3f\n"
+        "(%.2f u), err/bound %.3f; K ≥ 1024 without activation %.2f u\n"
         "  vs double over float inputs: max |err|/(Σ|a·w|+|bias|+|res|) %.3g "
         "(%.3f bf16 u = 2^-8), err/bound %.3f\n", cases[c].name, st->checked, st->exact,
-        st->max_rel_b, st->max_rel_b / U, st->max_ratio_b, st->max_rel_f,
+        cases[c].ord == ORDER_VDPBF16PS ? "VDPBF16PS" : "TDPBF16PS",
+        cases[c].ord == ORDER_AMX_COUNTED ? ", or not required to match"
+        : ", within 8 ulp",
+        st->max_rel_b, st->max_rel_b / U, st->max_ratio_b,
+        st->max_rel_b_long / U, st->max_rel_f,
         st->max_rel_f / UB, st->max_ratio_f);
   }
   check_flush (cases, n);

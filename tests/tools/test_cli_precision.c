@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "io/tensor_file.h"
+#include "ops/gemm_kernels.h"
 #include "runtime/cpu.h"
 #include "test_util.h"
 
@@ -132,10 +133,19 @@ main (int argc, char **argv)
     CHECK (ran && !strcmp (ran, prec), "bench ran %s", ran ? ran : "(none)");
     CHECK (kernel && (strstr (kernel, "bf16") != NULL) == p, "kernel %s",
         kernel ? kernel : "(none)");
-    if (p && kernel)
-      CHECK (!strcmp (kernel, "avx512bf16") == !!mc_cpu_get_features ()->avx512_bf16,
+    if (p && kernel) {
+      /* a native kernel exactly where cpuid has AVX512-BF16; AMX where
+       * this process may use it too, unless MC_GEMM_AMX says otherwise */
+      const int native = !strcmp (kernel, "avx512bf16")
+          || !strcmp (kernel, "amx-bf16");
+      CHECK (native == !!mc_cpu_get_features ()->avx512_bf16,
           "bf16 kernel %s on a CPU %s AVX512-BF16", kernel,
           mc_cpu_get_features ()->avx512_bf16 ? "with" : "without");
+      if (mc_gemm_bf16_amx_kernels (NULL) && !g_getenv ("MC_GEMM_AMX")
+          && !g_getenv ("MC_GEMM_VARIANT"))
+        CHECK (!strcmp (kernel, "amx-bf16"), "bf16 kernel %s where AMX is "
+            "usable", kernel);
+    }
     cJSON_Delete (root);
     g_free (out);
   }
