@@ -4,13 +4,16 @@
 #include <getopt.h>
 #include <stdlib.h>
 
+#include "ops/gemm.h"
+
 static void
 usage (FILE *f)
 {
   fprintf (f,
       "usage: mobileclip info --model MODEL [--config NAME|PATH]\n"
       "Prints the model's architecture, training-form parameter counts and the\n"
-      "multiply-accumulates of one forward pass at the config's image size (JSON).\n");
+      "multiply-accumulates of one forward pass at the config's image size, and\n"
+      "the precision and GEMM kernel a default (auto) load runs here (JSON).\n");
 }
 
 int
@@ -44,6 +47,11 @@ cli_info (int argc, char **argv)
   printf ("  \"fingerprint\": \"%s\",\n", mc_fingerprint (ctx));
   printf ("  \"embed_dim\": %d,\n", mc_embed_dim (ctx));
   printf ("  \"logit_scale\": %.9g,\n", mc_logit_scale (ctx));
+  /* the kernel the load packed for (e.g. amx-bf16, avx512bf16, avx2) */
+  printf ("  \"precision\": \"%s\", \"gemm_kernel\": \"%s\",\n",
+      mc_precision_name (mc_context_precision (ctx)),
+      mc_gemm_kernel_name (mc_context_precision (ctx) == MC_PRECISION_BF16
+          ? MC_GEMM_BF16 : MC_GEMM_F32));
   if (info.image_arch)
     printf ("  \"image\": {\"arch\": \"%s\", \"image_size\": %d, \"params\": %lld, "
         "\"macs\": %lld, \"gmacs\": %.4f},\n", info.image_arch, mc_image_size (ctx),
