@@ -10,15 +10,23 @@
 // onnxruntime-node comes from benchmarks/ort/package.json, installed by
 // benchmarks/ort-baseline.sh into the build directory; point NODE_PATH at
 // that node_modules:
-//   NODE_PATH=BUILD/ort-node/node_modules node benchmarks/ort_baseline.js MODEL.onnx
+//   NODE_PATH=BUILD/ort-baseline/node/node_modules node benchmarks/ort_baseline.js MODEL.onnx
 //       [--name NAME] [--threads 1 2] [--iterations 30] [--warmup 3] [--batch 1]
 //       [--save-optimized PATH]
-// --save-optimized writes the graph ONNX Runtime runs after its passes (for
-// benchmarks/onnx_ops.py); the saved file keeps the first thread count's
-// session, and layout passes make it specific to this CPU.
+// --batch sets a free batch dimension (torch_baseline.py exports a fixed
+// one).  --save-optimized writes the graph ONNX Runtime runs after its passes
+// (for benchmarks/onnx_ops.py), from the first thread count's session; its
+// layout passes make that file specific to this CPU.
 'use strict';
 
-const ort = require('onnxruntime-node');
+let ort;
+try {
+  ort = require('onnxruntime-node');
+} catch (e) {
+  process.stderr.write('ort_baseline: onnxruntime-node not found: run benchmarks/ort-baseline.sh, or point ' +
+      'NODE_PATH at BUILD/ort-baseline/node/node_modules\n');
+  process.exit(1);
+}
 
 function usage (code) {
   (code ? process.stderr : process.stdout).write(
