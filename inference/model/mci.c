@@ -846,6 +846,10 @@ ffn_fused (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const conv_ffn *
       }
 }
 
+/* channels of the global pool summed per pass over the map (their double
+ * sums stay on the stack) */
+#define POOL_CHUNK 512
+
 /* The layers, global pooling included, over the slice's images x [n, h, w, 3]:
  * writes their pooled features to m->pooled. */
 static void
@@ -907,11 +911,17 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
   t_pool = prof ? now_ms () : 0;
   for (int b = 0; b < n; b++) {
     const float *img = cur + (size_t) b * h * w * c;
-    for (int ch = 0; ch < c; ch++) {
-      double s = 0.0;
+    /* pixel-major, so that the map is read in order (one channel at a time
+     * strode across it a cache line per value); each channel still sums its
+     * pixels in order, in double */
+    for (int c0 = 0; c0 < c; c0 += POOL_CHUNK) {
+      const int nc = MIN (POOL_CHUNK, c - c0);
+      double s[POOL_CHUNK] = { 0 };
       for (int p = 0; p < h * w; p++)
-        s += img[(size_t) p * c + ch];
-      pooled[(size_t) b * c + ch] = (float) (s / (h * w));
+        for (int ch = 0; ch < nc; ch++)
+          s[ch] += img[(size_t) p * c + c0 + ch];
+      for (int ch = 0; ch < nc; ch++)
+        pooled[(size_t) b * c + c0 + ch] = (float) (s[ch] / (h * w));
     }
   }
   if (prof)
