@@ -413,26 +413,24 @@ pool_position (const int32_t *ids, int T)
 /* The last RepMixer block of `mct` at the pooled positions only: the
  * mixer conv runs over every position of x [n, T, D] (the ConvFFN conv
  * reads k of them), then the ConvFFN conv, fc1 and fc2 run on one row per
- * prompt, prompt b's at position pos[b].  The ConvFFN conv's zero padding
- * starts outside rows [lo[b], hi[b]) (NULL: [0, T)).  Leaves the block's
- * output rows in t->pooled; x is used as scratch. */
+ * prompt, prompt b's at position pos[b].  Leaves the block's output rows in
+ * t->pooled; x is used as scratch. */
 static void
 final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
-    float *x, float *tmp, float *hidden, const int *pos, const int *lo,
-    const int *hi, int n, int T)
+    float *x, float *tmp, float *hidden, const int *pos, int n, int T)
 {
   const int D = t->D, ks = L->dw.kw, half = ks / 2;
   float *conv_rows = x;
 
   mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE);
   for (int b = 0; b < n; b++) {
-    const int p = pos[b], q0 = lo ? lo[b] : 0, q1 = hi ? hi[b] : T;
+    const int p = pos[b];
     const float *seq = tmp + (size_t) b * T * D;
     float *o = conv_rows + (size_t) b * D;
     memcpy (o, L->dw_bias, (size_t) D * sizeof (float));
     for (int k = 0; k < ks; k++) {
       const int q = p - half + k;
-      if (q < q0 || q >= q1)
+      if (q < 0 || q >= T)
         continue;   /* zero padding */
       for (int c = 0; c < D; c++)
         o[c] += L->dw_taps[(size_t) k * D + c] * seq[(size_t) q * D + c];
@@ -442,6 +440,33 @@ final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
   }
   mc_gemm (pool, n, conv_rows, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
   mc_gemm (pool, n, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, t->pooled, D, t->pooled, D);
+}
+
+/* A transformer layer in two halves.  First the pre-norm attention over
+ * x [n, T, D]: its output (before out_proj) to tmp; hidden holds q, k, v. */
+static void
+attention_half (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
+    const float *x, float *tmp, float *hidden, int n, int T)
+{
+  const int D = t->D;
+
+  mc_layer_norm (pool, n * T, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, tmp, D);
+  mc_gemm (pool, n * T, tmp, D, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * D);
+  mc_attention (pool, hidden, n, T, D, L->heads, t->cfg.causal, tmp, t->scratch);
+}
+
+/* Then, row by row: x += out_proj (att); x += FFN (x).  att (overwritten)
+ * and hidden are scratch. */
+static void
+row_half (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
+    float *x, float *att, float *hidden, int rows)
+{
+  const int D = t->D;
+
+  mc_gemm (pool, rows, att, D, &L->out_proj, L->out_bias, MC_ACT_NONE, x, D, x, D);
+  mc_layer_norm (pool, rows, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, att, D);
+  mc_gemm (pool, rows, att, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
+  mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D);
 }
 
 /* Rows on each side of the pooled position that the last RepMixer block
@@ -454,14 +479,15 @@ final_reach (const text_layer *L)
 }
 
 /* `mct` ends in a transformer layer and then a RepMixer block that reads
- * its input only within final_reach rows of the pooled position (21 of 77
- * for S0).  So after the last transformer's attention, which needs every
- * position as a key, the rest of that layer (out_proj, the FFN) runs on
- * those windows only, then the last block on the windows.  Each row's
- * arithmetic is what it would be in the full pass: the result is the same,
- * bit for bit, for about 11 % fewer multiply-adds.  Rows of a window that
- * fall outside the sequence are zero, as the mixer conv's padding is, and
- * the ConvFFN conv skips them, as it skips its padding. */
+ * its input only within R = final_reach rows of the pooled position.  So
+ * after the last transformer's attention, which needs every position as a
+ * key, the row half of that layer runs on a window of 2R + 1 rows around
+ * each prompt's pooled position (21 of 77 for S0), then the last block on
+ * the windows.  A window that would cross an end of the sequence is moved
+ * inside it: it still holds every row the result reads, and the rows the
+ * convs see past its other edge are never read.  Each row's arithmetic is
+ * what it is in the full pass, so the result is the same, bit for bit, for
+ * 11 % fewer multiply-adds (S0). */
 static int
 windowed_tail_fits (const mc_text_encoder *t, int T)
 {
@@ -481,45 +507,23 @@ windowed_tail (mc_text_encoder *t, mc_threadpool *pool, float *x, float *tmp,
 {
   const text_layer *L = &t->layers[t->n_layers - 2];
   const text_layer *last = &t->layers[t->n_layers - 1];
-  const int D = t->D, R = final_reach (last), W = 2 * R + 1, rows = n * W;
-  const float eps = t->cfg.layer_norm_eps;
+  const int D = t->D, R = final_reach (last), W = 2 * R + 1;
+  const size_t row_bytes = (size_t) D * sizeof (float);
   /* in `hidden`, free once attention has read q, k, v */
-  float *xs = hidden, *ts = hidden + (size_t) rows * D;
-  float *hid = hidden + 2 * (size_t) rows * D;
-  int pos[CHUNK], lo[CHUNK], hi[CHUNK];
+  float *xs = hidden, *ts = hidden + (size_t) n * W * D;
+  float *hid = hidden + 2 * (size_t) n * W * D;
+  int pos[CHUNK];
 
-  mc_layer_norm (pool, n * T, D, x, D, NULL, NULL, eps, tmp, D);
-  mc_gemm (pool, n * T, tmp, D, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * D);
-  mc_attention (pool, hidden, n, T, D, L->heads, t->cfg.causal, tmp, t->scratch);
-
+  attention_half (t, pool, L, x, tmp, hidden, n, T);
   for (int b = 0; b < n; b++) {
     const int p = pool_position (tokens + (size_t) b * t->T, t->T);
-    for (int j = 0; j < W; j++) {
-      const int q = p - R + j;
-      float *xd = xs + ((size_t) b * W + j) * D, *td = ts + ((size_t) b * W + j) * D;
-      if (q < 0 || q >= T) {
-        memset (xd, 0, (size_t) D * sizeof (float));
-        memset (td, 0, (size_t) D * sizeof (float));
-      } else {
-        memcpy (xd, x + ((size_t) b * T + q) * D, (size_t) D * sizeof (float));
-        memcpy (td, tmp + ((size_t) b * T + q) * D, (size_t) D * sizeof (float));
-      }
-    }
-    pos[b] = R;
-    lo[b] = MAX (0, R - p);
-    hi[b] = MIN (W, T - p + R);
+    const int s = CLAMP (p - R, 0, T - W);
+    memcpy (xs + (size_t) b * W * D, x + ((size_t) b * T + s) * D, W * row_bytes);
+    memcpy (ts + (size_t) b * W * D, tmp + ((size_t) b * T + s) * D, W * row_bytes);
+    pos[b] = p - s;
   }
-
-  mc_gemm (pool, rows, ts, D, &L->out_proj, L->out_bias, MC_ACT_NONE, xs, D, xs, D);
-  mc_layer_norm (pool, rows, D, xs, D, NULL, NULL, eps, ts, D);
-  mc_gemm (pool, rows, ts, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hid, L->hidden);
-  mc_gemm (pool, rows, hid, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, xs, D, xs, D);
-  for (int b = 0; b < n; b++)
-    for (int j = 0; j < W; j++)
-      if (j < lo[b] || j >= hi[b])
-        memset (xs + ((size_t) b * W + j) * D, 0, (size_t) D * sizeof (float));
-
-  final_repmixer (t, pool, last, xs, tmp, hid, pos, lo, hi, n, W);
+  row_half (t, pool, L, xs, ts, hid, n * W);
+  final_repmixer (t, pool, last, xs, tmp, hid, pos, n, W);
 }
 
 static void
@@ -565,7 +569,7 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
       int pos[CHUNK];
       for (int b = 0; b < n; b++)
         pos[b] = pool_position (tokens + (size_t) b * Tfull, Tfull);
-      final_repmixer (t, pool, L, x, tmp, hidden, pos, NULL, NULL, n, T);
+      final_repmixer (t, pool, L, x, tmp, hidden, pos, n, T);
       pooled = 1;
       break;
     }
@@ -577,13 +581,8 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
       mc_gemm (pool, rows, tmp, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
       mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D);
     } else {
-      mc_layer_norm (pool, rows, D, x, D, NULL, NULL, eps, tmp, D);
-      mc_gemm (pool, rows, tmp, D, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * D);
-      mc_attention (pool, hidden, n, T, D, L->heads, t->cfg.causal, tmp, t->scratch);
-      mc_gemm (pool, rows, tmp, D, &L->out_proj, L->out_bias, MC_ACT_NONE, x, D, x, D);
-      mc_layer_norm (pool, rows, D, x, D, NULL, NULL, eps, tmp, D);
-      mc_gemm (pool, rows, tmp, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
-      mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D);
+      attention_half (t, pool, L, x, tmp, hidden, n, T);
+      row_half (t, pool, L, x, tmp, hidden, rows);
     }
     if (t->tap) {
       char name[32];
