@@ -196,14 +196,15 @@ scalar_tail (const int kind, const mc_conv *c, const float *in, int h, int w,
   }
 }
 
-/* Points a strip at output channel o0 of the row. */
+/* Points a strip at output channel o0 and output pixel ox of the row. */
 MC_INLINE void
-at_channel (strip *s, const strip *row, const int kind, int o0)
+at_strip (strip *s, const strip *row, const int kind, int o0, int ox, int pad)
 {
   s->in = row->in + (kind ? o0 / kind : 0);
   s->wt = row->wt + o0;
   s->bias = row->bias + o0;
-  s->out = row->out + o0;
+  s->out = row->out + o0 + ox * s->cout;
+  s->ix0 = ox * s->sx - pad;
 }
 
 /* Depthwise, stride 1, kernel width KW known at compile time: P output
@@ -289,9 +290,7 @@ slide_row_kw (const int KW, const int P, const strip *row, int o_begin,
   for (; ox + P <= wo; ox += P) {
     const int inside = ox - pad >= 0 && ox - pad + P + KW - 1 <= s.w;
     for (int o0 = o_begin; o0 < o_end; o0 += MC_VL) {
-      at_channel (&s, row, 1, o0);
-      s.ix0 = ox - pad;
-      s.out += ox * s.cout;
+      at_strip (&s, row, 1, o0, ox, pad);
       if (inside)
         slide_strip (P, KW, 0, &s);
       else
@@ -300,9 +299,7 @@ slide_row_kw (const int KW, const int P, const strip *row, int o_begin,
   }
   if (ox < wo)
     for (int o0 = o_begin; o0 < o_end; o0 += MC_VL) {
-      at_channel (&s, row, 1, o0);
-      s.ix0 = ox - pad;
-      s.out += ox * s.cout;
+      at_strip (&s, row, 1, o0, ox, pad);
       slide_tail (KW, wo - ox, &s);
     }
 }
@@ -350,9 +347,7 @@ checked_strips (const int kind, const int NV, const strip *row, strip *s,
   for (; strips > 0; strips--) {
     s->np = (left + strips - 1) / strips;
     for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
-      at_channel (s, row, kind, o0);
-      s->ix0 = ox * s->sx - pad;
-      s->out += ox * s->cout;
+      at_strip (s, row, kind, o0, ox, pad);
       run_strip (kind, NV, 1, s);
     }
     ox += s->np;
@@ -379,9 +374,7 @@ span_row (const int kind, const int NV, const strip *row, int o_begin,
     checked_strips (kind, NV, row, &s, o_begin, o_end, pad, 0, lo);
     for (ox = lo; ox + MC_P <= hi; ox += MC_P)
       for (int o0 = o_begin; o0 < o_end; o0 += NV * MC_VL) {
-        at_channel (&s, row, kind, o0);
-        s.ix0 = ox * s.sx - pad;
-        s.out += ox * s.cout;
+        at_strip (&s, row, kind, o0, ox, pad);
         run_strip (kind, NV, 0, &s);
       }
   }
