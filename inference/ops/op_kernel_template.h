@@ -106,11 +106,15 @@ chan_strip (const int P, const int NV, const int M, const int checked,
 }
 
 /* Full conv (groups = 1): every input channel i of every tap feeds all
- * outputs; the input value is broadcast, the weights are rows of cout. */
+ * outputs; the input value is broadcast, the weights are rows of cout.
+ * CIN and KW, when not 0, are the input channels and kernel width known at
+ * compile time (the RGB stem's 3 and 3): the tap loops then unroll. */
 MC_INLINE void
-full_strip (const int P, const int NV, const int checked, const strip *s)
+full_strip (const int P, const int NV, const int checked, const int CIN,
+    const int KW, const strip *s)
 {
   vf acc[MC_P][MC_NV];   /* constant bounds: no VLA, all in registers */
+  const int cin = CIN ? CIN : s->cin, kw = KW ? KW : s->kw;
 
 #pragma GCC unroll 16
   for (int p = 0; p < P; p++)
@@ -119,21 +123,23 @@ full_strip (const int P, const int NV, const int checked, const strip *s)
       acc[p][j] = v_load (s->bias + j * MC_VL);
 
   for (int ky = s->ky0; ky < s->ky1; ky++) {
-    const float *row = s->in + (ptrdiff_t) (s->iy0 + ky) * s->w * s->cin;
-    const float *wrow = s->wt + (ptrdiff_t) ky * s->kw * s->cin * s->cout;
-    for (int kx = 0; kx < s->kw; kx++) {
-      for (int i = 0; i < s->cin; i++) {
+    const float *row = s->in + (ptrdiff_t) (s->iy0 + ky) * s->w * cin;
+    const float *wrow = s->wt + (ptrdiff_t) ky * kw * cin * s->cout;
+#pragma GCC unroll 4
+    for (int kx = 0; kx < kw; kx++) {
+#pragma GCC unroll 4
+      for (int i = 0; i < cin; i++) {
         vf wv[MC_NV];
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++)
-          wv[j] = v_load (wrow + (kx * s->cin + i) * s->cout + j * MC_VL);
+          wv[j] = v_load (wrow + (kx * cin + i) * s->cout + j * MC_VL);
 #pragma GCC unroll 16
         for (int p = 0; p < P; p++) {
           const int ix = s->ix0 + p * s->sx + kx;
           vf a;
           if (checked && (p >= s->np || ix < 0 || ix >= s->w))
             continue;
-          a = v_set1 (row[(ptrdiff_t) ix * s->cin + i]);
+          a = v_set1 (row[(ptrdiff_t) ix * cin + i]);
 #pragma GCC unroll 8
           for (int j = 0; j < NV; j++)
             acc[p][j] = v_fma (a, wv[j], acc[p][j]);
@@ -154,8 +160,10 @@ full_strip (const int P, const int NV, const int checked, const strip *s)
 MC_INLINE void
 run_strip (const int kind, const int NV, const int checked, const strip *s)
 {
-  if (kind == 0)
-    full_strip (MC_P, NV, checked, s);
+  if (kind == 0 && s->cin == 3 && s->kw == 3)
+    full_strip (MC_P, NV, checked, 3, 3, s);
+  else if (kind == 0)
+    full_strip (MC_P, NV, checked, 0, 0, s);
   else
     chan_strip (MC_P, NV, kind, checked, s);
 }
