@@ -6,7 +6,7 @@ ModelProto.graph (field 7) -> GraphProto.node (field 1) -> NodeProto.op_type
 (field 4) and .domain (field 7).  Nested subgraphs (If/Loop bodies) are not
 entered: the graphs here have none.  Used on the models torch_baseline.py
 exports and on the optimized models ONNX Runtime writes
-(ort_baseline.js --save-optimized), to see what its graph passes fused.
+(ort-bench --save-optimized), to see what its graph passes fused.
     benchmarks/onnx_ops.py MODEL.onnx [MODEL.onnx ...]
 """
 import collections

@@ -14,7 +14,7 @@ matmul nodes as traced: the count `mobileclip bench` turns into GFLOP/s, so
 equal counts show both engines run the same work (for text, see
 torch_text_graph.py about the last block).  --export-onnx writes the same
 graph as an ONNX model (opset 17, exact-erf GELU, batch fixed at --batch)
-for ort_baseline.js and prints its op histogram; --iterations 0 exports
+for ort-bench (ort_bench.c) and prints its op histogram; --iterations 0 exports
 without timing.  benchmarks/ort-baseline.sh runs both.
 
 Needs Debian's python3-torch (run with /usr/bin/python3):
