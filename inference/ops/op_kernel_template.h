@@ -281,13 +281,9 @@ slide_tail (const int KW, int r, const strip *s)
 #undef MC_TAIL
 }
 
-/* A whole row of channels [o_begin, o_end) in sliding strips, for the
- * kernel widths that have them (stride 1, depthwise, rows of at least two
- * strips: on shorter ones the tail would do most of the work with too few
- * accumulators): strips of P pixels
- * from the left, then one of the r < P pixels left.  Strips that reach into
- * the padding check their inputs.  Returns 0 when this kernel has no
- * sliding form. */
+/* A whole row of channels [o_begin, o_end) in sliding strips of KW-wide
+ * kernels: strips of P pixels from the left, then one of the r < P pixels
+ * left.  Strips that reach into the padding check their inputs. */
 MC_INLINE void
 slide_row_kw (const int KW, const int P, const strip *row, int o_begin,
     int o_end, int pad, int wo)
@@ -326,6 +322,9 @@ slide_row_7 (const strip *row, int o_begin, int o_end, int pad, int wo)
   slide_row_kw (7, MC_DW_P7, row, o_begin, o_end, pad, wo);
 }
 
+/* The row in sliding strips where the conv has them (depthwise, stride 1,
+ * 3 or 7 wide, a row of at least two strips: on shorter ones the tail would
+ * do most of the work with too few accumulators); returns 0 where not. */
 MC_INLINE int
 slide_row (const int kind, const strip *row, int o_begin, int o_end, int pad,
     int wo)
