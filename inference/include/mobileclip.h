@@ -64,6 +64,12 @@ typedef enum {
                             CPUs without AVX512-BF16 an emulation with the
                             same numerics runs (slower than FP32): useful to
                             check accuracy anywhere.  See docs/precision.md. */
+  MC_PRECISION_INT8,     /* weights as 8-bit integers with one scale per
+                            output channel, activations quantized to 8 bits
+                            per row (pixel or token) as they enter a
+                            product, integer sums, the rest in float.  Runs
+                            on every CPU; faster than FP32 where the CPU has
+                            AVX2.  See docs/precision.md. */
 } mc_precision;
 
 typedef struct {

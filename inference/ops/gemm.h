@@ -36,6 +36,12 @@ typedef enum {
                         the AVX512-BF16 instruction where the CPU has it and
                         an emulation with the same numerics elsewhere
                         (gemm_kernels.h says what exactly is computed). */
+  MC_GEMM_INT8 = 2,  /* symmetric 8-bit integers: B per output column (scale
+                        max|column|/127), A per row as the product reads it
+                        (max|row|/127); integer sums are exact, then
+                        dequantized in float before bias, activation and
+                        residual.  Every kernel computes the same integers
+                        (gemm_kernels.h). */
 } mc_gemm_format;
 
 typedef struct {
