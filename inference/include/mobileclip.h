@@ -56,8 +56,9 @@ typedef enum {
                             default (a zeroed mc_params gets it too) */
   MC_PRECISION_AUTO,     /* the fastest the CPU runs natively: BF16 where it
                             has a bf16 dot product (AVX512-BF16), else FP32;
-                            MOBILECLIP_PRECISION=fp32|bf16 overrides this
-                            choice (and only this one) */
+                            never INT8 by itself;
+                            MOBILECLIP_PRECISION=fp32|bf16|int8 overrides
+                            this choice (and only this one) */
   MC_PRECISION_BF16,     /* weights stored as bfloat16 (half the bytes),
                             activations rounded to bfloat16 as they enter a
                             product, sums and everything else in float.  On
@@ -99,9 +100,9 @@ int mc_context_length (const mc_context *ctx);  /* text tokens, 77 */
 int mc_has_image (const mc_context *ctx);
 int mc_has_text (const mc_context *ctx);
 int mc_n_threads (const mc_context *ctx);
-/* The precision the context runs (FP32 or BF16, never AUTO). */
+/* The precision the context runs (FP32, BF16 or INT8, never AUTO). */
 mc_precision mc_context_precision (const mc_context *ctx);
-/* "auto", "fp32", "bf16"; and back (-1 for another name). */
+/* "auto", "fp32", "bf16", "int8"; and back (-1 for another name). */
 const char *mc_precision_name (mc_precision p);
 int mc_precision_from_name (const char *name);
 const char *mc_model_name (const mc_context *ctx);   /* e.g. "mci0" */

@@ -29,7 +29,7 @@ struct mc_context {
   char fingerprint[17];
   float logit_scale;
   mc_threadpool *pool;
-  mc_precision precision;   /* FP32 or BF16: the format of packed weights */
+  mc_precision precision;   /* FP32, BF16 or INT8: the format of packed weights */
   mc_mci *image;
   int64_t image_params;
   float *nhwc;              /* NCHW → NHWC staging, planned per batch size */
@@ -56,6 +56,7 @@ mc_precision_name (mc_precision p)
     case MC_PRECISION_AUTO: return "auto";
     case MC_PRECISION_FP32: return "fp32";
     case MC_PRECISION_BF16: return "bf16";
+    case MC_PRECISION_INT8: return "int8";
     default: return "?";
   }
 }
@@ -63,33 +64,45 @@ mc_precision_name (mc_precision p)
 int
 mc_precision_from_name (const char *name)
 {
-  for (int p = MC_PRECISION_FP32; p <= MC_PRECISION_BF16; p++)
+  for (int p = MC_PRECISION_FP32; p <= MC_PRECISION_INT8; p++)
     if (name && !strcmp (name, mc_precision_name (p)))
       return p;
   return -1;
 }
 
 /* AUTO: bf16 only where products run on the CPU's bf16 instruction (the
- * emulation is slower than fp32), unless MOBILECLIP_PRECISION says. */
+ * emulation is slower than fp32), unless MOBILECLIP_PRECISION says (int8
+ * is never picked by itself: it has to be named). */
 static mc_status
 resolve_precision (mc_precision requested, mc_precision *out, mc_error *err)
 {
   const char *env = getenv ("MOBILECLIP_PRECISION");
 
-  if (requested < MC_PRECISION_FP32 || requested > MC_PRECISION_BF16)
-    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "precision %d: not auto, fp32 or bf16",
+  if (requested < MC_PRECISION_FP32 || requested > MC_PRECISION_INT8)
+    return mc_err (err, MC_ERR_INVALID_ARGUMENT, "precision %d: not auto, fp32, bf16 or int8",
         (int) requested);
   if (requested == MC_PRECISION_AUTO && env && *env) {
     const int p = mc_precision_from_name (env);
     if (p < 0)
       return mc_err (err, MC_ERR_INVALID_ARGUMENT,
-          "MOBILECLIP_PRECISION=%s: not auto, fp32 or bf16", env);
+          "MOBILECLIP_PRECISION=%s: not auto, fp32, bf16 or int8", env);
     requested = (mc_precision) p;
   }
   if (requested == MC_PRECISION_AUTO)
     requested = mc_gemm_bf16_native () ? MC_PRECISION_BF16 : MC_PRECISION_FP32;
   *out = requested;
   return MC_OK;
+}
+
+/* The panel format of a resolved precision's packed weights. */
+static mc_gemm_format
+pack_format_of (mc_precision p)
+{
+  switch (p) {
+    case MC_PRECISION_BF16: return MC_GEMM_BF16;
+    case MC_PRECISION_INT8: return MC_GEMM_INT8;
+    default: return MC_GEMM_F32;
+  }
 }
 
 /* Picks the weights file of a model folder. */
@@ -239,8 +252,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
   if (st != MC_OK)
     goto fail;
   /* the towers' weights are packed in the context's precision */
-  pack_format = mc_gemm_set_pack_format (ctx->precision == MC_PRECISION_BF16
-      ? MC_GEMM_BF16 : MC_GEMM_F32);
+  pack_format = mc_gemm_set_pack_format (pack_format_of (ctx->precision));
   if (g_file_test (model, G_FILE_TEST_IS_DIR)) {
     char *cfg_path = params->config ? g_strdup (params->config)
         : g_build_filename (model, "config.json", NULL);
