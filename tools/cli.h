@@ -40,9 +40,14 @@ void cli_print_rows (FILE *out, const char *key, const float *rows, int n, int d
 mc_context *cli_load_model (const char *cmd, const char *model, const char *config,
     int threads, const char *vocab, unsigned towers, mc_precision precision);
 
-/* getopt_long value of the long-only --precision option (auto|fp32|bf16),
- * and its parser: prints why and returns -1 for another value. */
+/* getopt_long value of the long-only --precision option
+ * (auto|fp32|bf16|int8), and its parser: prints why and returns -1 for
+ * another value. */
 #define CLI_OPT_PRECISION 0x100
 int cli_parse_precision (const char *cmd, const char *value);
+
+/* The GEMM kernel the context's products run (mc_gemm_kernel_name of the
+ * panel format its precision packs), e.g. "avx2", "avx512bf16", "avx2-int8". */
+const char *cli_gemm_kernel (const mc_context *ctx);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/gemm.h"
+
 int
 cli_fail (const char *cmd, const mc_error *err)
 {
@@ -58,8 +60,18 @@ cli_parse_precision (const char *cmd, const char *value)
 {
   const int p = mc_precision_from_name (value);
   if (p < 0)
-    fprintf (stderr, "mobileclip %s: --precision %s: expected auto, fp32 or bf16\n", cmd, value);
+    fprintf (stderr, "mobileclip %s: --precision %s: expected auto, fp32, bf16 or int8\n", cmd, value);
   return p;
+}
+
+const char *
+cli_gemm_kernel (const mc_context *ctx)
+{
+  switch (mc_context_precision (ctx)) {
+    case MC_PRECISION_BF16: return mc_gemm_kernel_name (MC_GEMM_BF16);
+    case MC_PRECISION_INT8: return mc_gemm_kernel_name (MC_GEMM_INT8);
+    default: return mc_gemm_kernel_name (MC_GEMM_F32);
+  }
 }
 
 mc_context *

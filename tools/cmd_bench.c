@@ -15,14 +15,15 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
       "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
-      "                        [--precision fp32|auto|bf16] [--text]\n"
+      "                        [--precision fp32|auto|bf16|int8] [--text]\n"
       "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
       "min and max ms per forward, frames (or prompts) per second, effective\n"
       "GFLOP/s (2 × MACs / time) and, for images, ms per op family per forward.\n"
       "The JSON names the precision that ran and the GEMM kernel (bf16 on a CPU\n"
-      "without AVX512-BF16 runs an emulation, slower than fp32).\n");
+      "without AVX512-BF16 runs an emulation, slower than fp32; int8 runs an\n"
+      "integer kernel, e.g. avx2-int8).\n");
 }
 
 static int
@@ -165,14 +166,10 @@ cli_bench (int argc, char **argv)
         (int) g_get_num_processors ());
     printf ("  \"model\": \"%s\", \"encoder\": \"%s\", \"arch\": \"%s\",\n", model,
         text ? "text" : "image", text ? (info.text_arch ? info.text_arch : "?") : info.image_arch);
-    {
-      const mc_gemm_format f = mc_context_precision (ctx) == MC_PRECISION_BF16
-          ? MC_GEMM_BF16 : MC_GEMM_F32;
-      /* the kernel the load packed for: the variant has not changed since */
-      printf ("  \"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"bf16_native\": %s,\n",
-          mc_precision_name (mc_context_precision (ctx)), mc_gemm_kernel_name (f),
-          mc_gemm_bf16_native () ? "true" : "false");
-    }
+    /* the kernel the load packed for: the variant has not changed since */
+    printf ("  \"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"bf16_native\": %s,\n",
+        mc_precision_name (mc_context_precision (ctx)), cli_gemm_kernel (ctx),
+        mc_gemm_bf16_native () ? "true" : "false");
     printf ("  \"threads\": %d, \"batch\": %d,%s", mc_n_threads (ctx), batch,
         text ? "\n" : "");
     if (!text)

@@ -14,7 +14,7 @@ usage (FILE *f)
       "                           (--prompts \"a;b|b2;c\" | --prompts-file FILE)\n"
       "                           [--templates-file FILE] [--embeddings-file FILE]\n"
       "                           [--top-k K] [--config NAME|PATH] [--vocab FILE] [--threads N]\n"
-      "                           [--precision fp32|auto|bf16]\n"
+      "                           [--precision fp32|auto|bf16|int8]\n"
       "Embeds the images of an F32 tensor [N,3,H,W] (RGB in [0,1]) and the prompts\n"
       "(one embedding per label: the mean over its phrasings x templates), and prints\n"
       "for each image the K most probable labels (softmax of scale x cosine; K = 0:\n"

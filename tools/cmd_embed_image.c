@@ -11,7 +11,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-image --model MODEL --tensor FILE.safetensors:NAME\n"
       "                              [--config NAME|PATH] [--threads N] [--raw]\n"
-      "                              [--precision fp32|auto|bf16]\n"
+      "                              [--precision fp32|auto|bf16|int8]\n"
       "Reads an F32 (or F16/BF16) tensor [N,3,H,W] (or one image [3,H,W]) of RGB in\n"
       "[0,1] and prints "
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");

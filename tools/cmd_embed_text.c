@@ -12,7 +12,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip embed-text --model MODEL (TEXT... | --tokens FILE.safetensors:NAME)\n"
       "                             [--config NAME|PATH] [--vocab FILE] [--threads N] [--raw]\n"
-      "                             [--precision fp32|auto|bf16]\n"
+      "                             [--precision fp32|auto|bf16|int8]\n"
       "Tokenizes each TEXT (or reads integer token ids [N,77]) and prints\n"
       "{\"embeddings\": [[...], ...]}, L2-normalized unless --raw.\n");
 }

@@ -4,8 +4,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 
-#include "ops/gemm.h"
-
 static void
 usage (FILE *f)
 {
@@ -49,9 +47,7 @@ cli_info (int argc, char **argv)
   printf ("  \"logit_scale\": %.9g,\n", mc_logit_scale (ctx));
   /* the kernel the load packed for (e.g. amx-bf16, avx512bf16, avx2) */
   printf ("  \"precision\": \"%s\", \"gemm_kernel\": \"%s\",\n",
-      mc_precision_name (mc_context_precision (ctx)),
-      mc_gemm_kernel_name (mc_context_precision (ctx) == MC_PRECISION_BF16
-          ? MC_GEMM_BF16 : MC_GEMM_F32));
+      mc_precision_name (mc_context_precision (ctx)), cli_gemm_kernel (ctx));
   if (info.image_arch)
     printf ("  \"image\": {\"arch\": \"%s\", \"image_size\": %d, \"params\": %lld, "
         "\"macs\": %lld, \"gmacs\": %.4f},\n", info.image_arch, mc_image_size (ctx),
