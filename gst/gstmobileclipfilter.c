@@ -136,6 +136,9 @@ gst_mobileclip_precision_get_type (void)
     {GST_MOBILECLIP_PRECISION_FP32, "32-bit float everywhere: exact (default)", "fp32"},
     {GST_MOBILECLIP_PRECISION_BF16, "bfloat16 weights and matrix-product "
           "inputs, float sums (emulated, slower, without AVX512-BF16)", "bf16"},
+    {GST_MOBILECLIP_PRECISION_INT8, "8-bit integer weights (per output "
+          "channel) and matrix-product inputs (per pixel or token), integer "
+          "sums, the rest in float", "int8"},
     {0, NULL, NULL},
   };
 
@@ -259,7 +262,8 @@ gst_mobileclip_filter_class_init (GstMobileClipFilterClass * klass)
           "to that ROI", DEFAULT_ROI_MODE, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_PRECISION,
       g_param_spec_enum ("precision", "Precision",
-          "Arithmetic of the encoder", GST_TYPE_MOBILECLIP_PRECISION,
+          "Arithmetic of the encoders' matrix products: fp32 (exact), auto, "
+          "bf16 or int8 (see docs/precision.md)", GST_TYPE_MOBILECLIP_PRECISION,
           DEFAULT_PRECISION, rw | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -489,6 +493,18 @@ post_problem (GstMobileClipFilter * self, GstMessageType type, gint code,
       code, text, debug, __FILE__, GST_FUNCTION, __LINE__);
 }
 
+/* The engine's precision for the property's value. */
+static mc_precision
+engine_precision (GstMobileClipPrecision p)
+{
+  switch (p) {
+    case GST_MOBILECLIP_PRECISION_FP32: return MC_PRECISION_FP32;
+    case GST_MOBILECLIP_PRECISION_BF16: return MC_PRECISION_BF16;
+    case GST_MOBILECLIP_PRECISION_INT8: return MC_PRECISION_INT8;
+    default: return MC_PRECISION_AUTO;
+  }
+}
+
 static mc_context *
 load_context (GstMobileClipFilter * self, gboolean with_text, mc_error * err)
 {
@@ -501,9 +517,7 @@ load_context (GstMobileClipFilter * self, gboolean with_text, mc_error * err)
   config = g_strdup (self->config);
   vocab = g_strdup (self->vocab);
   params.n_threads = self->threads;
-  params.precision = self->precision == GST_MOBILECLIP_PRECISION_BF16
-      ? MC_PRECISION_BF16 : self->precision == GST_MOBILECLIP_PRECISION_FP32
-      ? MC_PRECISION_FP32 : MC_PRECISION_AUTO;
+  params.precision = engine_precision (self->precision);
   GST_OBJECT_UNLOCK (self);
 
   params.config = config;

@@ -24,6 +24,7 @@ typedef enum {
   GST_MOBILECLIP_PRECISION_AUTO,
   GST_MOBILECLIP_PRECISION_FP32,
   GST_MOBILECLIP_PRECISION_BF16,
+  GST_MOBILECLIP_PRECISION_INT8,
 } GstMobileClipPrecision;
 
 /* One region to classify: the whole frame or an upstream ROI. */
