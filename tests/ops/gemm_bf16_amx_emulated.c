@@ -21,7 +21,7 @@
  * used while unconfigured (e.g. after the kernel's release), shapes that do
  * not match, a bad configuration.  The state is per thread, as the CPU's.
  *
- * test_gemm_bf16 and test_bf16_golden register it through
+ * test_gemm_bf16 and test_precision_golden register it through
  * mc_gemm_bf16_kernels_override, paired with the AVX-512 float geometry
  * (32-column panels) on the AVX2 slot. */
 #include <math.h>

@@ -1,28 +1,35 @@
-/* test_bf16_golden.c — the bf16 precision path against our fp32 path.
+/* test_precision_golden.c — a reduced precision path (argv[1]: bf16 or
+ * int8; meson runs it once for each) against our fp32 path.
  *
  * For tiny_s0 and tiny_s1b (golden folder): the model loaded twice, with
- * precision FP32 and BF16; image embeddings of `image` and text embeddings
- * of `text_tokens` from both.  Every row's cosine between the two must be
- * at least 0.999 (the issue's bound); the log shows the worst cosine, the
- * largest difference, and both paths' cosine to Apple's reference.  Then
- * the full-size MobileCLIP-S0 architecture (image and text towers) with
- * random weights drawn from the real checkpoint's key table, at 256×256 and
- * on 77-token prompts, the same way.  On CPUs without AVX512-BF16 the BF16
- * path runs the emulation, which has the instruction's numerics.
+ * precision FP32 and the one under test; image embeddings of `image` and
+ * text embeddings of `text_tokens` from both.  Every row's cosine between
+ * the two must be at least 0.999 (the issue's bound); the log shows the
+ * worst cosine, the largest difference, and both paths' cosine to Apple's
+ * reference.  Then the full-size MobileCLIP-S0 architecture (image and text
+ * towers) with random weights drawn from the real checkpoint's key table,
+ * at 256×256 and on 77-token prompts, the same way.  On CPUs without
+ * AVX512-BF16 the BF16 path runs the emulation, which has the
+ * instruction's numerics; INT8 runs the integer kernel of the current
+ * variant (every kernel computes the same integers).
  *
  * The full-size random weights are not calibrated (no BatchNorm statistics
  * from data): activations reach 1e5-1e6, so attention softmaxes and SE
  * sigmoids saturate, and a relative perturbation of 1e-3 can flip them.
- * This seed (7) measures 0.99999; seed 1 with F32 weights measures 0.992 on
- * the image tower (cosine 0.99998 through stage 3, then the saturated
- * stage-4 attention and conv_exp+SE amplify the difference, while fp32
- * kernel variants agree to cosine 1.0000000 there).  So this part guards
- * against regressions; the calibrated golden cases above are the bound's
- * real check.
+ * With bf16 this seed (7) measures 0.99999; seed 1 with F32 weights
+ * measures 0.992 on the image tower (cosine 0.99998 through stage 3, then
+ * the saturated stage-4 attention and conv_exp+SE amplify the difference,
+ * while fp32 kernel variants agree to cosine 1.0000000 there).  So this
+ * part guards against regressions; the calibrated golden cases above are
+ * the bound's real check.
  *
- * On x86-64 the tiny cases run once more with the AMX-BF16 kernel's code
- * on the C model of the tiles (tests/ops/gemm_bf16_amx_emulated.c): its
- * summation order differs from VDPBF16PS's, the bound is the same.
+ * For bf16 on x86-64 the tiny cases run once more with the AMX-BF16
+ * kernel's code on the C model of the tiles
+ * (tests/ops/gemm_bf16_amx_emulated.c): its summation order differs from
+ * VDPBF16PS's, the bound is the same.
+ *
+ * Both runs also check the AUTO rules (AUTO never picks int8; the
+ * environment variable may name the precision under test) and the names.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -33,6 +40,11 @@
 #include "ops/gemm_kernels.h"
 #include "random_weights.h"
 #include "test_util.h"
+
+/* the precision under test (argv[1]), its name and its panel format */
+static mc_precision tested;
+static const char *tested_name;
+static mc_gemm_format tested_format;
 
 /* per-row cosines of a vs b ([n × d]); returns the smallest, and the
  * largest |a − b| in *maxdiff */
@@ -75,31 +87,33 @@ load (const char *model, const char *config, unsigned towers, mc_precision p)
     CHECK (mc_context_precision (ctx) == p, "asked %s, runs %s",
         mc_precision_name (p), mc_precision_name (mc_context_precision (ctx)));
   CHECK (mc_gemm_get_pack_format () == MC_GEMM_F32,
-      "the load left this thread packing bf16");
+      "the load left this thread packing format %d", (int) mc_gemm_get_pack_format ());
   return ctx;
 }
 
-/* Compares bf16 with fp32 rows (and both with a reference when given). */
+/* Compares the tested precision's rows with fp32 rows (and both with a
+ * reference when given). */
 static void
-compare (const char *what, const float *bf16, const float *fp32,
+compare (const char *what, const float *low, const float *fp32,
     const float *ref, int n, int d)
 {
-  double diff, diff_ref = 0, cos_ref32 = 0, cos_ref16 = 0;
-  const double cos = min_row_cosine (bf16, fp32, n, d, &diff);
+  double diff, diff_ref = 0, cos_ref32 = 0, cos_ref_low = 0;
+  const double cos = min_row_cosine (low, fp32, n, d, &diff);
 
   if (ref) {
     double unused;
     cos_ref32 = min_row_cosine (fp32, ref, n, d, &diff_ref);
-    cos_ref16 = min_row_cosine (bf16, ref, n, d, &unused);
+    cos_ref_low = min_row_cosine (low, ref, n, d, &unused);
   }
-  printf ("  %-26s %d rows: bf16 vs fp32 min cosine %.6f, max|diff| %.3g",
-      what, n, cos, diff);
+  printf ("  %-26s %d rows: %s vs fp32 min cosine %.6f, max|diff| %.3g",
+      what, n, tested_name, cos, diff);
   if (ref)
-    printf ("; vs reference: fp32 %.8f, bf16 %.6f", cos_ref32, cos_ref16);
+    printf ("; vs reference: fp32 %.8f, %s %.6f", cos_ref32, tested_name,
+        cos_ref_low);
   printf ("\n");
   CHECK (cos >= 0.999, "%s: cosine %.6f < 0.999", what, cos);
-  CHECK (diff > 0, "%s: bf16 output equals fp32 bit for bit: bf16 did not run",
-      what);
+  CHECK (diff > 0, "%s: %s output equals fp32 bit for bit: %s did not run",
+      what, tested_name, tested_name);
 }
 
 static float *
@@ -123,14 +137,14 @@ golden_case (const char *golden, const char *name)
   char *dir = g_build_filename (golden, name, NULL);
   char *iopath = g_build_filename (dir, "io.safetensors", NULL);
   mc_tensor_file *io = NULL;
-  mc_context *c32, *c16;
+  mc_context *c32, *clow;
   mc_error err = { 0 };
 
   printf ("%s:\n", name);
   CHECK (mc_tensor_file_open (iopath, &io, &err) == MC_OK, "%s", err.message);
   c32 = load (dir, NULL, 0, MC_PRECISION_FP32);
-  c16 = load (dir, NULL, 0, MC_PRECISION_BF16);
-  if (io && c32 && c16) {
+  clow = load (dir, NULL, 0, tested);
+  if (io && c32 && clow) {
     const mc_tensor_info *img = mc_tensor_file_find (io, "image");
     const mc_tensor_info *tok = mc_tensor_file_find (io, "text_tokens");
     const int d = mc_embed_dim (c32);
@@ -139,24 +153,24 @@ golden_case (const char *golden, const char *name)
     float *px = read_f32 (io, "image", NULL);
     float *ref = read_f32 (io, "image_embedding", NULL);
     float *ref_t = read_f32 (io, "text_embedding", NULL);
-    float *e32 = g_new (float, (gsize) nt * d), *e16 = g_new (float, (gsize) nt * d);
+    float *e32 = g_new (float, (gsize) nt * d), *elow = g_new (float, (gsize) nt * d);
 
     CHECK (mc_encode_images (c32, px, MC_LAYOUT_NCHW, n, h, w, e32, &err) == MC_OK,
         "%s", err.message);
-    CHECK (mc_encode_images (c16, px, MC_LAYOUT_NCHW, n, h, w, e16, &err) == MC_OK,
+    CHECK (mc_encode_images (clow, px, MC_LAYOUT_NCHW, n, h, w, elow, &err) == MC_OK,
         "%s", err.message);
-    compare ("image embeddings", e16, e32, ref, n, d);
+    compare ("image embeddings", elow, e32, ref, n, d);
     CHECK (mc_encode_texts (c32, tok->data, nt, e32, &err) == MC_OK, "%s", err.message);
-    CHECK (mc_encode_texts (c16, tok->data, nt, e16, &err) == MC_OK, "%s", err.message);
-    compare ("text embeddings", e16, e32, ref_t, nt, d);
+    CHECK (mc_encode_texts (clow, tok->data, nt, elow, &err) == MC_OK, "%s", err.message);
+    compare ("text embeddings", elow, e32, ref_t, nt, d);
     g_free (px);
     g_free (ref);
     g_free (ref_t);
     g_free (e32);
-    g_free (e16);
+    g_free (elow);
   }
   mc_context_free (c32);
-  mc_context_free (c16);
+  mc_context_free (clow);
   mc_tensor_file_close (io);
   g_free (iopath);
   g_free (dir);
@@ -169,24 +183,24 @@ random_s0 (const char *golden)
   char *tsv = g_build_filename (golden, "..", "real", "mobileclip_s0.keys.tsv", NULL);
   char *tmpdir, *path;
   mc_error err = { 0 };
-  mc_context *c32, *c16;
+  mc_context *c32, *clow;
 
   if (!mc_path_exists (tsv)) {
     printf ("full-size S0: SKIPPED, %s not found\n", tsv);
     g_free (tsv);
     return;
   }
-  tmpdir = g_dir_make_tmp ("mc-bf16-s0-XXXXXX", NULL);
+  tmpdir = g_dir_make_tmp ("mc-precision-s0-XXXXXX", NULL);
   path = g_build_filename (tmpdir, "s0_random_f16.safetensors", NULL);
   CHECK (mc_write_random_weights (tsv, "", MC_DTYPE_F16, 7, path, &err) == MC_OK,
       "%s", err.message);
   printf ("full-size S0, random weights:\n");
   c32 = load (path, "mobileclip_s0", MC_TOWER_ALL, MC_PRECISION_FP32);
-  c16 = load (path, "mobileclip_s0", MC_TOWER_ALL, MC_PRECISION_BF16);
-  if (c32 && c16) {
+  clow = load (path, "mobileclip_s0", MC_TOWER_ALL, tested);
+  if (c32 && clow) {
     const int s = 256, d = mc_embed_dim (c32), nt = 3;
     float *img = g_new (float, (gsize) 2 * s * s * 3);
-    float *e32 = g_new (float, (gsize) 3 * d), *e16 = g_new (float, (gsize) 3 * d);
+    float *e32 = g_new (float, (gsize) 3 * d), *elow = g_new (float, (gsize) 3 * d);
     int32_t ids[3 * MC_CONTEXT_LENGTH] = { 0 };
 
     /* a smooth image and a noisy one */
@@ -199,9 +213,9 @@ random_s0 (const char *golden)
         }
     CHECK (mc_encode_images (c32, img, MC_LAYOUT_NHWC, 2, s, s, e32, &err) == MC_OK,
         "%s", err.message);
-    CHECK (mc_encode_images (c16, img, MC_LAYOUT_NHWC, 2, s, s, e16, &err) == MC_OK,
+    CHECK (mc_encode_images (clow, img, MC_LAYOUT_NHWC, 2, s, s, elow, &err) == MC_OK,
         "%s", err.message);
-    compare ("image embeddings 256x256", e16, e32, NULL, 2, d);
+    compare ("image embeddings 256x256", elow, e32, NULL, 2, d);
 
     /* "a photo of a dog", "a dog", and the empty prompt */
     {
@@ -215,14 +229,14 @@ random_s0 (const char *golden)
           ids[r * MC_CONTEXT_LENGTH + i] = rows[r][i];
     }
     CHECK (mc_encode_texts (c32, ids, nt, e32, &err) == MC_OK, "%s", err.message);
-    CHECK (mc_encode_texts (c16, ids, nt, e16, &err) == MC_OK, "%s", err.message);
-    compare ("text embeddings, 77 tokens", e16, e32, NULL, nt, d);
+    CHECK (mc_encode_texts (clow, ids, nt, elow, &err) == MC_OK, "%s", err.message);
+    compare ("text embeddings, 77 tokens", elow, e32, NULL, nt, d);
     g_free (img);
     g_free (e32);
-    g_free (e16);
+    g_free (elow);
   }
   mc_context_free (c32);
-  mc_context_free (c16);
+  mc_context_free (clow);
   g_unlink (path);
   g_rmdir (tmpdir);
   g_free (path);
@@ -269,17 +283,18 @@ golden_amx_emulated (const char *golden)
 }
 #endif
 
-/* AUTO: bf16 exactly where the CPU has the instruction, unless
- * MOBILECLIP_PRECISION says otherwise; bad values are refused. */
+/* AUTO: bf16 exactly where the CPU has the instruction (never int8),
+ * unless MOBILECLIP_PRECISION says otherwise, which may name the precision
+ * under test; bad values are refused. */
 static void
 check_auto (const char *golden)
 {
   char *dir = g_build_filename (golden, "tiny_s0", NULL);
   const mc_precision native = mc_gemm_bf16_native () ? MC_PRECISION_BF16
       : MC_PRECISION_FP32;
-  static const struct { const char *env; int want; } cases[] = {
-    { NULL, -1 }, { "fp32", MC_PRECISION_FP32 }, { "bf16", MC_PRECISION_BF16 },
-    { "auto", -1 }, { "fp16", -2 },   /* -1: as the CPU, -2: refused */
+  const struct { const char *env; int want; } cases[] = {
+    { NULL, -1 }, { "fp32", MC_PRECISION_FP32 }, { tested_name, tested },
+    { "auto", -1 }, { "fp16", -2 }, { "int4", -2 },  /* -1: as the CPU, -2: refused */
   };
   char *saved = g_strdup (g_getenv ("MOBILECLIP_PRECISION"));
   mc_params p = mc_params_default ();
@@ -314,13 +329,18 @@ check_auto (const char *golden)
     ctx = NULL;
   }
   /* the variable only decides AUTO */
-  g_setenv ("MOBILECLIP_PRECISION", "bf16", TRUE);
+  g_setenv ("MOBILECLIP_PRECISION", tested_name, TRUE);
   p.precision = MC_PRECISION_FP32;
   CHECK (mc_context_load (dir, &p, &ctx, &err) == MC_OK
       && mc_context_precision (ctx) == MC_PRECISION_FP32,
       "explicit fp32 overridden by the environment");
   mc_context_free (ctx);
   ctx = NULL;
+  /* the first value past the last precision, and a far one */
+  p.precision = (mc_precision) (MC_PRECISION_INT8 + 1);
+  CHECK (mc_context_load (dir, &p, &ctx, &err) == MC_ERR_INVALID_ARGUMENT && !ctx,
+      "precision %d accepted", (int) p.precision);
+  printf ("precision %d → %s\n", (int) p.precision, err.message);
   p.precision = (mc_precision) 7;
   CHECK (mc_context_load (dir, &p, &ctx, &err) == MC_ERR_INVALID_ARGUMENT && !ctx,
       "precision 7 accepted");
@@ -328,26 +348,47 @@ check_auto (const char *golden)
     g_setenv ("MOBILECLIP_PRECISION", saved, TRUE);
   else
     g_unsetenv ("MOBILECLIP_PRECISION");
+  for (int i = MC_PRECISION_FP32; i <= MC_PRECISION_INT8; i++)
+    CHECK (mc_precision_from_name (mc_precision_name ((mc_precision) i)) == i,
+        "precision %d: name %s does not name it", i,
+        mc_precision_name ((mc_precision) i));
   CHECK (mc_precision_from_name ("bf16") == MC_PRECISION_BF16
-      && mc_precision_from_name ("int8") == -1, "precision names");
+      && mc_precision_from_name ("int8") == MC_PRECISION_INT8
+      && mc_precision_from_name ("int4") == -1
+      && mc_precision_from_name (NULL) == -1, "precision names");
   g_free (saved);
   g_free (dir);
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  const char *golden = mc_test_golden_dir ();
+  const int p = argc == 2 ? mc_precision_from_name (argv[1]) : -1;
+  const char *golden;
+  char *name;
+  int rc;
 
-  if (!golden)
+  if (p != MC_PRECISION_BF16 && p != MC_PRECISION_INT8) {
+    fprintf (stderr, "usage: %s bf16|int8\n", argv[0]);
+    return 1;
+  }
+  tested = (mc_precision) p;
+  tested_name = mc_precision_name (tested);
+  tested_format = tested == MC_PRECISION_BF16 ? MC_GEMM_BF16 : MC_GEMM_INT8;
+  if (!(golden = mc_test_golden_dir ()))
     return MC_TEST_SKIP;
-  printf ("bf16 products run on: %s\n", mc_gemm_kernel_name (MC_GEMM_BF16));
+  printf ("%s products run on: %s\n", tested_name,
+      mc_gemm_kernel_name (tested_format));
   check_auto (golden);
   golden_case (golden, "tiny_s0");
   golden_case (golden, "tiny_s1b");
 #ifdef MC_TEST_AMX_EMULATION
-  golden_amx_emulated (golden);
+  if (tested == MC_PRECISION_BF16)
+    golden_amx_emulated (golden);
 #endif
   random_s0 (golden);
-  return mc_test_finish ("bf16-golden");
+  name = g_strdup_printf ("%s-golden", tested_name);
+  rc = mc_test_finish (name);
+  g_free (name);
+  return rc;
 }
