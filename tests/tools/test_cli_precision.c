@@ -1,10 +1,11 @@
 /* test_cli_precision.c — `--precision` of the CLI (the built command's path
  * is argv[1]) on tiny_s0:
- *  - embed-text and embed-image with bf16 against the golden fp32
- *    embeddings: every row's cosine >= 0.999 (printed), and not the fp32
- *    bits (bf16 ran);
+ *  - embed-text and embed-image with bf16 and with int8 against the golden
+ *    fp32 embeddings: every row's cosine >= 0.999 (printed), and not the
+ *    fp32 bits (the precision ran);
  *  - bench names the precision that ran and the GEMM kernel in its JSON
- *    (an emulated kernel unless the CPU has AVX512-BF16);
+ *    (for bf16 an emulated kernel unless the CPU has AVX512-BF16; for int8
+ *    the int8 kernel, mc_gemm_kernel_name (MC_GEMM_INT8));
  *  - a precision that does not exist is a usage error (exit 2).
  */
 #include <cjson/cJSON.h>
@@ -17,6 +18,8 @@
 #include "test_util.h"
 
 static const char *cli;
+/* the precisions other than fp32 */
+static const char *const reduced[] = { "bf16", "int8" };
 
 static int
 run (const char *const *argv, char **out)
@@ -33,9 +36,11 @@ run (const char *const *argv, char **out)
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
 }
 
-/* Rows of {"embeddings": [[...], ...]} against ref [n × d]. */
+/* Rows of {"embeddings": [[...], ...]} computed in precision prec against
+ * the fp32 ref [n × d]. */
 static void
-check_rows (const char *what, const char *json, const float *ref, int n, int d)
+check_rows (const char *what, const char *prec, const char *json,
+    const float *ref, int n, int d)
 {
   cJSON *root = cJSON_Parse (json ? json : "");
   const cJSON *rows = cJSON_GetObjectItem (root, "embeddings");
@@ -63,7 +68,7 @@ check_rows (const char *what, const char *json, const float *ref, int n, int d)
   printf ("  %-32s min cosine to the fp32 reference %.6f, max|diff| %.3g\n",
       what, worst, maxdiff);
   CHECK (worst >= 0.999, "%s: cosine %.6f", what, worst);
-  CHECK (maxdiff > 1e-6, "%s: identical to fp32: bf16 did not run", what);
+  CHECK (maxdiff > 1e-6, "%s: identical to fp32: %s did not run", what, prec);
   cJSON_Delete (root);
 }
 
@@ -100,26 +105,30 @@ main (int argc, char **argv)
     return mc_test_finish ("cli-precision");
   }
 
-  {
+  for (size_t p = 0; p < G_N_ELEMENTS (reduced); p++) {
     const char *args[] = { cli, "embed-text", "--model", dir, "--tokens", tokens,
-      "--raw", "--precision", "bf16", NULL };
+      "--raw", "--precision", reduced[p], NULL };
     float *ref = read_f32 (io, "text_embedding");
-    CHECK (run (args, &out) == 0, "embed-text --precision bf16 failed");
-    check_rows ("embed-text --precision bf16", out, ref, 6, 32);
+    char what[64];
+    CHECK (run (args, &out) == 0, "embed-text --precision %s failed", reduced[p]);
+    snprintf (what, sizeof what, "embed-text --precision %s", reduced[p]);
+    check_rows (what, reduced[p], out, ref, 6, 32);
     g_free (ref);
     g_free (out);
   }
-  {
+  for (size_t p = 0; p < G_N_ELEMENTS (reduced); p++) {
     const char *args[] = { cli, "embed-image", "--model", dir, "--tensor", image,
-      "--raw", "--precision", "bf16", NULL };
+      "--raw", "--precision", reduced[p], NULL };
     float *ref = read_f32 (io, "image_embedding");
-    CHECK (run (args, &out) == 0, "embed-image --precision bf16 failed");
-    check_rows ("embed-image --precision bf16", out, ref, 2, 32);
+    char what[64];
+    CHECK (run (args, &out) == 0, "embed-image --precision %s failed", reduced[p]);
+    snprintf (what, sizeof what, "embed-image --precision %s", reduced[p]);
+    check_rows (what, reduced[p], out, ref, 2, 32);
     g_free (ref);
     g_free (out);
   }
-  for (int p = 0; p < 2; p++) {
-    const char *prec = p ? "bf16" : "fp32";
+  for (int p = 0; p < 3; p++) {
+    const char *prec = p ? reduced[p - 1] : "fp32";
     const char *args[] = { cli, "bench", "--model", dir, "--iterations", "2",
       "--warmup", "0", "--precision", prec, NULL };
     cJSON *root;
@@ -131,9 +140,15 @@ main (int argc, char **argv)
     printf ("  bench --precision %s: precision \"%s\", gemm_kernel \"%s\"\n", prec,
         ran ? ran : "(none)", kernel ? kernel : "(none)");
     CHECK (ran && !strcmp (ran, prec), "bench ran %s", ran ? ran : "(none)");
-    CHECK (kernel && (strstr (kernel, "bf16") != NULL) == p, "kernel %s",
+    /* the kernel of the precision's panels: "…bf16…", "…int8", or neither */
+    CHECK (kernel && (strstr (kernel, "bf16") != NULL) == (p == 1)
+        && (strstr (kernel, "int8") != NULL) == (p == 2), "kernel %s",
         kernel ? kernel : "(none)");
-    if (p && kernel) {
+    if (p == 2 && kernel)
+      CHECK (!strcmp (kernel, mc_gemm_kernel_name (MC_GEMM_INT8)),
+          "bench says %s, the int8 kernel here is %s", kernel,
+          mc_gemm_kernel_name (MC_GEMM_INT8));
+    if (p == 1 && kernel) {
       /* a native kernel exactly where cpuid has AVX512-BF16; AMX where
        * this process may use it too, unless MC_GEMM_AMX says otherwise */
       const int native = !strcmp (kernel, "avx512bf16")
