@@ -2,8 +2,9 @@
  * handling through GstHarness (non-live: every analysed frame carries its
  * own result): inference-interval, top-k, threshold / "unknown", negative
  * prompts, element messages, roi-mode, metas surviving a copy, no pixel copy,
- * attach-embedding, format and size changes mid-stream, flushing, prompts
- * changed while playing (and a bad change kept out with a warning). */
+ * attach-embedding, precision (bf16 and int8 reach the engine), format and
+ * size changes mid-stream, flushing, prompts changed while playing (and a
+ * bad change kept out with a warning). */
 #include "gst_test_util.h"
 
 #include <cjson/cJSON.h>
@@ -393,6 +394,71 @@ test_no_copy_and_meta_copy (void)
   gst_buffer_unref (in);
 }
 
+/* precision=bf16 and int8 reach the engine: the attached embedding is the
+ * engine's in that precision (and not the fp32 one the other tests see). */
+static void
+test_precision (void)
+{
+  static const struct { const char *name; mc_precision p; } precisions[] = {
+    { "bf16", MC_PRECISION_BF16 }, { "int8", MC_PRECISION_INT8 },
+  };
+  const int d = mc_embed_dim (ctx);
+  GstVideoInfo info;
+  GstBuffer *in = frame (96, 64, 5, &info);
+  float *want = g_new (float, d), *fp32 = g_new (float, d);
+
+  gst_test_engine_embed (ctx, in, &info, NULL, fp32);
+  for (size_t i = 0; i < G_N_ELEMENTS (precisions); i++) {
+    gchar *extra = g_strdup_printf ("prompts=\"" PROMPTS "\" attach-embedding=true "
+        "precision=%s", precisions[i].name);
+    GstHarness *h = new_harness (extra, NULL);
+    mc_params params = mc_params_default ();
+    mc_context *pctx = NULL;
+    mc_error err = { 0 };
+    GstMobileClipMeta *m;
+    GstBuffer *out;
+    GParamSpec *spec;
+    GEnumValue *value;
+    gint prop = -1;
+    char what[64];
+
+    g_object_get (filter (h), "precision", &prop, NULL);
+    spec = g_object_class_find_property (G_OBJECT_GET_CLASS (filter (h)), "precision");
+    value = spec ? g_enum_get_value (G_PARAM_SPEC_ENUM (spec)->enum_class, prop) : NULL;
+    CHECK (value && !strcmp (value->value_nick, precisions[i].name),
+        "precision=%s read back as %s", precisions[i].name, value ? value->value_nick : "?");
+    params.precision = precisions[i].p;
+    params.towers = MC_TOWER_IMAGE;
+    CHECK (mc_context_load (model, &params, &pctx, &err) == MC_OK, "%s: %s",
+        precisions[i].name, err.message);
+    set_caps (h, &info);
+    out = gst_harness_push_and_pull (h, gst_buffer_ref (in));
+    m = gst_buffer_get_mobileclip_meta (out);
+    CHECK (m && m->embedding && m->embedding_dim == (guint) d, "precision=%s: no embedding",
+        precisions[i].name);
+    if (m && m->embedding && pctx) {
+      double maxdiff = 0;
+      gst_test_engine_embed (pctx, in, &info, NULL, want);
+      snprintf (what, sizeof what, "precision=%s embedding vs engine", precisions[i].name);
+      mc_check_close (what, m->embedding, want, d, 1e-6, 0);
+      for (int j = 0; j < d; j++)
+        maxdiff = MAX (maxdiff, fabs (m->embedding[j] - fp32[j]));
+      printf ("  precision=%s: max|diff| to the fp32 embedding %.3g\n",
+          precisions[i].name, maxdiff);
+      CHECK (maxdiff > 1e-6, "precision=%s: the fp32 embedding: the element ran fp32",
+          precisions[i].name);
+    }
+    if (out)
+      gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    mc_context_free (pctx);
+    g_free (extra);
+  }
+  gst_buffer_unref (in);
+  g_free (want);
+  g_free (fp32);
+}
+
 /* Format and resolution change mid-stream on one element, then a flush:
  * every frame is analysed against its own caps. */
 static void
@@ -676,6 +742,7 @@ main (int argc, char **argv)
   test_roi_mode ();
   test_live_worker ();
   test_no_copy_and_meta_copy ();
+  test_precision ();
   test_caps_change_and_flush ();
   test_prompts_change ();
   test_qos ();
