@@ -1,14 +1,15 @@
 /* bench_gemm.c — GFLOP/s of the GEMM kernel variants on the model's shapes.
  *
  *   bench-gemm [--variant portable|avx2|avx512] [--threads 1,2] [--runs 21]
- *              [--shape MxKxN] [--gelu] [--plain]
+ *              [--shape MxKxN] [--gelu] [--plain] [--format f32|bf16|int8]
  *
  * Packed products (mc_gemm) on the pointwise-conv / linear shapes of
  * MobileCLIP (M = pixels or tokens, K = input channels, N = output channels:
  * 64×64 maps with 64 channels down to 8×8 maps with 512, MLP ratio 3, both
  * directions), once without an epilogue and once with bias + GELU where the
  * model has it; then unpacked attention products (mc_gemm_plain) for 32-wide
- * heads.  Each case runs untimed twice, then --runs times; one JSON line per
+ * heads.  --format packs the weights as bf16 or int8 panels instead of
+ * float (the JSON's "kernel" names what ran).  Each case runs untimed twice, then --runs times; one JSON line per
  * case with the median, min and GFLOP/s of the median (2·M·N·K flops).
  */
 #include <stdint.h>
@@ -79,11 +80,13 @@ report (const char *op, const char *variant, int threads, int M, int K, int N,
 {
   double flops = 2.0 * M * K * N;
   qsort (t, (size_t) runs, sizeof *t, compare_double);
-  printf ("{\"op\": \"%s\", \"variant\": \"%s\", \"threads\": %d, \"M\": %d, "
+  printf ("{\"op\": \"%s\", \"variant\": \"%s\", \"kernel\": \"%s\", "
+      "\"threads\": %d, \"M\": %d, "
       "\"K\": %d, \"N\": %d, \"epilogue\": \"%s\", \"runs\": %d, "
       "\"median_ms\": %.4f, \"min_ms\": %.4f, \"gflops\": %.2f}\n",
-      op, variant, threads, M, K, N, epilogue, runs, t[runs / 2], t[0],
-      flops / (t[runs / 2] * 1e6));
+      op, variant, strcmp (op, "gemm") ? mc_gemm_kernel_name (MC_GEMM_F32)
+      : mc_gemm_kernel_name (mc_gemm_get_pack_format ()), threads, M, K, N,
+      epilogue, runs, t[runs / 2], t[0], flops / (t[runs / 2] * 1e6));
   fflush (stdout);
 }
 
@@ -168,9 +171,16 @@ main (int argc, char **argv)
       only_gelu = 1;
     else if (!strcmp (argv[i], "--plain"))
       only_plain = 1;
-    else {
+    else if (i + 1 < argc && !strcmp (argv[i], "--format")
+        && (!strcmp (argv[i + 1], "f32") || !strcmp (argv[i + 1], "bf16")
+            || !strcmp (argv[i + 1], "int8"))) {
+      i++;
+      mc_gemm_set_pack_format (!strcmp (argv[i], "bf16") ? MC_GEMM_BF16
+          : !strcmp (argv[i], "int8") ? MC_GEMM_INT8 : MC_GEMM_F32);
+    } else {
       fprintf (stderr, "usage: %s [--variant portable|avx2|avx512] "
-          "[--threads 1,2] [--runs 21] [--shape MxKxN] [--gelu] [--plain]\n",
+          "[--threads 1,2] [--runs 21] [--shape MxKxN] [--gelu] [--plain] "
+          "[--format f32|bf16|int8]\n",
           argv[0]);
       return 2;
     }

@@ -13,7 +13,9 @@
  * of the block (kc×nr, streamed from L2 where the kc×nc block lives): one
  * register tile.  K blocks after the first accumulate into C.  Row strips
  * are the tile kernel's mr: the float kernel's, or a bf16 kernel's own (the
- * AMX kernel's 16 rows share the AVX-512 slot's 32-column panels).
+ * AMX kernel's 16 rows share the AVX-512 slot's 32-column panels).  int8
+ * panels (gemm_int8.c) take the same path with K in one block: each row
+ * strip is quantized as its panels' block reaches it.
  */
 #include "gemm.h"
 
@@ -321,10 +323,46 @@ bf16_kernels_for (int v)
   }
 }
 
+/* ---- int8 kernels: one per variant slot with the same panel width; the
+ * AVX-512 slot has none yet, so int8 panels are packed for the AVX2 slot
+ * there (the AVX2 kernel runs on any AVX-512 CPU) ---- */
+
+static const mc_gemm_int8_kernels *int8_override[MC_GEMM_AVX512 + 1];
+
+void
+mc_gemm_int8_kernels_override (mc_gemm_variant v,
+    const mc_gemm_int8_kernels *k)
+{
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
+    int8_override[v] = k;
+}
+
+static int
+int8_variant (int v)
+{
+  if (v == MC_GEMM_AVX512 && !int8_override[v])
+    return MC_GEMM_AVX2;
+  return v;
+}
+
+static const mc_gemm_int8_kernels *
+int8_kernels_for (int v)
+{
+  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && int8_override[v])
+    return int8_override[v];
+#ifdef MC_GEMM_HAVE_X86
+  if (v == MC_GEMM_AVX2)
+    return &mc_gemm_int8_kernels_avx2;
+#endif
+  return &mc_gemm_int8_kernels_portable;
+}
+
 const char *
 mc_gemm_kernel_name (mc_gemm_format f)
 {
   const int v = mc_gemm_get_variant ();
+  if (f == MC_GEMM_INT8)
+    return int8_kernels_for (int8_variant (v))->name;
   return f == MC_GEMM_BF16 ? bf16_kernels_for (bf16_variant (v))->name
       : kernels_for (v)->name;
 }
@@ -341,7 +379,7 @@ mc_gemm_format
 mc_gemm_set_pack_format (mc_gemm_format f)
 {
   const mc_gemm_format old = pack_format;
-  pack_format = f == MC_GEMM_BF16 ? MC_GEMM_BF16 : MC_GEMM_F32;
+  pack_format = f == MC_GEMM_BF16 || f == MC_GEMM_INT8 ? f : MC_GEMM_F32;
   return old;
 }
 
@@ -440,19 +478,36 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
 {
   const mc_gemm_format format = mc_gemm_get_pack_format ();
   const int v = format == MC_GEMM_BF16 ? bf16_variant (mc_gemm_get_variant ())
+      : format == MC_GEMM_INT8 ? int8_variant (mc_gemm_get_variant ())
       : mc_gemm_get_variant ();
   const mc_gemm_kernels *kr = kernels_for (v);
-  /* bf16: a word holds two k of a column */
-  size_t n = format == MC_GEMM_BF16
-      ? packed_floats ((K + 1) / 2, N, kr->nr) : packed_floats (K, N, kr->nr);
+  /* a word holds two k of a column (bf16) or four (int8) */
+  size_t n = format == MC_GEMM_BF16 ? packed_floats ((K + 1) / 2, N, kr->nr)
+      : format == MC_GEMM_INT8 ? packed_floats ((K + 3) / 4, N, kr->nr)
+      : packed_floats (K, N, kr->nr);
   void *p = NULL;
 
   memset (pb, 0, sizeof *pb);
   if (format == MC_GEMM_BF16 && (bf16_kernels_for (v)->nr != kr->nr
         || bf16_kernels_for (v)->mr > MC_GEMM_MAX_MR))
     return -1;   /* a test override that does not fit its slot */
-  if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0)
+  if (format == MC_GEMM_INT8 && (int8_kernels_for (v)->nr != kr->nr
+        || int8_kernels_for (v)->mr > MC_GEMM_INT8_MAX_MR
+        || K > MC_GEMM_INT8_MAX_K))
+    return -1;   /* as above, or sums that could leave int32 */
+  if (format == MC_GEMM_INT8) {
+    const size_t cols = packed_floats (1, N, kr->nr);
+    if (posix_memalign (&p, 64, (cols ? 2 * cols : 1) * sizeof (float)) != 0)
+      return -1;
+    pb->col_scale = p;
+    pb->col_offset = (int32_t *) (pb->col_scale + cols);
+    p = NULL;
+  }
+  if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0) {
+    free (pb->col_scale);
+    pb->col_scale = NULL;
     return -1;
+  }
   pb->K = K;
   pb->N = N;
   pb->data = p;
@@ -461,6 +516,9 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
   pb->format = format;
   if (format == MC_GEMM_BF16)
     pack_panels_bf16 (pb->data, src, sk, sn, K, N, scale, kr->nr);
+  else if (format == MC_GEMM_INT8)
+    mc_gemm_int8_pack (pb->data, pb->col_scale, pb->col_offset, src, sk, sn,
+        K, N, scale, kr->nr);
   else
     pack_panels (pb->data, src, sk, sn, K, N, scale, 1.0f, kr->nr);
   return 0;
@@ -483,7 +541,10 @@ void
 mc_packed_b_free (mc_packed_b *pb)
 {
   free (pb->data);
+  free (pb->col_scale);
   pb->data = NULL;
+  pb->col_scale = NULL;
+  pb->col_offset = NULL;
 }
 
 /* ---- the blocked product ---- */
@@ -492,6 +553,9 @@ typedef struct {
   const mc_gemm_kernels *kr;
   const mc_gemm_bf16_kernels *bk;  /* bf16 panels: their kernel (kr then
                                       gives the tile, blocking, epilogue) */
+  const mc_gemm_int8_kernels *ik;  /* int8 panels: likewise */
+  const float *col_scale;          /* int8: B's column scales */
+  const int32_t *col_offset;       /* int8: 128·Σ_k of B's columns */
   int M, N, K;
   const float *A;
   ptrdiff_t lda;
@@ -512,8 +576,8 @@ typedef struct {
 } gemm_job;
 
 /* The register tile at rows i0.. (m of them), panel p, K block
- * [k0, k0 + kc), on float or bf16 panels; apack is the bf16 kernel's copy
- * of that A slice. */
+ * [k0, k0 + kc), on float, bf16 or int8 panels; apack is the bf16 kernel's
+ * copy of that A slice, or the int8 kernel's quantized strip. */
 static inline void
 run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
     int kc, const float *src, ptrdiff_t lds, const float *bias, float *out,
@@ -521,7 +585,14 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
 {
   const int nr = j->kr->nr;
 
-  if (j->bk)
+  if (j->ik) {
+    /* one K block: apack holds the strip's mr rows, then their scales */
+    const int groups = (j->K + 3) / 4;
+    j->ik->tile (m, groups, apack, (const uint32_t *) j->B
+        + (size_t) p * groups * nr, j->col_offset + (size_t) p * nr,
+        (const float *) apack + (size_t) j->mr * groups,
+        j->col_scale + (size_t) p * nr, src, lds, bias, out, ldo);
+  } else if (j->bk)
     j->bk->tile (m, kc, apack, (const uint32_t *) j->B
         + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * nr, src, lds, bias, out,
         ldo);
@@ -615,16 +686,29 @@ run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
   }
 }
 
+/* int8 panels of a block share L2 (256 KiB of the 512 KiB Zen 3 and
+ * Skylake-SP have); with K in one block, every block quantizes each row
+ * strip again, which costs ~1% of its products at this size. */
+static int
+int8_block (int K, int nr)
+{
+  const size_t panel = (size_t) ((K + 3) / 4) * nr * sizeof (uint32_t);
+  const int b = (int) ((256 * 1024) / (panel ? panel : 1));
+  return b > 0 ? b : 1;
+}
+
 static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
   const mc_gemm_kernels *kr = j->kr;
   const int mr = j->mr, nr = kr->nr;
   const int full_panels = j->N / nr;
-  const int block = kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
+  const int block = j->ik ? int8_block (j->K, nr)
+      : kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
   /* the bf16 kernel's copy of one mr × kc slice of A */
-  float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1) : 1]
+  float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1)
+      : j->ik ? j->mr * ((j->K + 3) / 4 + 1) : 1]
       __attribute__ ((aligned (64)));
 
   if (j->k_inner) {
@@ -641,6 +725,9 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
         if (j->bk)
           j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
               apack);
+        else if (j->ik)
+          j->ik->quant_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda, j->lda,
+              (uint32_t *) apack, apack + (size_t) j->mr * ((j->K + 3) / 4));
         for (int p = pb; p < pe; p++)
           one_tile (j, tile, apack, i0, m, p, k0, kc);
         /* the activation over the strip's whole panels while it is in L1:
@@ -755,7 +842,10 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
     return;
   j.kr = kernels_for (B->variant);
   j.bk = B->format == MC_GEMM_BF16 ? bf16_kernels_for (B->variant) : NULL;
-  j.mr = j.bk ? j.bk->mr : j.kr->mr;
+  j.ik = B->format == MC_GEMM_INT8 ? int8_kernels_for (B->variant) : NULL;
+  j.col_scale = B->col_scale;
+  j.col_offset = B->col_offset;
+  j.mr = j.bk ? j.bk->mr : j.ik ? j.ik->mr : j.kr->mr;
   j.M = M;
   j.N = B->N;
   j.K = B->K;
@@ -768,7 +858,8 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.ldr = ldr;
   j.C = C;
   j.ldc = ldc;
-  j.kc = j.bk ? k_block_bf16 (j.K) : k_block (j.K, j.kr->kc);
+  j.kc = j.bk ? k_block_bf16 (j.K) : j.ik ? (j.K > 0 ? j.K : 1)
+      : k_block (j.K, j.kr->kc);
   /* an activation adds the residual after the whole sum: K blocks cannot
    * keep their partial sums in C when C is the residual, nor can the
    * activation run in place in C */
@@ -777,7 +868,7 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
       && ranges_overlap (residual, ldr, C, ldc, M, j.N)) {
     if (j.bk)
       j.k_inner = 1;
-    else
+    else   /* one K block (int8 always has one) */
       j.kc = j.K > 0 ? j.K : 1;
     j.strip_act = 0;
   }

@@ -36,21 +36,27 @@ typedef enum {
                         the AVX512-BF16 instruction where the CPU has it and
                         an emulation with the same numerics elsewhere
                         (gemm_kernels.h says what exactly is computed). */
-  MC_GEMM_INT8 = 2,  /* symmetric 8-bit integers: B per output column (scale
-                        max|column|/127), A per row as the product reads it
-                        (max|row|/127); integer sums are exact, then
-                        dequantized in float before bias, activation and
-                        residual.  Every kernel computes the same integers
-                        (gemm_kernels.h). */
+  MC_GEMM_INT8 = 2,  /* symmetric integers: B 7-bit per output column
+                        (scale max|column|/63), A 8-bit per row as the
+                        product reads it (max|row|/127); integer sums are
+                        exact, then dequantized in float before bias,
+                        activation and residual.  Every kernel computes the
+                        same integers (gemm_kernels.h). */
 } mc_gemm_format;
 
 typedef struct {
   int K, N;       /* B is logically [K, N] */
-  void *data;     /* packed panels, owned (64-byte aligned): floats, or for
-                     BF16 ceil(K/2) × nr words of bf16 pairs per panel */
+  void *data;     /* packed panels, owned (64-byte aligned): floats; for
+                     BF16 ceil(K/2) × nr words of bf16 pairs per panel; for
+                     INT8 ceil(K/4) × nr words of 4 bytes (K at most
+                     MC_GEMM_INT8_MAX_K) */
   int variant;    /* the kernel variant the panels were packed for */
   int nr;         /* panel width: ceil(N/nr) panels of K×nr, zero-padded */
   mc_gemm_format format;
+  float *col_scale;     /* INT8: each column's dequantization scale and */
+  int32_t *col_offset;  /* 128·Σ_k of its integers (ceil(N/nr)·nr each,
+                           zero-padded; one allocation at col_scale, owned);
+                           else NULL */
 } mc_packed_b;
 
 /* The format of the panels this thread packs from now on (thread-local,

@@ -122,4 +122,59 @@ extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx;
  * environment says MC_GEMM_AMX=0 (or off, no, false). */
 const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
 
+
+/* ---- int8 panels (MC_GEMM_INT8) ----
+ * Symmetric quantization, one scale per column of B and one per row of A:
+ *   B: sb[n] = max_k |B[k][n]| / 63, qb = nearbyint (B · (63 / max)),
+ *      7-bit, packed once (a layer scale folded in first);
+ *   A: sa[i] = max_k |A[i][k]| / 127, qa = nearbyint (A · (127 / max)),
+ *      one float multiply then round to nearest even, done by quant_a as
+ *      the product reaches a row strip (a zero row gives 0 and scale 0).
+ * A is stored as unsigned bytes qa + 128 (ceil(K/4) words of 4 k per row,
+ * the tail padded with 128), B as signed bytes in words of 4 k per column
+ * (panel word (g, j) holds qb (4g + r, j) in byte r, zero past K and past
+ * N): the operand layout of VPMADDUBSW, and of VNNI's VPDPBUSD.  Because
+ * |qb| ≤ 63, VPMADDUBSW's pairs (at most 2·255·63 = 32130) never saturate
+ * int16, and every kernel computes the same exact integer
+ *   Σ (qa + 128)·qb − 128·Σ_k qb  =  Σ qa·qb
+ * (col_offset[j] = 128·Σ_k qb[k][j] is packed with B).  The epilogue is
+ * float: out = (float) Σ qa·qb · (sa[i] · sb[j]), + src, + bias, then the
+ * float kernel's finish (activation, residual).  K is a single block: the
+ * quantized row strip (≤ 8 × MC_GEMM_INT8_MAX_K bytes) is on the stack. */
+#define MC_GEMM_INT8_MAX_K 16384
+#define MC_GEMM_INT8_MAX_MR 8
+
+typedef struct {
+  const char *name;
+  int mr;          /* rows per tile, at most MC_GEMM_INT8_MAX_MR */
+  int nr;          /* must equal the float kernel's it pairs with */
+  /* Quantizes the m × K slice a (row stride lda): row i to dst + i·groups
+   * (groups = ceil(K/4) words) and its scale to scale[i]. */
+  void (*quant_a) (int m, int K, const float *a, ptrdiff_t lda,
+      uint32_t *dst, float *scale);
+  /* out[i][0:nr] = (float) (Σ_g a·b − off[0:nr]) · (sa[i]·sb[0:nr])
+   * + src[i] (may be NULL or equal out) + bias (may be NULL), for i < m,
+   * with a from quant_a (row stride groups) and b a panel of groups × nr
+   * words. */
+  void (*tile) (int m, int groups, const uint32_t *a, const uint32_t *b,
+      const int32_t *off, const float *sa, const float *sb, const float *src,
+      ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo);
+} mc_gemm_int8_kernels;
+
+/* Tests only, as mc_gemm_kernels_override for the int8 kernel of slot v. */
+void mc_gemm_int8_kernels_override (mc_gemm_variant v,
+    const mc_gemm_int8_kernels *k);
+
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_portable;
+#ifdef MC_GEMM_HAVE_X86
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx2;
+#endif
+
+/* Packs element (k, n) = src[k·sk + n·sn] · (scale ? scale[n] : 1) as int8
+ * panels of nr columns (the layout above) into dst (ceil(N/nr) · ceil(K/4)
+ * · nr words), the column scales into col_scale and 128·Σ_k qb into
+ * col_offset (ceil(N/nr) · nr each, zero past N). */
+void mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_offset,
+    const float *src, ptrdiff_t sk, ptrdiff_t sn, int K, int N,
+    const float *scale, int nr);
 #endif

@@ -1,0 +1,420 @@
+/* test_gemm_int8.c — the int8 GEMM (MC_GEMM_INT8 panels, numerics in
+ * ops/gemm_kernels.h) on every int8 kernel this CPU can run.
+ *
+ * 1. quant_a of each kernel against a scalar model of the documented
+ *    quantization: every byte and every row scale equal, over row lengths
+ *    0..70 (vector bodies and tails), zero rows, one huge value among tiny
+ *    ones, ties (x·127/max exactly halfway) and negative values.
+ * 2. mc_gemm_int8_pack against the same model (bytes, scales, offsets),
+ *    from [N, K] and [K, N] sources, with a folded column scale.
+ * 3. Each kernel's tile on random bytes (A any u8, B in [-63, 63]) with unit
+ *    scales and no offset: the float result is the exact integer sum
+ *    (below 2^24), so it must equal the int64 sum bit for bit, for every
+ *    m ≤ mr, K from 1 to 300.
+ * 4. mc_gemm through the driver with the fused epilogue (bias, GELU, ReLU,
+ *    residual, residual aliasing C, strides, 1 and 2 threads, N and M
+ *    edges): (a) against the model's integer sum with the float epilogue,
+ *    within a few roundings (the kernels may fuse multiply and add); GELU
+ *    within the vectorized GELU's 7 ulp; (b) against the double product of
+ *    the unquantized inputs, within the quantization bound
+ *    Σ |a|·sb/2 + |b|·sa/2 + sa·sb/4 (half a step of each factor) plus
+ *    the float terms — what int8 costs.
+ * 5. Packing refuses K > MC_GEMM_INT8_MAX_K.
+ * The log shows, per kernel, the largest errors against both references.
+ */
+#include <glib.h>
+#include <math.h>
+
+#include "ops/gemm.h"
+#include "ops/gemm_kernels.h"
+#include "runtime/threadpool.h"
+#include "test_util.h"
+
+static const double U = 1.0 / 16777216.0;   /* 2^-24 */
+
+static guint32 rng_state = 777;
+
+static guint32
+rnd_u32 (void)
+{
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return rng_state;
+}
+
+static float
+rnd (void)
+{
+  return (float) ((rnd_u32 () >> 8) & 0xffffff) / 8388608.0f - 1.0f;
+}
+
+/* ---- the model of gemm_kernels.h ---- */
+
+static int
+model_q (float x, float inv)
+{
+  return (int) nearbyintf (x * inv);
+}
+
+static void
+model_quant_row (const float *x, int K, uint8_t *q, float *scale)
+{
+  float max = 0.0f, inv;
+
+  for (int k = 0; k < K; k++)
+    max = fmaxf (max, fabsf (x[k]));
+  inv = max > 0.0f ? 127.0f / max : 0.0f;
+  *scale = max / 127.0f;
+  for (int k = 0; k < K; k++)
+    q[k] = (uint8_t) (model_q (x[k], inv) + 128);
+}
+
+/* column n of B (element (k, n) = w[n·K + k] · s) */
+static void
+model_quant_col (const float *w, int K, float s, int8_t *q, float *scale)
+{
+  float max = 0.0f, inv;
+
+  for (int k = 0; k < K; k++)
+    max = fmaxf (max, fabsf (w[k] * s));
+  inv = max > 0.0f ? 63.0f / max : 0.0f;
+  *scale = max / 63.0f;
+  for (int k = 0; k < K; k++)
+    q[k] = (int8_t) model_q (w[k] * s, inv);
+}
+
+static double
+ref_gelu (double x)
+{
+  return 0.5 * x * erfc (-x / sqrt (2.0));
+}
+
+/* ---- the kernels under test ---- */
+
+typedef struct {
+  const char *name;
+  const mc_gemm_int8_kernels *k;
+  mc_gemm_variant slot;   /* whose driver products run it */
+} int8_kernel;
+
+/* 1. */
+static void
+check_quant_a (const int8_kernel *ik)
+{
+  enum { MAXK = 70 };
+  float a[3 * MAXK];
+  uint32_t dst[3 * ((MAXK + 3) / 4)];
+  float scale[3];
+  int bad = 0;
+
+  for (int K = 0; K <= MAXK; K++)
+    for (int kind = 0; kind < 4; kind++) {
+      const int groups = (K + 3) / 4;
+      for (int i = 0; i < 3 * K; i++) {
+        a[i] = rnd () * 3.0f;
+        if (kind == 1)
+          a[i] = 0.0f;
+        else if (kind == 2)
+          a[i] *= 1e-6f;
+        else if (kind == 3)   /* ties: multiples of max/254 */
+          a[i] = (float) ((int) (rnd_u32 () % 255) - 127) * 0.5f;
+      }
+      if (kind == 2 && K > 0)
+        a[K / 2] = -4e6f;
+      ik->k->quant_a (3, K, a, K, dst, scale);
+      for (int i = 0; i < 3; i++) {
+        uint8_t q[MAXK + 3];
+        float s;
+        const uint8_t *got = (const uint8_t *) (dst + (size_t) i * groups);
+        model_quant_row (a + i * K, K, q, &s);
+        if (s != scale[i])
+          bad++;
+        for (int k = 0; k < K; k++)
+          bad += got[k] != q[k];
+        for (int k = K; k < 4 * groups; k++)
+          bad += got[k] != 128;
+      }
+    }
+  printf ("  %s quant_a: %d byte or scale mismatches over K = 0..%d\n",
+      ik->name, bad, MAXK);
+  CHECK (bad == 0, "%s: quant_a differs from the model", ik->name);
+}
+
+/* 2. */
+static void
+check_pack (void)
+{
+  const int K = 37, N = 29, nr = 16;
+  const int groups = (K + 3) / 4, panels = (N + nr - 1) / nr;
+  float *w = g_new (float, (size_t) N * K), *wt = g_new (float, (size_t) K * N);
+  float colscale[29];
+  uint32_t *dst = g_new0 (uint32_t, (size_t) panels * groups * nr);
+  uint32_t *dst2 = g_new0 (uint32_t, (size_t) panels * groups * nr);
+  float cs[32], cs2[32];
+  int32_t off[32], off2[32];
+  int bad = 0;
+
+  for (int i = 0; i < N * K; i++)
+    w[i] = rnd ();
+  for (int n = 0; n < N; n++) {
+    colscale[n] = 0.5f + (float) n / 7.0f;
+    for (int k = 0; k < K; k++)
+      wt[(size_t) k * N + n] = w[(size_t) n * K + k] * colscale[n];
+  }
+  mc_gemm_int8_pack (dst, cs, off, w, 1, K, K, N, colscale, nr);
+  mc_gemm_int8_pack (dst2, cs2, off2, wt, N, 1, K, N, NULL, nr);
+  for (int n = 0; n < panels * nr; n++) {
+    int8_t q[37];
+    float s = 0.0f;
+    int32_t sum = 0;
+    const int8_t *panel = (const int8_t *) (dst + (size_t) (n / nr) * groups * nr);
+    if (n < N)
+      model_quant_col (w + (size_t) n * K, K, colscale[n], q, &s);
+    else
+      memset (q, 0, sizeof q);
+    for (int k = 0; k < 4 * groups; k++) {
+      const int8_t want = k < K ? q[k] : 0;
+      bad += panel[((size_t) (k / 4) * nr + n % nr) * 4 + k % 4] != want;
+      if (k < K)
+        sum += want;
+    }
+    bad += cs[n] != s || off[n] != 128 * sum;
+  }
+  /* [K, N] with the scale applied beforehand: the same products in float */
+  bad += memcmp (dst, dst2, (size_t) panels * groups * nr * 4) != 0;
+  bad += memcmp (cs, cs2, sizeof cs) != 0 || memcmp (off, off2, sizeof off) != 0;
+  printf ("  pack: %d mismatches (K=%d, N=%d, nr=%d)\n", bad, K, N, nr);
+  CHECK (bad == 0, "int8 packing differs from the model");
+  g_free (w);
+  g_free (wt);
+  g_free (dst);
+  g_free (dst2);
+}
+
+/* 3. */
+static void
+check_tile_integers (const int8_kernel *ik)
+{
+  const int nr = ik->k->nr, mr = ik->k->mr;
+  float ones[MC_GEMM_MAX_NR], out[MC_GEMM_INT8_MAX_MR * MC_GEMM_MAX_NR];
+  int32_t zero[MC_GEMM_MAX_NR] = { 0 };
+  int bad = 0, cases = 0;
+
+  for (int j = 0; j < MC_GEMM_MAX_NR; j++)
+    ones[j] = 1.0f;
+  for (int K = 1; K <= 300; K += (K < 20 ? 1 : 37)) {
+    const int groups = (K + 3) / 4;
+    uint32_t *a = g_new0 (uint32_t, (size_t) mr * groups);
+    uint32_t *b = g_new0 (uint32_t, (size_t) groups * nr);
+    uint8_t *ab = (uint8_t *) a;
+    int8_t *bb = (int8_t *) b;
+    for (int i = 0; i < mr * groups * 4; i++)
+      ab[i] = (uint8_t) rnd_u32 ();
+    for (int i = 0; i < groups * nr * 4; i++)
+      bb[i] = (int8_t) ((int) (rnd_u32 () % 127) - 63);
+    /* extremes: full rows of 255 against ±63 */
+    for (int k = 0; k < 4 * groups; k++) {
+      ab[k] = 255;
+      bb[((size_t) (k / 4) * nr) * 4 + k % 4] = -63;
+      bb[((size_t) (k / 4) * nr + 1) * 4 + k % 4] = 63;
+    }
+    for (int m = 1; m <= mr; m++) {
+      ik->k->tile (m, groups, a, b, zero, ones, ones, NULL, 0, NULL, out, nr);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < nr; j++) {
+          int64_t s = 0;
+          for (int k = 0; k < 4 * groups; k++)
+            s += ab[(size_t) i * groups * 4 + k]
+                * bb[((size_t) (k / 4) * nr + j) * 4 + k % 4];
+          bad += (double) out[i * nr + j] != (double) s;
+        }
+      cases++;
+    }
+    g_free (a);
+    g_free (b);
+  }
+  printf ("  %s tile: %d integer sums wrong over %d tiles\n", ik->name, bad,
+      cases);
+  CHECK (bad == 0, "%s: integer sums differ", ik->name);
+}
+
+/* 4. */
+typedef struct {
+  int M, K, N;
+  int bias;
+  mc_act act;
+  int res;          /* 0 none, 1 separate, 2 C itself */
+  int pad;          /* extra columns of stride in A and C */
+} product_case;
+
+static void
+check_products (const int8_kernel *ik, mc_threadpool *pool, double *worst_model,
+    double *worst_quant)
+{
+  static const product_case cases[] = {
+    { 1, 1, 1, 0, MC_ACT_NONE, 0, 0 },
+    { 7, 5, 3, 1, MC_ACT_NONE, 0, 0 },
+    { 13, 64, 33, 1, MC_ACT_GELU, 0, 0 },
+    { 37, 130, 50, 1, MC_ACT_RELU, 1, 3 },
+    { 64, 96, 48, 0, MC_ACT_NONE, 2, 0 },
+    { 50, 77, 40, 1, MC_ACT_GELU, 2, 5 },
+    { 300, 192, 64, 1, MC_ACT_NONE, 1, 0 },
+    { 256, 64, 192, 1, MC_ACT_GELU, 0, 0 },
+    { 65, 512, 100, 1, MC_ACT_NONE, 2, 1 },
+    { 19, 1536, 40, 1, MC_ACT_GELU, 1, 0 },
+  };
+
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++) {
+    const product_case *pc = &cases[c];
+    const int M = pc->M, K = pc->K, N = pc->N;
+    const int lda = K + pc->pad, ldc = N + pc->pad;
+    float *A = g_new (float, (size_t) M * lda);
+    float *W = g_new (float, (size_t) N * K);
+    float *bias = g_new (float, N);
+    float *R = g_new (float, (size_t) M * ldc);
+    float *C = g_new (float, (size_t) M * ldc);
+    mc_packed_b pb;
+    mc_gemm_format old = mc_gemm_set_pack_format (MC_GEMM_INT8);
+    int fail;
+
+    for (int i = 0; i < M * lda; i++)
+      A[i] = rnd () * (i % 11 == 0 ? 4.0f : 1.0f);
+    for (int i = 0; i < N * K; i++)
+      W[i] = rnd () * 0.2f;
+    for (int n = 0; n < N; n++)
+      bias[n] = rnd ();
+    for (int i = 0; i < M * ldc; i++)
+      R[i] = C[i] = rnd ();
+    fail = mc_pack_b_from_nk (&pb, W, N, K, NULL);
+    mc_gemm_set_pack_format (old);
+    CHECK (fail == 0 && pb.format == MC_GEMM_INT8, "pack failed");
+    if (fail) {
+      g_free (A); g_free (W); g_free (bias); g_free (R); g_free (C);
+      continue;
+    }
+    mc_gemm (pool, M, A, lda, &pb, pc->bias ? bias : NULL, pc->act,
+        pc->res == 1 ? R : pc->res == 2 ? C : NULL, ldc, C, ldc);
+
+    int bad = 0;
+    for (int i = 0; i < M; i++) {
+      uint8_t qa[1536];
+      float sa;
+      model_quant_row (A + (size_t) i * lda, K, qa, &sa);
+      for (int n = 0; n < N; n++) {
+        int8_t qb[1536];
+        float sb;
+        int64_t s = 0;
+        double exact = 0, qerr = 0;
+        model_quant_col (W + (size_t) n * K, K, 1.0f, qb, &sb);
+        /* a = qa·sa + ea with |ea| ≤ sa/2 (and a float rounding of x·inv,
+         * hence the 1.0001), the same for b: |a·b − qa·sa·qb·sb| ≤
+         * |a|·|eb| + |b|·|ea| + |ea|·|eb| per product */
+        const double ea = 1.0001 * sa / 2, eb = 1.0001 * sb / 2;
+        for (int k = 0; k < K; k++) {
+          const double x = A[(size_t) i * lda + k], y = W[(size_t) n * K + k];
+          s += ((int) qa[k] - 128) * qb[k];
+          exact += x * y;
+          qerr += fabs (x) * eb + fabs (y) * ea + ea * eb;
+        }
+        const float deq = (float) s * (sa * sb);
+        const double b = pc->bias ? bias[n] : 0.0;
+        const double r = pc->res ? R[(size_t) i * ldc + n] : 0.0;
+        const double pre_model = (double) deq + b;
+        const double pre_exact = exact + b;
+        double want_model, want_exact, tol_model, tol_quant;
+        const double floats = fabs (deq) + fabs (b) + fabs (r);
+        double slope = 1.0;
+
+        if (pc->act == MC_ACT_GELU) {
+          want_model = ref_gelu (pre_model) + r;
+          want_exact = ref_gelu (pre_exact) + r;
+          slope = 1.13;   /* GELU's steepest slope */
+          tol_model = 8 * U * fabs (ref_gelu (pre_model)) + 1e-30
+              + slope * 4 * U * floats + 2 * U * fabs (r);
+        } else if (pc->act == MC_ACT_RELU) {
+          want_model = fmax (pre_model, 0.0) + r;
+          want_exact = fmax (pre_exact, 0.0) + r;
+          tol_model = 4 * U * floats + 1e-30;
+        } else {
+          want_model = pre_model + r;
+          want_exact = pre_exact + r;
+          tol_model = 4 * U * floats + 1e-30;
+        }
+        tol_quant = slope * qerr + tol_model;
+        const double got = C[(size_t) i * ldc + n];
+        const double em = fabs (got - want_model) / tol_model;
+        const double eq = fabs (got - want_exact) / tol_quant;
+        if (em > *worst_model)
+          *worst_model = em;
+        if (eq > *worst_quant)
+          *worst_quant = eq;
+        bad += !(em <= 1.0) || !(eq <= 1.0);
+      }
+    }
+    CHECK (bad == 0, "%s: %d outputs out of bounds, case M=%d K=%d N=%d "
+        "act=%d res=%d (%d threads)", ik->name, bad, M, K, N, (int) pc->act,
+        pc->res, mc_threadpool_size (pool));
+    mc_packed_b_free (&pb);
+    g_free (A);
+    g_free (W);
+    g_free (bias);
+    g_free (R);
+    g_free (C);
+  }
+}
+
+int
+main (void)
+{
+  int8_kernel kernels[3];
+  int n = 0;
+  mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
+
+  kernels[n++] = (int8_kernel) { "portable-int8",
+    &mc_gemm_int8_kernels_portable, MC_GEMM_PORTABLE };
+#ifdef MC_GEMM_HAVE_X86
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
+    kernels[n++] = (int8_kernel) { "avx2-int8", &mc_gemm_int8_kernels_avx2,
+      MC_GEMM_AVX2 };
+  else
+    printf ("avx2-int8: SKIPPED, this CPU has no AVX2\n");
+#endif
+
+  check_pack ();
+  for (int i = 0; i < n; i++) {
+    double worst_model = 0, worst_quant = 0;
+
+    printf ("%s:\n", kernels[i].name);
+    check_quant_a (&kernels[i]);
+    check_tile_integers (&kernels[i]);
+    mc_gemm_set_variant (kernels[i].slot);
+    CHECK (!strcmp (mc_gemm_kernel_name (MC_GEMM_INT8), kernels[i].name),
+        "variant %s runs int8 on %s", mc_gemm_variant_name (kernels[i].slot),
+        mc_gemm_kernel_name (MC_GEMM_INT8));
+    for (int p = 0; p < 2; p++)
+      check_products (&kernels[i], pools[p], &worst_model, &worst_quant);
+    printf ("  products: worst error %.3f of the model bound, %.4f of the "
+        "quantization bound\n", worst_model, worst_quant);
+  }
+  if (mc_gemm_variant_supported (MC_GEMM_AVX512)) {
+    mc_gemm_set_variant (MC_GEMM_AVX512);
+    printf ("avx512 variant: int8 products run on %s\n",
+        mc_gemm_kernel_name (MC_GEMM_INT8));
+  }
+  mc_gemm_set_variant (MC_GEMM_AUTO);
+
+  /* 5. */
+  {
+    mc_packed_b pb;
+    const int K = MC_GEMM_INT8_MAX_K + 1;
+    float *w = g_new0 (float, K);
+    mc_gemm_format old = mc_gemm_set_pack_format (MC_GEMM_INT8);
+    CHECK (mc_pack_b_from_nk (&pb, w, 1, K, NULL) == -1,
+        "K = %d packed as int8", K);
+    mc_gemm_set_pack_format (old);
+    g_free (w);
+  }
+
+  mc_threadpool_free (pools[0]);
+  mc_threadpool_free (pools[1]);
+  return mc_test_finish ("gemm-int8");
+}
