@@ -540,8 +540,10 @@ mc_mci_build (const mc_mci_config *cfg, int embed_dim, mc_weights *w,
   add_conv_exp (&b, m->layers, cfg->embed_dims[ns - 1], m->final_dim);
   {
     const float *proj = mc_weights_get (w, MC_SHAPE (m->final_dim, embed_dim), "head.proj");
+    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_head_format ());
     if (mc_pack_b_from_kn (&m->head, proj, m->final_dim, embed_dim) != 0)
       b.oom = 1;
+    mc_gemm_set_pack_format (f);
   }
 
   st = mc_weights_status (w);

@@ -389,6 +389,12 @@ mc_gemm_get_pack_format (void)
   return pack_format;
 }
 
+mc_gemm_format
+mc_gemm_head_format (void)
+{
+  return pack_format == MC_GEMM_INT8 ? MC_GEMM_F32 : pack_format;
+}
+
 void
 mc_gelu_inplace (float *x, size_t n)
 {
@@ -481,9 +487,10 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
       : format == MC_GEMM_INT8 ? int8_variant (mc_gemm_get_variant ())
       : mc_gemm_get_variant ();
   const mc_gemm_kernels *kr = kernels_for (v);
-  /* a word holds two k of a column (bf16) or four (int8) */
+  /* a word holds two k of a column (bf16) or four (int8, whose panels
+   * also hold the magnitudes) */
   size_t n = format == MC_GEMM_BF16 ? packed_floats ((K + 1) / 2, N, kr->nr)
-      : format == MC_GEMM_INT8 ? packed_floats ((K + 3) / 4, N, kr->nr)
+      : format == MC_GEMM_INT8 ? 2 * packed_floats ((K + 3) / 4, N, kr->nr)
       : packed_floats (K, N, kr->nr);
   void *p = NULL;
 
@@ -497,10 +504,11 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
     return -1;   /* as above, or sums that could leave int32 */
   if (format == MC_GEMM_INT8) {
     const size_t cols = packed_floats (1, N, kr->nr);
-    if (posix_memalign (&p, 64, (cols ? 2 * cols : 1) * sizeof (float)) != 0)
+    if (posix_memalign (&p, 64, (cols ? 3 * cols : 1) * sizeof (float)) != 0)
       return -1;
     pb->col_scale = p;
-    pb->col_offset = (int32_t *) (pb->col_scale + cols);
+    pb->col_sum = (int32_t *) (pb->col_scale + cols);
+    pb->col_diag = K == N ? pb->col_scale + 2 * cols : NULL;
     p = NULL;
   }
   if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0) {
@@ -517,8 +525,8 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
   if (format == MC_GEMM_BF16)
     pack_panels_bf16 (pb->data, src, sk, sn, K, N, scale, kr->nr);
   else if (format == MC_GEMM_INT8)
-    mc_gemm_int8_pack (pb->data, pb->col_scale, pb->col_offset, src, sk, sn,
-        K, N, scale, kr->nr);
+    mc_gemm_int8_pack (pb->data, pb->col_scale, pb->col_sum, pb->col_diag,
+        src, sk, sn, K, N, scale, kr->nr);
   else
     pack_panels (pb->data, src, sk, sn, K, N, scale, 1.0f, kr->nr);
   return 0;
@@ -544,7 +552,8 @@ mc_packed_b_free (mc_packed_b *pb)
   free (pb->col_scale);
   pb->data = NULL;
   pb->col_scale = NULL;
-  pb->col_offset = NULL;
+  pb->col_sum = NULL;
+  pb->col_diag = NULL;
 }
 
 /* ---- the blocked product ---- */
@@ -555,7 +564,8 @@ typedef struct {
                                       gives the tile, blocking, epilogue) */
   const mc_gemm_int8_kernels *ik;  /* int8 panels: likewise */
   const float *col_scale;          /* int8: B's column scales */
-  const int32_t *col_offset;       /* int8: 128·Σ_k of B's columns */
+  const int32_t *col_sum;          /* int8: Σ_k of B's columns */
+  const float *col_diag;           /* int8, K = N: B's diagonal in float */
   int M, N, K;
   const float *A;
   ptrdiff_t lda;
@@ -586,12 +596,24 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
   const int nr = j->kr->nr;
 
   if (j->ik) {
-    /* one K block: apack holds the strip's mr rows, then their scales */
+    /* one K block: apack holds the strip's mr rows, their scales and their
+     * zero points */
     const int groups = (j->K + 3) / 4;
+    const float *sa = (const float *) apack + (size_t) j->mr * groups;
     j->ik->tile (m, groups, apack, (const uint32_t *) j->B
-        + (size_t) p * groups * nr, j->col_offset + (size_t) p * nr,
-        (const float *) apack + (size_t) j->mr * groups,
-        j->col_scale + (size_t) p * nr, src, lds, bias, out, ldo);
+        + (size_t) p * groups * 2 * nr, j->col_sum + (size_t) p * nr, sa,
+        (const int32_t *) (sa + j->mr), j->col_scale + (size_t) p * nr, src,
+        lds, bias, out, ldo);
+    if (j->col_diag) {
+      /* the float diagonal (gemm_kernels.h), before any activation */
+      const int n0 = p * nr, n = j->N - n0 < nr ? j->N - n0 : nr;
+      for (int i = 0; i < m; i++) {
+        const float *a = j->A + (ptrdiff_t) (i0 + i) * j->lda + n0;
+        float *o = out + i * ldo;
+        for (int c = 0; c < n; c++)
+          o[c] += a[c] * j->col_diag[n0 + c];
+      }
+    }
   } else if (j->bk)
     j->bk->tile (m, kc, apack, (const uint32_t *) j->B
         + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * nr, src, lds, bias, out,
@@ -692,7 +714,7 @@ run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
 static int
 int8_block (int K, int nr)
 {
-  const size_t panel = (size_t) ((K + 3) / 4) * nr * sizeof (uint32_t);
+  const size_t panel = (size_t) ((K + 3) / 4) * 2 * nr * sizeof (uint32_t);
   const int b = (int) ((256 * 1024) / (panel ? panel : 1));
   return b > 0 ? b : 1;
 }
@@ -708,7 +730,7 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
   /* the bf16 kernel's copy of one mr × kc slice of A */
   float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1)
-      : j->ik ? j->mr * ((j->K + 3) / 4 + 1) : 1]
+      : j->ik ? j->mr * ((j->K + 3) / 4 + 2) : 1]
       __attribute__ ((aligned (64)));
 
   if (j->k_inner) {
@@ -725,9 +747,11 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
         if (j->bk)
           j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
               apack);
-        else if (j->ik)
+        else if (j->ik) {
+          float *sa = apack + (size_t) j->mr * ((j->K + 3) / 4);
           j->ik->quant_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda, j->lda,
-              (uint32_t *) apack, apack + (size_t) j->mr * ((j->K + 3) / 4));
+              (uint32_t *) apack, sa, (int32_t *) (sa + j->mr));
+        }
         for (int p = pb; p < pe; p++)
           one_tile (j, tile, apack, i0, m, p, k0, kc);
         /* the activation over the strip's whole panels while it is in L1:
@@ -844,7 +868,8 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.bk = B->format == MC_GEMM_BF16 ? bf16_kernels_for (B->variant) : NULL;
   j.ik = B->format == MC_GEMM_INT8 ? int8_kernels_for (B->variant) : NULL;
   j.col_scale = B->col_scale;
-  j.col_offset = B->col_offset;
+  j.col_sum = B->col_sum;
+  j.col_diag = B->col_diag;
   j.mr = j.bk ? j.bk->mr : j.ik ? j.ik->mr : j.kr->mr;
   j.M = M;
   j.N = B->N;

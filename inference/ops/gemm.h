@@ -36,9 +36,9 @@ typedef enum {
                         the AVX512-BF16 instruction where the CPU has it and
                         an emulation with the same numerics elsewhere
                         (gemm_kernels.h says what exactly is computed). */
-  MC_GEMM_INT8 = 2,  /* symmetric integers: B 7-bit per output column
-                        (scale max|column|/63), A 8-bit per row as the
-                        product reads it (max|row|/127); integer sums are
+  MC_GEMM_INT8 = 2,  /* integers: B symmetric 8-bit per output column
+                        (scale max|column|/127), A 8-bit per row with a
+                        zero point as the product reads it; sums are
                         exact, then dequantized in float before bias,
                         activation and residual.  Every kernel computes the
                         same integers (gemm_kernels.h). */
@@ -48,15 +48,17 @@ typedef struct {
   int K, N;       /* B is logically [K, N] */
   void *data;     /* packed panels, owned (64-byte aligned): floats; for
                      BF16 ceil(K/2) × nr words of bf16 pairs per panel; for
-                     INT8 ceil(K/4) × nr words of 4 bytes (K at most
+                     INT8 ceil(K/4) × 2·nr words of 4 bytes (K at most
                      MC_GEMM_INT8_MAX_K) */
   int variant;    /* the kernel variant the panels were packed for */
   int nr;         /* panel width: ceil(N/nr) panels of K×nr, zero-padded */
   mc_gemm_format format;
-  float *col_scale;     /* INT8: each column's dequantization scale and */
-  int32_t *col_offset;  /* 128·Σ_k of its integers (ceil(N/nr)·nr each,
-                           zero-padded; one allocation at col_scale, owned);
-                           else NULL */
+  float *col_scale;     /* INT8: each column's dequantization scale, */
+  int32_t *col_sum;     /* Σ_k of its integers, */
+  float *col_diag;      /* and where K = N its diagonal element, kept in
+                           float (else NULL); ceil(N/nr)·nr each, zero-padded,
+                           one allocation at col_scale, owned.  NULL unless
+                           INT8. */
 } mc_packed_b;
 
 /* The format of the panels this thread packs from now on (thread-local,
@@ -65,6 +67,12 @@ typedef struct {
  * precision without carrying it. */
 mc_gemm_format mc_gemm_set_pack_format (mc_gemm_format f);
 mc_gemm_format mc_gemm_get_pack_format (void);
+
+/* The format for a model's projection head (the last product, whose error
+ * lands on the embedding unfiltered; one row per image or prompt): the
+ * current pack format, except that INT8 heads stay float (on tiny_s0 the
+ * int8 image head alone cost ~2e-4 of cosine). */
+mc_gemm_format mc_gemm_head_format (void);
 
 /* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
  * scale (may be NULL) multiplies row n of W first (folds a layer scale).

@@ -4,6 +4,7 @@
  * integer (x86/gemm_int8_avx2.c).  gemm.c's driver runs them.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gemm_kernels.h"
@@ -17,32 +18,40 @@ quantize (float x, float inv)
 }
 
 void
-mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_offset,
-    const float *src, ptrdiff_t sk, ptrdiff_t sn, int K, int N,
-    const float *scale, int nr)
+mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,
+    float *col_diag, const float *src, ptrdiff_t sk, ptrdiff_t sn, int K,
+    int N, const float *scale, int nr)
 {
   const int panels = (N + nr - 1) / nr, groups = (K + 3) / 4;
 
-  memset (dst, 0, (size_t) panels * groups * nr * sizeof (uint32_t));
+  memset (dst, 0, (size_t) panels * groups * 2 * nr * sizeof (uint32_t));
   memset (col_scale, 0, (size_t) panels * nr * sizeof (float));
-  memset (col_offset, 0, (size_t) panels * nr * sizeof (int32_t));
+  memset (col_sum, 0, (size_t) panels * nr * sizeof (int32_t));
+  if (col_diag)
+    memset (col_diag, 0, (size_t) panels * nr * sizeof (float));
   for (int n = 0; n < N; n++) {
     const float *col = src + (ptrdiff_t) n * sn;
     const float s = scale ? scale[n] : 1.0f;
-    int8_t *d = (int8_t *) (dst + (size_t) (n / nr) * groups * nr + n % nr);
+    int8_t *d = (int8_t *) (dst + (size_t) (n / nr) * groups * 2 * nr + n % nr);
     float max = 0.0f, inv;
     int32_t sum = 0;
 
+    if (col_diag)
+      col_diag[n] = col[(ptrdiff_t) n * sk] * s;
     for (int k = 0; k < K; k++)
-      max = fmaxf (max, fabsf (col[(ptrdiff_t) k * sk] * s));
-    inv = max > 0.0f ? 63.0f / max : 0.0f;
-    col_scale[n] = max / 63.0f;
+      if (!col_diag || k != n)
+        max = fmaxf (max, fabsf (col[(ptrdiff_t) k * sk] * s));
+    inv = max > 0.0f ? 127.0f / max : 0.0f;
+    col_scale[n] = max / 127.0f;
     for (int k = 0; k < K; k++) {
-      const int32_t q = quantize (col[(ptrdiff_t) k * sk] * s, inv);
-      d[((size_t) (k / 4) * nr) * 4 + k % 4] = (int8_t) q;
+      const int32_t q = col_diag && k == n ? 0
+          : quantize (col[(ptrdiff_t) k * sk] * s, inv);
+      /* the signed byte, and its magnitude nr words further */
+      d[((size_t) (k / 4) * 2 * nr) * 4 + k % 4] = (int8_t) q;
+      d[((size_t) (k / 4) * 2 * nr + nr) * 4 + k % 4] = (int8_t) abs (q);
       sum += q;
     }
-    col_offset[n] = 128 * sum;
+    col_sum[n] = sum;
   }
 }
 
@@ -51,23 +60,30 @@ mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_offset,
 
 static void
 portable_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
-    float *scale)
+    float *scale, int32_t *zero)
 {
   const int groups = (K + 3) / 4;
 
   for (int i = 0; i < m; i++) {
     const float *row = a + i * lda;
     uint8_t *d = (uint8_t *) (dst + (size_t) i * groups);
-    float max = 0.0f, inv;
+    float lo = 0.0f, hi = 0.0f, inv;
+    int32_t z;
 
-    for (int k = 0; k < K; k++)
-      max = fmaxf (max, fabsf (row[k]));
-    inv = max > 0.0f ? 127.0f / max : 0.0f;
-    scale[i] = max / 127.0f;
-    for (int k = 0; k < K; k++)
-      d[k] = (uint8_t) (quantize (row[k], inv) + 128);
+    for (int k = 0; k < K; k++) {
+      lo = fminf (lo, row[k]);
+      hi = fmaxf (hi, row[k]);
+    }
+    inv = hi - lo > 0.0f ? 254.0f / (hi - lo) : 0.0f;
+    scale[i] = (hi - lo) / 254.0f;
+    z = quantize (-lo, inv);
+    zero[i] = z;
+    for (int k = 0; k < K; k++) {
+      const int32_t u = quantize (row[k], inv) + z;
+      d[k] = (uint8_t) (int8_t) ((u < 0 ? 0 : u > 254 ? 254 : u) - 127);
+    }
     for (int k = K; k < 4 * groups; k++)
-      d[k] = 128;
+      d[k] = 0;
   }
 }
 
@@ -76,11 +92,12 @@ portable_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
 
 static void
 portable_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
-    const int32_t *off, const float *sa, const float *sb, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+    const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo)
 {
   for (int i = 0; i < m; i++) {
-    const uint8_t *ar = (const uint8_t *) (a + (size_t) i * groups);
+    const int8_t *ar = (const int8_t *) (a + (size_t) i * groups);
     const int8_t *bp = (const int8_t *) b;
     int32_t acc[PORTABLE_NR] = { 0 };
     float row[PORTABLE_NR];
@@ -88,11 +105,11 @@ portable_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     for (int g = 0; g < groups; g++)
       for (int j = 0; j < PORTABLE_NR; j++)
         for (int r = 0; r < 4; r++)
-          acc[j] += ar[4 * g + r] * bp[((size_t) g * PORTABLE_NR + j) * 4 + r];
+          acc[j] += ar[4 * g + r] * bp[((size_t) g * 2 * PORTABLE_NR + j) * 4 + r];
     /* src row i is read before out row i is written: src may equal out */
     for (int j = 0; j < PORTABLE_NR; j++) {
       const float s = sa[i] * sb[j];
-      float v = (float) (acc[j] - off[j]) * s;
+      float v = (float) (acc[j] + (127 - za[i]) * bsum[j]) * s;
       if (src)
         v += src[i * lds + j];
       if (bias)

@@ -124,23 +124,38 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
 
 
 /* ---- int8 panels (MC_GEMM_INT8) ----
- * Symmetric quantization, one scale per column of B and one per row of A:
- *   B: sb[n] = max_k |B[k][n]| / 63, qb = nearbyint (B · (63 / max)),
- *      7-bit, packed once (a layer scale folded in first);
- *   A: sa[i] = max_k |A[i][k]| / 127, qa = nearbyint (A · (127 / max)),
- *      one float multiply then round to nearest even, done by quant_a as
- *      the product reaches a row strip (a zero row gives 0 and scale 0).
- * A is stored as unsigned bytes qa + 128 (ceil(K/4) words of 4 k per row,
- * the tail padded with 128), B as signed bytes in words of 4 k per column
- * (panel word (g, j) holds qb (4g + r, j) in byte r, zero past K and past
- * N): the operand layout of VPMADDUBSW, and of VNNI's VPDPBUSD.  Because
- * |qb| ≤ 63, VPMADDUBSW's pairs (at most 2·255·63 = 32130) never saturate
- * int16, and every kernel computes the same exact integer
- *   Σ (qa + 128)·qb − 128·Σ_k qb  =  Σ qa·qb
- * (col_offset[j] = 128·Σ_k qb[k][j] is packed with B).  The epilogue is
- * float: out = (float) Σ qa·qb · (sa[i] · sb[j]), + src, + bias, then the
- * float kernel's finish (activation, residual).  K is a single block: the
- * quantized row strip (≤ 8 × MC_GEMM_INT8_MAX_K bytes) is on the stack. */
+ * B: symmetric, 8-bit, one scale per column, packed once (a layer scale
+ *    folded in first): sb[n] = max_k |B[k][n]| / 127,
+ *    qb = nearbyint (B · (127 / max)).
+ * A: asymmetric, 255 levels, one scale and zero point per row, quantized by
+ *    quant_a as the product reaches a row strip: over the row and 0,
+ *    lo = min, hi = max; sa = (hi − lo) / 254, inv = 254 / (hi − lo),
+ *    za = nearbyint (−lo · inv), ua = clamp (nearbyint (A · inv) + za, 0,
+ *    254) (one float multiply then round to nearest even; a zero row gives
+ *    sa = 0, za = 0), stored as the signed byte qa = ua − 127.  One-sided
+ *    rows (after GELU or ReLU) get twice the resolution of a symmetric
+ *    code.
+ * Rows of A are ceil(K/4) words of 4 k (the tail zero).  A panel of B is,
+ * per 4 k (group g), nr words of signed bytes (word (g, j) holds
+ * qb (4g + r, j) in byte r, zero past K and past N) then nr words of their
+ * magnitudes |qb|: the x86 kernels multiply |qb| (unsigned) by
+ * qa·sign (qb) (VPSIGNB) with VPMADDUBSW, whose pairs stay within
+ * 2·127·127 < 2^15, so nothing saturates and every kernel computes the
+ * same exact integer
+ *   Σ qa·qb + (127 − za)·Σ_k qb  =  Σ (ua − za)·qb
+ * (col_sum[j] = Σ_k qb[k][j] is packed with B).  The epilogue is float:
+ * out = (float) (Σ qa·qb + (127 − za[i])·col_sum[j]) · (sa[i] · sb[j]),
+ * + src, + bias, then the float kernel's finish (activation, residual).
+ * K is a single block: the quantized row strip (≤ 8 × MC_GEMM_INT8_MAX_K
+ * bytes) is on the stack.
+ *
+ * Square B (K = N) keeps its diagonal in float: qb (n, n) = 0, sb and
+ * col_sum are taken over the other elements, and the driver adds
+ * A[i][n]·B[n][n] to the tile's output before any activation.  Apple's
+ * reparameterized MobileOne 1×1 convs fold their identity (BatchNorm)
+ * branch into the diagonal, which then dwarfs the rest of its column: with
+ * it in the scale, the other weights kept 1–2 bits (the first stem 1×1 of
+ * tiny_s0 alone took the image embedding's cosine to 0.980). */
 #define MC_GEMM_INT8_MAX_K 16384
 #define MC_GEMM_INT8_MAX_MR 8
 
@@ -149,16 +164,19 @@ typedef struct {
   int mr;          /* rows per tile, at most MC_GEMM_INT8_MAX_MR */
   int nr;          /* must equal the float kernel's it pairs with */
   /* Quantizes the m × K slice a (row stride lda): row i to dst + i·groups
-   * (groups = ceil(K/4) words) and its scale to scale[i]. */
+   * (groups = ceil(K/4) words), its scale to scale[i], its zero point to
+   * zero[i]. */
   void (*quant_a) (int m, int K, const float *a, ptrdiff_t lda,
-      uint32_t *dst, float *scale);
-  /* out[i][0:nr] = (float) (Σ_g a·b − off[0:nr]) · (sa[i]·sb[0:nr])
+      uint32_t *dst, float *scale, int32_t *zero);
+  /* out[i][0:nr] = (float) (Σ_g a·b + (127 − za[i])·bsum[0:nr])
+   * · (sa[i]·sb[0:nr])
    * + src[i] (may be NULL or equal out) + bias (may be NULL), for i < m,
-   * with a from quant_a (row stride groups) and b a panel of groups × nr
-   * words. */
+   * with a, sa, za from quant_a (row stride groups) and b a panel of
+   * groups × 2·nr words. */
   void (*tile) (int m, int groups, const uint32_t *a, const uint32_t *b,
-      const int32_t *off, const float *sa, const float *sb, const float *src,
-      ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo);
+      const int32_t *bsum, const float *sa, const int32_t *za,
+      const float *sb, const float *src, ptrdiff_t lds, const float *bias,
+      float *out, ptrdiff_t ldo);
 } mc_gemm_int8_kernels;
 
 /* Tests only, as mc_gemm_kernels_override for the int8 kernel of slot v. */
@@ -172,9 +190,10 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx2;
 
 /* Packs element (k, n) = src[k·sk + n·sn] · (scale ? scale[n] : 1) as int8
  * panels of nr columns (the layout above) into dst (ceil(N/nr) · ceil(K/4)
- * · nr words), the column scales into col_scale and 128·Σ_k qb into
- * col_offset (ceil(N/nr) · nr each, zero past N). */
-void mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_offset,
-    const float *src, ptrdiff_t sk, ptrdiff_t sn, int K, int N,
-    const float *scale, int nr);
+ * · 2·nr words), the column scales into col_scale, Σ_k qb into col_sum and,
+ * when col_diag is not NULL (K = N), the diagonal in float into col_diag
+ * (ceil(N/nr) · nr each, zero past N). */
+void mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,
+    float *col_diag, const float *src, ptrdiff_t sk, ptrdiff_t sn, int K,
+    int N, const float *scale, int nr);
 #endif

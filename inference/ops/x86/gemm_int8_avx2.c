@@ -2,14 +2,14 @@
  * calls it only after cpuid says so).  Numerics and layouts: gemm_kernels.h;
  * it must give the portable kernel's integers (gemm_int8.c).
  *
- * Register tile 6×16 as the float AVX2 kernel's: per pair of k, each row's
- * A word (two int16) is broadcast and VPMADDWD multiplies it with two B
- * vectors of 8 columns × 2 k, summing each column's two products into
- * int32; VPADDD accumulates.  12 accumulators, 2 B vectors, the broadcast
- * and the product: all 16 ymm.  That is 32 multiply-adds per multiply
- * instruction against 8 per FMA of the float kernel, at the same issue
- * rate on Zen 3 (2 per cycle), but each needs an add as well, so the
- * kernel's peak is twice the float kernel's.
+ * Register tile 6×16 as the float AVX2 kernel's: per 4 k, each row's A
+ * word (4 signed bytes) is broadcast; VPSIGNB gives it the signs of two B
+ * vectors of 8 columns × 4 bytes, VPMADDUBSW multiplies that by the bytes'
+ * magnitudes and adds neighbouring products into int16, VPMADDWD against
+ * ones adds those pairs into int32, VPADDD accumulates: 32 multiply-adds in
+ * two multiply instructions and two others, where the float kernel's FMA
+ * does 8.  The sign step is what lets both operands keep 8 bits (plain
+ * VPMADDUBSW on unsigned A would saturate with 8-bit weights).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -22,71 +22,101 @@
 
 #define INLINE static inline __attribute__ ((always_inline))
 
-/* 8 floats → 8 bytes q + 128 in k order, rounded as the portable kernel
- * rounds (VCVTPS2DQ in the default mode); |q| ≤ 127, so packing never
- * saturates */
+/* 8 floats → 8 signed bytes clamp (nearbyint (x · inv) + z, 0, 254) − 127
+ * in k order, rounded as the portable kernel rounds (VCVTPS2DQ in the
+ * default mode) */
 INLINE __m128i
-quant8 (const float *x, __m256 inv)
+quant8 (const float *x, __m256 inv, __m256i z)
 {
-  const __m256i q = _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x), inv));
+  __m256i q = _mm256_add_epi32 (z,
+      _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x), inv)));
+  q = _mm256_min_epi32 (_mm256_max_epi32 (q, _mm256_setzero_si256 ()),
+      _mm256_set1_epi32 (254));
+  q = _mm256_sub_epi32 (q, _mm256_set1_epi32 (127));
   const __m128i w = _mm_packs_epi32 (_mm256_castsi256_si128 (q),
       _mm256_extracti128_si256 (q, 1));
-  return _mm_add_epi8 (_mm_packs_epi16 (w, w), _mm_set1_epi8 ((char) 0x80));
+  return _mm_packs_epi16 (w, w);
+}
+
+INLINE float
+hmin (__m256 v)
+{
+  __m128 h = _mm_min_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
+  h = _mm_min_ps (h, _mm_movehl_ps (h, h));
+  return _mm_cvtss_f32 (_mm_min_ss (h, _mm_shuffle_ps (h, h, 1)));
+}
+
+INLINE float
+hmax (__m256 v)
+{
+  __m128 h = _mm_max_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
+  h = _mm_max_ps (h, _mm_movehl_ps (h, h));
+  return _mm_cvtss_f32 (_mm_max_ss (h, _mm_shuffle_ps (h, h, 1)));
 }
 
 static void
 avx2_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
-    float *scale)
+    float *scale, int32_t *zero)
 {
   const int groups = (K + 3) / 4;
-  const __m256 sign = _mm256_set1_ps (-0.0f);
 
   for (int i = 0; i < m; i++) {
     const float *row = a + i * lda;
     uint8_t *d = (uint8_t *) (dst + (size_t) i * groups);
-    __m256 vmax = _mm256_setzero_ps ();
-    __m128 h;
-    float max, inv;
+    __m256 vlo = _mm256_setzero_ps (), vhi = _mm256_setzero_ps ();
+    float lo, hi, inv;
+    int32_t z;
     int k = 0;
 
-    for (; k + 8 <= K; k += 8)
-      vmax = _mm256_max_ps (vmax, _mm256_andnot_ps (sign, _mm256_loadu_ps (row + k)));
-    h = _mm_max_ps (_mm256_castps256_ps128 (vmax), _mm256_extractf128_ps (vmax, 1));
-    h = _mm_max_ps (h, _mm_movehl_ps (h, h));
-    h = _mm_max_ss (h, _mm_shuffle_ps (h, h, 1));
-    max = _mm_cvtss_f32 (h);
-    for (; k < K; k++)
-      max = fmaxf (max, fabsf (row[k]));
-    inv = max > 0.0f ? 127.0f / max : 0.0f;
-    scale[i] = max / 127.0f;
+    for (; k + 8 <= K; k += 8) {
+      const __m256 x = _mm256_loadu_ps (row + k);
+      vlo = _mm256_min_ps (vlo, x);
+      vhi = _mm256_max_ps (vhi, x);
+    }
+    lo = hmin (vlo);
+    hi = hmax (vhi);
+    for (; k < K; k++) {
+      lo = fminf (lo, row[k]);
+      hi = fmaxf (hi, row[k]);
+    }
+    inv = hi - lo > 0.0f ? 254.0f / (hi - lo) : 0.0f;
+    scale[i] = (hi - lo) / 254.0f;
+    z = (int32_t) nearbyintf (-lo * inv);
+    zero[i] = z;
 
     const __m256 vinv = _mm256_set1_ps (inv);
+    const __m256i vz = _mm256_set1_epi32 (z);
     k = 0;
     for (; k + 8 <= K; k += 8)
-      _mm_storel_epi64 ((__m128i *) (d + k), quant8 (row + k, vinv));
-    for (; k < K; k++)
-      d[k] = (uint8_t) ((int) nearbyintf (row[k] * inv) + 128);
+      _mm_storel_epi64 ((__m128i *) (d + k), quant8 (row + k, vinv, vz));
+    for (; k < K; k++) {
+      const int32_t u = (int32_t) nearbyintf (row[k] * inv) + z;
+      d[k] = (uint8_t) (int8_t) ((u < 0 ? 0 : u > 254 ? 254 : u) - 127);
+    }
     for (; k < 4 * groups; k++)
-      d[k] = 128;
+      d[k] = 0;
   }
 }
 
 /* out rows from the integer sums (gemm_kernels.h's epilogue) */
 INLINE void
-finish_rows (const int m, __m256i acc[][2], const int32_t *off,
-    const float *sa, const float *sb, const float *src, ptrdiff_t lds,
-    const float *bias, float *out, ptrdiff_t ldo)
+finish_rows (const int m, __m256i acc[][2], const int32_t *bsum,
+    const float *sa, const int32_t *za, const float *sb, const float *src,
+    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
 {
   const __m256 sb0 = _mm256_loadu_ps (sb), sb1 = _mm256_loadu_ps (sb + 8);
-  const __m256i off0 = _mm256_loadu_si256 ((const __m256i *) off);
-  const __m256i off1 = _mm256_loadu_si256 ((const __m256i *) (off + 8));
+  const __m256i bs0 = _mm256_loadu_si256 ((const __m256i *) bsum);
+  const __m256i bs1 = _mm256_loadu_si256 ((const __m256i *) (bsum + 8));
   /* src row i is read before out row i is written: src may equal out */
 #pragma GCC unroll 8
   for (int i = 0; i < m; i++) {
     const __m256 s = _mm256_set1_ps (sa[i]);
-    __m256 v0 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_sub_epi32 (acc[i][0], off0)),
+    const __m256i z = _mm256_set1_epi32 (127 - za[i]);
+    const __m256i off0 = _mm256_mullo_epi32 (z, bs0);
+    const __m256i off1 = _mm256_mullo_epi32 (z, bs1);
+    __m256 v0 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_add_epi32 (acc[i][0], off0)),
         _mm256_mul_ps (s, sb0));
-    __m256 v1 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_sub_epi32 (acc[i][1], off1)),
+    __m256 v1 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_add_epi32 (acc[i][1], off1)),
         _mm256_mul_ps (s, sb1));
     if (src) {
       v0 = _mm256_add_ps (v0, _mm256_loadu_ps (src + i * lds));
@@ -113,12 +143,16 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
   const ptrdiff_t stride = (ptrdiff_t) groups * 4;
   const uint32_t *a3 = a + 3 * (ptrdiff_t) groups;
 
+  /* per row: broadcast qa, VPSIGNB qa·sign (qb) with the signed B
+   * bytes from memory, VPMADDUBSW with |qb| (ymm12, ymm13) */
 #define ROW(addr, c0, c1) \
       "vpbroadcastd " addr ", %%ymm14\n\t" \
-      "vpmaddubsw %%ymm12, %%ymm14, %%ymm15\n\t" \
+      "vpsignb (%[b]), %%ymm14, %%ymm15\n\t" \
+      "vpmaddubsw %%ymm15, %%ymm12, %%ymm15\n\t" \
       "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t" \
       "vpaddd %%ymm15, %%ymm" c0 ", %%ymm" c0 "\n\t" \
-      "vpmaddubsw %%ymm13, %%ymm14, %%ymm15\n\t" \
+      "vpsignb 32(%[b]), %%ymm14, %%ymm15\n\t" \
+      "vpmaddubsw %%ymm15, %%ymm13, %%ymm15\n\t" \
       "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t" \
       "vpaddd %%ymm15, %%ymm" c1 ", %%ymm" c1 "\n\t"
   __asm__ volatile (
@@ -138,8 +172,8 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
       "jz 2f\n\t"
       ".p2align 4\n"
       "1:\n\t"
-      "vmovdqu (%[b]), %%ymm12\n\t"
-      "vmovdqu 32(%[b]), %%ymm13\n\t"
+      "vmovdqu 64(%[b]), %%ymm12\n\t"
+      "vmovdqu 96(%[b]), %%ymm13\n\t"
       ROW ("(%[a])", "0", "1")
       ROW ("(%[a],%[s])", "2", "3")
       ROW ("(%[a],%[s],2)", "4", "5")
@@ -148,7 +182,7 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
       ROW ("(%[a3],%[s],2)", "10", "11")
       "add $4, %[a]\n\t"
       "add $4, %[a3]\n\t"
-      "add $64, %[b]\n\t"
+      "add $128, %[b]\n\t"
       "dec %[g]\n\t"
       "jnz 1b\n"
       "2:\n\t"
@@ -176,8 +210,9 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
  * registers). */
 INLINE void
 tile_rows (const int m, int groups, const uint32_t *a, const uint32_t *b,
-    const int32_t *off, const float *sa, const float *sb, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+    const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo)
 {
   const __m256i ones = _mm256_set1_epi16 (1);
   __m256i acc[MR][2];
@@ -187,28 +222,33 @@ tile_rows (const int m, int groups, const uint32_t *a, const uint32_t *b,
     acc[i][0] = acc[i][1] = _mm256_setzero_si256 ();
 
   for (int g = 0; g < groups; g++) {
-    const __m256i b0 = _mm256_loadu_si256 ((const __m256i *) (b + g * NR));
-    const __m256i b1 = _mm256_loadu_si256 ((const __m256i *) (b + g * NR + 8));
+    const uint32_t *bg = b + (size_t) g * 2 * NR;
+    const __m256i s0 = _mm256_loadu_si256 ((const __m256i *) bg);
+    const __m256i s1 = _mm256_loadu_si256 ((const __m256i *) (bg + 8));
+    const __m256i m0 = _mm256_loadu_si256 ((const __m256i *) (bg + NR));
+    const __m256i m1 = _mm256_loadu_si256 ((const __m256i *) (bg + NR + 8));
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++) {
       const __m256i av = _mm256_set1_epi32 ((int) a[(size_t) i * groups + g]);
-      acc[i][0] = _mm256_add_epi32 (acc[i][0],
-          _mm256_madd_epi16 (_mm256_maddubs_epi16 (av, b0), ones));
-      acc[i][1] = _mm256_add_epi32 (acc[i][1],
-          _mm256_madd_epi16 (_mm256_maddubs_epi16 (av, b1), ones));
+      acc[i][0] = _mm256_add_epi32 (acc[i][0], _mm256_madd_epi16 (
+              _mm256_maddubs_epi16 (m0, _mm256_sign_epi8 (av, s0)), ones));
+      acc[i][1] = _mm256_add_epi32 (acc[i][1], _mm256_madd_epi16 (
+              _mm256_maddubs_epi16 (m1, _mm256_sign_epi8 (av, s1)), ones));
     }
   }
 
-  finish_rows (m, acc, off, sa, sb, src, lds, bias, out, ldo);
+  finish_rows (m, acc, bsum, sa, za, sb, src, lds, bias, out, ldo);
 }
 
 static void
 avx2_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
-    const int32_t *off, const float *sa, const float *sb, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+    const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo)
 {
 #define TILE_CASE(n) \
-    case n: tile_rows (n, groups, a, b, off, sa, sb, src, lds, bias, out, ldo); return;
+    case n: tile_rows (n, groups, a, b, bsum, sa, za, sb, src, lds, bias, \
+        out, ldo); return;
   switch (m) {
     TILE_CASE (1)
     TILE_CASE (2)
@@ -218,7 +258,7 @@ avx2_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     case 6: {
       __m256i acc[6][2];
       tile6 (groups, a, b, acc);
-      finish_rows (6, acc, off, sa, sb, src, lds, bias, out, ldo);
+      finish_rows (6, acc, bsum, sa, za, sb, src, lds, bias, out, ldo);
       return;
     }
     default:
