@@ -1,13 +1,14 @@
-/* bench_precision.c — fp32 against bf16 on one model, interleaved.
+/* bench_precision.c — fp32 against bf16 or int8 on one model, interleaved.
  *
  *   bench-precision --model MODEL [--config NAME] [--threads N]
- *                   [--iterations K] [--text]
+ *                   [--iterations K] [--text] [--precision bf16|int8]
  *
- * Loads the model twice (precision fp32 and bf16) and times forward passes
- * alternately, fp32 then bf16, so that load from other processes on a
- * shared machine hits both alike.  Prints one JSON object: the kernels that
- * ran, median and min ms of each, the median of the per-pair time ratios
- * bf16/fp32, and the smallest cosine between the two paths' embeddings.
+ * Loads the model twice (precision fp32 and the reduced one, bf16 unless
+ * told) and times forward passes alternately, fp32 then the other, so that
+ * load from other processes on a shared machine hits both alike.  Prints
+ * one JSON object: the kernels that ran, median and min ms of each, the
+ * median of the per-pair time ratios low/fp32, and the smallest cosine
+ * between the two paths' embeddings ("low" is the reduced precision).
  * Memory is not measured here (both contexts live in one process): see the
  * rss_after_load_mib of `mobileclip bench --precision ...`.
  */
@@ -59,35 +60,43 @@ main (int argc, char **argv)
     { "threads", required_argument, NULL, 'j' },
     { "iterations", required_argument, NULL, 'k' },
     { "text", no_argument, NULL, 't' },
+    { "precision", required_argument, NULL, 'p' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL;
   int threads = 0, iters = 30, text = 0, opt, d, size = 0;
+  mc_precision low = MC_PRECISION_BF16;
   mc_context *ctx[2];
   double *t[2], *ratio, worst_cos = 1.0, med[2], min[2];
   float *out[2], *input = NULL;
   int32_t tokens[2 * MC_CONTEXT_LENGTH] = { 0 };
 
-  while ((opt = getopt_long (argc, argv, "m:c:j:k:t", opts, NULL)) != -1) {
+  while ((opt = getopt_long (argc, argv, "m:c:j:k:tp:", opts, NULL)) != -1) {
     switch (opt) {
       case 'm': model = optarg; break;
       case 'c': config = optarg; break;
       case 'j': threads = atoi (optarg); break;
       case 'k': iters = atoi (optarg); break;
       case 't': text = 1; break;
+      case 'p':
+        if (!strcmp (optarg, "int8") || !strcmp (optarg, "bf16")) {
+          low = (mc_precision) mc_precision_from_name (optarg);
+          break;
+        }
+        /* fall through */
       default:
         fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] "
-            "[--iterations K] [--text]\n", argv[0]);
+            "[--iterations K] [--text] [--precision bf16|int8]\n", argv[0]);
         return 2;
     }
   }
   if (!model || iters < 1) {
     fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] "
-        "[--iterations K] [--text]\n", argv[0]);
+        "[--iterations K] [--text] [--precision bf16|int8]\n", argv[0]);
     return 2;
   }
   ctx[0] = load (model, config, threads, MC_PRECISION_FP32);
-  ctx[1] = load (model, config, threads, MC_PRECISION_BF16);
+  ctx[1] = load (model, config, threads, low);
   if (!ctx[0] || !ctx[1])
     return 1;
   d = mc_embed_dim (ctx[0]);
@@ -141,12 +150,13 @@ main (int argc, char **argv)
     min[p] = t[p][0];
   }
   printf ("{\"model\": \"%s\", \"encoder\": \"%s\", \"threads\": %d, \"iterations\": %d,\n"
-      " \"fp32_kernel\": \"%s\", \"bf16_kernel\": \"%s\", \"bf16_native\": %s,\n"
+      " \"low\": \"%s\", \"fp32_kernel\": \"%s\", \"low_kernel\": \"%s\", \"bf16_native\": %s,\n"
       " \"fp32_median_ms\": %.3f, \"fp32_min_ms\": %.3f,"
-      " \"bf16_median_ms\": %.3f, \"bf16_min_ms\": %.3f,\n"
-      " \"bf16_over_fp32_median_of_pairs\": %.3f, \"min_cosine_bf16_fp32\": %.7f}\n",
+      " \"low_median_ms\": %.3f, \"low_min_ms\": %.3f,\n"
+      " \"low_over_fp32_median_of_pairs\": %.3f, \"min_cosine_low_fp32\": %.7f}\n",
       model, text ? "text" : "image", mc_n_threads (ctx[0]), iters,
-      mc_gemm_kernel_name (MC_GEMM_F32), mc_gemm_kernel_name (MC_GEMM_BF16),
+      mc_precision_name (low), mc_gemm_kernel_name (MC_GEMM_F32),
+      mc_gemm_kernel_name (low == MC_PRECISION_INT8 ? MC_GEMM_INT8 : MC_GEMM_BF16),
       mc_gemm_bf16_native () ? "true" : "false", med[0], min[0], med[1], min[1],
       median (ratio, iters), worst_cos);
   for (int p = 0; p < 2; p++) {

@@ -31,6 +31,13 @@ s2=$build/benchmarks/random_s2_image.safetensors
 for t in 1 2; do
   "$mc" bench --model "$s2" --config mobileclip_s2 --threads "$t" --iterations "$iter" | json
 done
+# int8 against fp32, interleaved (docs/performance.md, "int8")
+for t in 1 2; do
+  "$build/benchmarks/bench-precision" --model "$s0" --config mobileclip_s0 --threads "$t" \
+    --iterations "$iter" --precision int8 | json
+  "$build/benchmarks/bench-precision" --model "$s0" --config mobileclip_s0 --threads "$t" \
+    --iterations "$iter" --precision int8 --text | json
+done
 for v in portable avx2; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --iterations "$iter"
