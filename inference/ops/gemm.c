@@ -708,9 +708,9 @@ run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
   }
 }
 
-/* int8 panels of a block share L2 (256 KiB of the 512 KiB Zen 3 and
- * Skylake-SP have); with K in one block, every block quantizes each row
- * strip again, which costs ~1% of its products at this size. */
+/* int8 panels of a block share L2 (256 KiB, half of Zen 3's); with K in
+ * one block, every block quantizes each row strip again: K·mr values
+ * against K·mr·(block·nr) multiply-adds. */
 static int
 int8_block (int K, int nr)
 {
