@@ -487,10 +487,9 @@ pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
       : format == MC_GEMM_INT8 ? int8_variant (mc_gemm_get_variant ())
       : mc_gemm_get_variant ();
   const mc_gemm_kernels *kr = kernels_for (v);
-  /* a word holds two k of a column (bf16) or four (int8, whose panels
-   * also hold the magnitudes) */
+  /* a word holds two k of a column (bf16) or four (int8) */
   size_t n = format == MC_GEMM_BF16 ? packed_floats ((K + 1) / 2, N, kr->nr)
-      : format == MC_GEMM_INT8 ? 2 * packed_floats ((K + 3) / 4, N, kr->nr)
+      : format == MC_GEMM_INT8 ? packed_floats ((K + 3) / 4, N, kr->nr)
       : packed_floats (K, N, kr->nr);
   void *p = NULL;
 
@@ -601,7 +600,7 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
     const int groups = (j->K + 3) / 4;
     const float *sa = (const float *) apack + (size_t) j->mr * groups;
     j->ik->tile (m, groups, apack, (const uint32_t *) j->B
-        + (size_t) p * groups * 2 * nr, j->col_sum + (size_t) p * nr, sa,
+        + (size_t) p * groups * nr, j->col_sum + (size_t) p * nr, sa,
         (const int32_t *) (sa + j->mr), j->col_scale + (size_t) p * nr, src,
         lds, bias, out, ldo);
     if (j->col_diag) {
@@ -714,7 +713,7 @@ run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
 static int
 int8_block (int K, int nr)
 {
-  const size_t panel = (size_t) ((K + 3) / 4) * 2 * nr * sizeof (uint32_t);
+  const size_t panel = (size_t) ((K + 3) / 4) * nr * sizeof (uint32_t);
   const int b = (int) ((256 * 1024) / (panel ? panel : 1));
   return b > 0 ? b : 1;
 }

@@ -48,7 +48,7 @@ typedef struct {
   int K, N;       /* B is logically [K, N] */
   void *data;     /* packed panels, owned (64-byte aligned): floats; for
                      BF16 ceil(K/2) × nr words of bf16 pairs per panel; for
-                     INT8 ceil(K/4) × 2·nr words of 4 bytes (K at most
+                     INT8 ceil(K/4) × nr words of 4 bytes (K at most
                      MC_GEMM_INT8_MAX_K) */
   int variant;    /* the kernel variant the panels were packed for */
   int nr;         /* panel width: ceil(N/nr) panels of K×nr, zero-padded */

@@ -4,7 +4,6 @@
  * integer (x86/gemm_int8_avx2.c).  gemm.c's driver runs them.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gemm_kernels.h"
@@ -24,7 +23,7 @@ mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,
 {
   const int panels = (N + nr - 1) / nr, groups = (K + 3) / 4;
 
-  memset (dst, 0, (size_t) panels * groups * 2 * nr * sizeof (uint32_t));
+  memset (dst, 0, (size_t) panels * groups * nr * sizeof (uint32_t));
   memset (col_scale, 0, (size_t) panels * nr * sizeof (float));
   memset (col_sum, 0, (size_t) panels * nr * sizeof (int32_t));
   if (col_diag)
@@ -32,7 +31,7 @@ mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,
   for (int n = 0; n < N; n++) {
     const float *col = src + (ptrdiff_t) n * sn;
     const float s = scale ? scale[n] : 1.0f;
-    int8_t *d = (int8_t *) (dst + (size_t) (n / nr) * groups * 2 * nr + n % nr);
+    int8_t *d = (int8_t *) (dst + (size_t) (n / nr) * groups * nr + n % nr);
     float max = 0.0f, inv;
     int32_t sum = 0;
 
@@ -46,9 +45,7 @@ mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,
     for (int k = 0; k < K; k++) {
       const int32_t q = col_diag && k == n ? 0
           : quantize (col[(ptrdiff_t) k * sk] * s, inv);
-      /* the signed byte, and its magnitude nr words further */
-      d[((size_t) (k / 4) * 2 * nr) * 4 + k % 4] = (int8_t) q;
-      d[((size_t) (k / 4) * 2 * nr + nr) * 4 + k % 4] = (int8_t) abs (q);
+      d[((size_t) (k / 4) * nr) * 4 + k % 4] = (int8_t) q;
       sum += q;
     }
     col_sum[n] = sum;
@@ -105,7 +102,7 @@ portable_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     for (int g = 0; g < groups; g++)
       for (int j = 0; j < PORTABLE_NR; j++)
         for (int r = 0; r < 4; r++)
-          acc[j] += ar[4 * g + r] * bp[((size_t) g * 2 * PORTABLE_NR + j) * 4 + r];
+          acc[j] += ar[4 * g + r] * bp[((size_t) g * PORTABLE_NR + j) * 4 + r];
     /* src row i is read before out row i is written: src may equal out */
     for (int j = 0; j < PORTABLE_NR; j++) {
       const float s = sa[i] * sb[j];

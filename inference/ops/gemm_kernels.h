@@ -137,8 +137,8 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  *    code.
  * Rows of A are ceil(K/4) words of 4 k (the tail zero).  A panel of B is,
  * per 4 k (group g), nr words of signed bytes (word (g, j) holds
- * qb (4g + r, j) in byte r, zero past K and past N) then nr words of their
- * magnitudes |qb|: the x86 kernels multiply |qb| (unsigned) by
+ * qb (4g + r, j) in byte r, zero past K and past N), the operand layout of
+ * VNNI's VPDPBUSD.  The AVX2 kernel multiplies |qb| (VPABSB, unsigned) by
  * qa·sign (qb) (VPSIGNB) with VPMADDUBSW, whose pairs stay within
  * 2·127·127 < 2^15, so nothing saturates and every kernel computes the
  * same exact integer
@@ -172,7 +172,7 @@ typedef struct {
    * · (sa[i]·sb[0:nr])
    * + src[i] (may be NULL or equal out) + bias (may be NULL), for i < m,
    * with a, sa, za from quant_a (row stride groups) and b a panel of
-   * groups × 2·nr words. */
+   * groups × nr words. */
   void (*tile) (int m, int groups, const uint32_t *a, const uint32_t *b,
       const int32_t *bsum, const float *sa, const int32_t *za,
       const float *sb, const float *src, ptrdiff_t lds, const float *bias,
@@ -190,7 +190,7 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx2;
 
 /* Packs element (k, n) = src[k·sk + n·sn] · (scale ? scale[n] : 1) as int8
  * panels of nr columns (the layout above) into dst (ceil(N/nr) · ceil(K/4)
- * · 2·nr words), the column scales into col_scale, Σ_k qb into col_sum and,
+ * · nr words), the column scales into col_scale, Σ_k qb into col_sum and,
  * when col_diag is not NULL (K = N), the diagonal in float into col_diag
  * (ceil(N/nr) · nr each, zero past N). */
 void mc_gemm_int8_pack (uint32_t *dst, float *col_scale, int32_t *col_sum,

@@ -6,8 +6,8 @@
  *    0..70 (vector bodies and tails), zero rows, one huge value among tiny
  *    ones, rows of one sign, ties (values on half steps) and values that
  *    round past the ends of the code range.
- * 2. mc_gemm_int8_pack against the same model (bytes, magnitudes, scales,
- *    column sums, the float diagonal of square B), from [N, K] and [K, N]
+ * 2. mc_gemm_int8_pack against the same model (bytes, scales, column
+ *    sums, the float diagonal of square B), from [N, K] and [K, N]
  *    sources, with a folded column scale.
  * 3. Each kernel's tile on random bytes (A and B in [-127, 127], the
  *    extremes included) with unit scales and zero points 127: the float
@@ -191,7 +191,7 @@ check_pack (void)
   for (int square = 0; square < 2; square++) {
   const int K = square ? 29 : 37, N = 29, nr = 16;
   const int groups = (K + 3) / 4, panels = (N + nr - 1) / nr;
-  const size_t words = (size_t) panels * groups * 2 * nr;
+  const size_t words = (size_t) panels * groups * nr;
   float *w = g_new (float, (size_t) N * K), *wt = g_new (float, (size_t) K * N);
   float colscale[29];
   uint32_t *dst = g_new0 (uint32_t, words);
@@ -218,7 +218,7 @@ check_pack (void)
     int8_t q[37];
     float s = 0.0f, d = 0.0f;
     int32_t sum = 0;
-    const int8_t *panel = (const int8_t *) (dst + (size_t) (n / nr) * groups * 2 * nr);
+    const int8_t *panel = (const int8_t *) (dst + (size_t) (n / nr) * groups * nr);
     if (n < N)
       model_quant_col (w + (size_t) n * K, K, colscale[n], square ? n : -1, q,
           &s, &d);
@@ -226,9 +226,8 @@ check_pack (void)
       memset (q, 0, sizeof q);
     for (int k = 0; k < 4 * groups; k++) {
       const int8_t want = k < K ? q[k] : 0;
-      const size_t word = (size_t) (k / 4) * 2 * nr + n % nr;
+      const size_t word = (size_t) (k / 4) * nr + n % nr;
       bad += panel[word * 4 + k % 4] != want;
-      bad += panel[(word + nr) * 4 + k % 4] != abs (want);
       if (k < K)
         sum += want;
     }
@@ -263,26 +262,22 @@ check_tile_integers (const int8_kernel *ik)
   for (int K = 1; K <= 300; K += (K < 20 ? 1 : 37)) {
     const int groups = (K + 3) / 4;
     uint32_t *a = g_new0 (uint32_t, (size_t) mr * groups);
-    uint32_t *b = g_new0 (uint32_t, (size_t) groups * 2 * nr);
+    uint32_t *b = g_new0 (uint32_t, (size_t) groups * nr);
     int8_t *ab = (int8_t *) a;
     int8_t *bb = (int8_t *) b;
     for (int i = 0; i < mr * groups * 4; i++)
       ab[i] = (int8_t) ((int) (rnd_u32 () % 255) - 127);
-    for (int g = 0; g < groups; g++)
-      for (int j = 0; j < 4 * nr; j++)
-        bb[(size_t) g * 8 * nr + j] = (int8_t) ((int) (rnd_u32 () % 255) - 127);
+    for (int i = 0; i < groups * nr * 4; i++)
+      bb[i] = (int8_t) ((int) (rnd_u32 () % 255) - 127);
     /* extremes: rows of ±127 against columns of ±127, and zeros */
     for (int k = 0; k < 4 * groups; k++) {
       ab[k] = 127;
       if (mr > 1)
         ab[4 * groups + k] = -127;
-      bb[((size_t) (k / 4) * 2 * nr) * 4 + k % 4] = -127;
-      bb[((size_t) (k / 4) * 2 * nr + 1) * 4 + k % 4] = 127;
-      bb[((size_t) (k / 4) * 2 * nr + 2) * 4 + k % 4] = 0;
+      bb[((size_t) (k / 4) * nr) * 4 + k % 4] = -127;
+      bb[((size_t) (k / 4) * nr + 1) * 4 + k % 4] = 127;
+      bb[((size_t) (k / 4) * nr + 2) * 4 + k % 4] = 0;
     }
-    for (int g = 0; g < groups; g++)   /* the magnitudes */
-      for (int j = 0; j < 4 * nr; j++)
-        bb[(size_t) g * 8 * nr + 4 * nr + j] = (int8_t) abs (bb[(size_t) g * 8 * nr + j]);
     for (int i = 0; i < mr; i++)
       za[i] = 127;
     for (int m = 1; m <= mr; m++) {
@@ -293,7 +288,7 @@ check_tile_integers (const int8_kernel *ik)
           int64_t s = 0;
           for (int k = 0; k < 4 * groups; k++)
             s += ab[(size_t) i * groups * 4 + k]
-                * bb[((size_t) (k / 4) * 2 * nr + j) * 4 + k % 4];
+                * bb[((size_t) (k / 4) * nr + j) * 4 + k % 4];
           bad += (double) out[i * nr + j] != (double) s;
         }
       cases++;

@@ -5,10 +5,10 @@
  * Register tile 6×16 as the float AVX2 kernel's: per 4 k, each row's A
  * word (4 signed bytes) is broadcast; VPSIGNB gives it the signs of two B
  * vectors of 8 columns × 4 bytes, VPMADDUBSW multiplies that by the bytes'
- * magnitudes and adds neighbouring products into int16, VPMADDWD against
- * ones adds those pairs into int32, VPADDD accumulates: 32 multiply-adds in
- * two multiply instructions and two others, where the float kernel's FMA
- * does 8.  The sign step is what lets both operands keep 8 bits (plain
+ * magnitudes (VPABSB, once per B vector) and adds neighbouring products
+ * into int16, VPMADDWD against ones adds those pairs into int32, VPADDD
+ * accumulates: 32 multiply-adds in two multiply instructions and two
+ * others, where the float kernel's FMA does 8.  The sign step is what lets both operands keep 8 bits (plain
  * VPMADDUBSW on unsigned A would saturate with 8-bit weights).
  */
 #include <immintrin.h>
@@ -143,8 +143,9 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
   const ptrdiff_t stride = (ptrdiff_t) groups * 4;
   const uint32_t *a3 = a + 3 * (ptrdiff_t) groups;
 
-  /* per row: broadcast qa, VPSIGNB qa·sign (qb) with the signed B
-   * bytes from memory, VPMADDUBSW with |qb| (ymm12, ymm13) */
+  /* per 4 k: |qb| of the two B vectors (ymm12, ymm13); per row: broadcast
+   * qa, VPSIGNB qa·sign (qb) with the B bytes from memory, VPMADDUBSW with
+   * |qb| */
 #define ROW(addr, c0, c1) \
       "vpbroadcastd " addr ", %%ymm14\n\t" \
       "vpsignb (%[b]), %%ymm14, %%ymm15\n\t" \
@@ -172,8 +173,8 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
       "jz 2f\n\t"
       ".p2align 4\n"
       "1:\n\t"
-      "vmovdqu 64(%[b]), %%ymm12\n\t"
-      "vmovdqu 96(%[b]), %%ymm13\n\t"
+      "vpabsb (%[b]), %%ymm12\n\t"
+      "vpabsb 32(%[b]), %%ymm13\n\t"
       ROW ("(%[a])", "0", "1")
       ROW ("(%[a],%[s])", "2", "3")
       ROW ("(%[a],%[s],2)", "4", "5")
@@ -182,7 +183,7 @@ tile6 (int groups, const uint32_t *a, const uint32_t *b, __m256i acc[6][2])
       ROW ("(%[a3],%[s],2)", "10", "11")
       "add $4, %[a]\n\t"
       "add $4, %[a3]\n\t"
-      "add $128, %[b]\n\t"
+      "add $64, %[b]\n\t"
       "dec %[g]\n\t"
       "jnz 1b\n"
       "2:\n\t"
@@ -222,11 +223,10 @@ tile_rows (const int m, int groups, const uint32_t *a, const uint32_t *b,
     acc[i][0] = acc[i][1] = _mm256_setzero_si256 ();
 
   for (int g = 0; g < groups; g++) {
-    const uint32_t *bg = b + (size_t) g * 2 * NR;
+    const uint32_t *bg = b + (size_t) g * NR;
     const __m256i s0 = _mm256_loadu_si256 ((const __m256i *) bg);
     const __m256i s1 = _mm256_loadu_si256 ((const __m256i *) (bg + 8));
-    const __m256i m0 = _mm256_loadu_si256 ((const __m256i *) (bg + NR));
-    const __m256i m1 = _mm256_loadu_si256 ((const __m256i *) (bg + NR + 8));
+    const __m256i m0 = _mm256_abs_epi8 (s0), m1 = _mm256_abs_epi8 (s1);
 #pragma GCC unroll 8
     for (int i = 0; i < m; i++) {
       const __m256i av = _mm256_set1_epi32 ((int) a[(size_t) i * groups + g]);
