@@ -325,7 +325,7 @@ bf16_kernels_for (int v)
 
 /* ---- int8 kernels: one per variant slot with the same panel width; the
  * AVX-512 slot has none yet, so int8 panels are packed for the AVX2 slot
- * there (the AVX2 kernel runs on any AVX-512 CPU) ---- */
+ * there, whose kernel is AVX2 or, where the CPU has it, VPDPBUSD ---- */
 
 static const mc_gemm_int8_kernels *int8_override[MC_GEMM_AVX512 + 1];
 
@@ -345,14 +345,53 @@ int8_variant (int v)
   return v;
 }
 
+/* A VPDPBUSD kernel replaces the AVX2 one where cpuid and XCR0 allow (the
+ * VEX form first: it needs no AVX-512 state), unless MC_GEMM_VNNI=0. */
+static const mc_gemm_int8_kernels *vnni_kernels;
+static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
+
+static void
+vnni_init (void)
+{
+  const char *env = getenv ("MC_GEMM_VNNI");
+#if defined(MC_GEMM_HAVE_AVX_VNNI) || defined(MC_GEMM_HAVE_AVX512_VNNI)
+  const mc_cpu_features *f = mc_cpu_get_features ();
+#endif
+
+  if (env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
+          || strcmp (env, "no") == 0 || strcmp (env, "false") == 0))
+    return;
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX2))
+    return;
+#ifdef MC_GEMM_HAVE_AVX_VNNI
+  if (f->avx_vnni) {
+    vnni_kernels = &mc_gemm_int8_kernels_avx_vnni;
+    return;
+  }
+#endif
+#ifdef MC_GEMM_HAVE_AVX512_VNNI
+  if (f->avx512_vnni && f->avx512vl && f->avx512f)
+    vnni_kernels = &mc_gemm_int8_kernels_avx512_vnni;
+#endif
+}
+
+const mc_gemm_int8_kernels *
+mc_gemm_int8_vnni_kernels (void)
+{
+  pthread_once (&vnni_once, vnni_init);
+  return vnni_kernels;
+}
+
 static const mc_gemm_int8_kernels *
 int8_kernels_for (int v)
 {
   if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && int8_override[v])
     return int8_override[v];
 #ifdef MC_GEMM_HAVE_X86
-  if (v == MC_GEMM_AVX2)
-    return &mc_gemm_int8_kernels_avx2;
+  if (v == MC_GEMM_AVX2) {
+    const mc_gemm_int8_kernels *vnni = mc_gemm_int8_vnni_kernels ();
+    return vnni ? vnni : &mc_gemm_int8_kernels_avx2;
+  }
 #endif
   return &mc_gemm_int8_kernels_portable;
 }

@@ -121,6 +121,7 @@ const mc_gemm_int8_kernels mc_gemm_int8_kernels_portable = {
   .name = "portable-int8",
   .mr = PORTABLE_MR,
   .nr = PORTABLE_NR,
+  .a_bias = 127,
   .quant_a = portable_quant_a,
   .tile = portable_tile,
 };

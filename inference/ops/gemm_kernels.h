@@ -132,19 +132,21 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  *    lo = min, hi = max; sa = (hi − lo) / 254, inv = 254 / (hi − lo),
  *    za = nearbyint (−lo · inv), ua = clamp (nearbyint (A · inv) + za, 0,
  *    254) (one float multiply then round to nearest even; a zero row gives
- *    sa = 0, za = 0), stored as the signed byte qa = ua − 127.  One-sided
- *    rows (after GELU or ReLU) get twice the resolution of a symmetric
- *    code.
+ *    sa = 0, za = 0), stored as the byte qa = ua − a_bias: signed for the
+ *    kernels whose a_bias is 127, unsigned (ua itself) for the VNNI ones
+ *    (a_bias 0).  One-sided rows (after GELU or ReLU) get twice the
+ *    resolution of a symmetric code.
  * Rows of A are ceil(K/4) words of 4 k (the tail zero).  A panel of B is,
  * per 4 k (group g), nr words of signed bytes (word (g, j) holds
  * qb (4g + r, j) in byte r, zero past K and past N), the operand layout of
  * VNNI's VPDPBUSD.  The AVX2 kernel multiplies |qb| (VPABSB, unsigned) by
  * qa·sign (qb) (VPSIGNB) with VPMADDUBSW, whose pairs stay within
- * 2·127·127 < 2^15, so nothing saturates and every kernel computes the
- * same exact integer
- *   Σ qa·qb + (127 − za)·Σ_k qb  =  Σ (ua − za)·qb
+ * 2·127·127 < 2^15; VPDPBUSD sums four unsigned·signed products straight
+ * into int32.  Nothing saturates, and every kernel computes the same exact
+ * integer
+ *   Σ qa·qb + (a_bias − za)·Σ_k qb  =  Σ (ua − za)·qb
  * (col_sum[j] = Σ_k qb[k][j] is packed with B).  The epilogue is float:
- * out = (float) (Σ qa·qb + (127 − za[i])·col_sum[j]) · (sa[i] · sb[j]),
+ * out = (float) (Σ qa·qb + (a_bias − za[i])·col_sum[j]) · (sa[i] · sb[j]),
  * + src, + bias, then the float kernel's finish (activation, residual).
  * K is a single block: the quantized row strip (≤ 8 × MC_GEMM_INT8_MAX_K
  * bytes) is on the stack.
@@ -163,12 +165,13 @@ typedef struct {
   const char *name;
   int mr;          /* rows per tile, at most MC_GEMM_INT8_MAX_MR */
   int nr;          /* must equal the float kernel's it pairs with */
+  int a_bias;      /* A's bytes are ua − a_bias: 127 (signed) or 0 */
   /* Quantizes the m × K slice a (row stride lda): row i to dst + i·groups
    * (groups = ceil(K/4) words), its scale to scale[i], its zero point to
    * zero[i]. */
   void (*quant_a) (int m, int K, const float *a, ptrdiff_t lda,
       uint32_t *dst, float *scale, int32_t *zero);
-  /* out[i][0:nr] = (float) (Σ_g a·b + (127 − za[i])·bsum[0:nr])
+  /* out[i][0:nr] = (float) (Σ_g a·b + (a_bias − za[i])·bsum[0:nr])
    * · (sa[i]·sb[0:nr])
    * + src[i] (may be NULL or equal out) + bias (may be NULL), for i < m,
    * with a, sa, za from quant_a (row stride groups) and b a panel of
@@ -187,6 +190,20 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_portable;
 #ifdef MC_GEMM_HAVE_X86
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx2;
 #endif
+/* VPDPBUSD on 256-bit vectors, as the VEX instruction (AVX-VNNI) or the
+ * EVEX one (AVX512-VNNI with AVX512VL), where the compiler has them (meson
+ * sets MC_GEMM_HAVE_AVX_VNNI, MC_GEMM_HAVE_AVX512_VNNI); they take the AVX2
+ * slot's panels. */
+#ifdef MC_GEMM_HAVE_AVX_VNNI
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx_vnni;
+#endif
+#ifdef MC_GEMM_HAVE_AVX512_VNNI
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni;
+#endif
+
+/* The VNNI int8 kernel the AVX2 slot runs on this CPU, or NULL (none
+ * usable, none built, or MC_GEMM_VNNI=0 in the environment). */
+const mc_gemm_int8_kernels *mc_gemm_int8_vnni_kernels (void);
 
 /* Packs element (k, n) = src[k·sk + n·sn] · (scale ? scale[n] : 1) as int8
  * panels of nr columns (the layout above) into dst (ceil(N/nr) · ceil(K/4)

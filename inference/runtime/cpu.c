@@ -63,6 +63,7 @@ detect (void)
     }
   }
   features.avx2 = (b7 >> 5) & 1;
+  features.avx_vnni = (a7_1 >> 4) & 1;
   if (os_avx512) {
     features.avx512f = (b7 >> 16) & 1;
     features.avx512dq = (b7 >> 17) & 1;
@@ -94,6 +95,7 @@ mc_cpu_describe (char *buf, int size)
     { f->avx2, "avx2" }, { f->fma, "fma" }, { f->avx512f, "avx512f" },
     { f->avx512dq, "avx512dq" }, { f->avx512bw, "avx512bw" },
     { f->avx512vl, "avx512vl" }, { f->avx512_vnni, "avx512_vnni" },
+    { f->avx_vnni, "avx_vnni" },
     { f->avx512_bf16, "avx512_bf16" }, { f->amx_tile, "amx_tile" },
     { f->amx_bf16, "amx_bf16" }, { f->amx_int8, "amx_int8" },
   };

@@ -17,6 +17,7 @@ typedef struct {
   unsigned avx512bw : 1;
   unsigned avx512vl : 1;
   unsigned avx512_vnni : 1;
+  unsigned avx_vnni : 1;   /* the VEX (256-bit) VPDPBUSD */
   unsigned avx512_bf16 : 1;
   unsigned amx_tile : 1;   /* AMX needs mc_cpu_request_amx () before use */
   unsigned amx_bf16 : 1;

@@ -1,5 +1,7 @@
 /* test_gemm_int8.c — the int8 GEMM (MC_GEMM_INT8 panels, numerics in
- * ops/gemm_kernels.h) on every int8 kernel this CPU can run.
+ * ops/gemm_kernels.h) on every int8 kernel this CPU can run, and on x86-64
+ * the VPDPBUSD kernel's code with the instruction emulated by AVX2
+ * (gemm_int8_vnni.c built with MC_I8V_EMULATE), run in the AVX2 slot.
  *
  * 1. quant_a of each kernel against a scalar model of the documented
  *    quantization: every byte, scale and zero point equal, over row lengths
@@ -146,11 +148,12 @@ check_quant_a (const int8_kernel *ik)
         int8_t q[MAXK + 3];
         float s;
         int z;
-        const int8_t *got = (const int8_t *) (dst + (size_t) i * groups);
+        const uint8_t *got = (const uint8_t *) (dst + (size_t) i * groups);
         model_quant_row (a + i * K, K, q, &s, &z);
         bad += s != scale[i] || z != zero[i];
+        /* stored: u − a_bias, as a byte; q is u − 127 */
         for (int k = 0; k < K; k++)
-          bad += got[k] != q[k];
+          bad += got[k] != (uint8_t) (q[k] + 127 - ik->k->a_bias);
         for (int k = K; k < 4 * groups; k++)
           bad += got[k] != 0;
       }
@@ -171,8 +174,10 @@ check_quant_a (const int8_kernel *ik)
             a[k] = k == 0 ? hi : k == 1 ? lo : rnd () * 0.1f;
           ik->k->quant_a (1, K, a, K, dst, scale, zero);
           model_quant_row (a, K, q, &s, &z);
-          bad += s != scale[0] || z != zero[0]
-              || memcmp (dst, q, (size_t) K) != 0;
+          bad += s != scale[0] || z != zero[0];
+          for (int k = 0; k < K; k++)
+            bad += ((const uint8_t *) dst)[k]
+                != (uint8_t) (q[k] + 127 - ik->k->a_bias);
         }
         found++;
       }
@@ -263,23 +268,27 @@ check_tile_integers (const int8_kernel *ik)
     const int groups = (K + 3) / 4;
     uint32_t *a = g_new0 (uint32_t, (size_t) mr * groups);
     uint32_t *b = g_new0 (uint32_t, (size_t) groups * nr);
-    int8_t *ab = (int8_t *) a;
+    uint8_t *ab = (uint8_t *) a;
     int8_t *bb = (int8_t *) b;
+    /* A's bytes are u − a_bias for codes u in [0, 254] */
+    const int a_bias = ik->k->a_bias;
+#define A_VALUE(byte) (a_bias ? (int) (int8_t) (byte) : (int) (uint8_t) (byte))
     for (int i = 0; i < mr * groups * 4; i++)
-      ab[i] = (int8_t) ((int) (rnd_u32 () % 255) - 127);
+      ab[i] = (uint8_t) ((int) (rnd_u32 () % 255) - a_bias);
     for (int i = 0; i < groups * nr * 4; i++)
       bb[i] = (int8_t) ((int) (rnd_u32 () % 255) - 127);
-    /* extremes: rows of ±127 against columns of ±127, and zeros */
+    /* extremes: rows of the largest and smallest codes against columns of
+     * ±127, and zeros */
     for (int k = 0; k < 4 * groups; k++) {
-      ab[k] = 127;
+      ab[k] = (uint8_t) (254 - a_bias);
       if (mr > 1)
-        ab[4 * groups + k] = -127;
+        ab[4 * groups + k] = (uint8_t) (0 - a_bias);
       bb[((size_t) (k / 4) * nr) * 4 + k % 4] = -127;
       bb[((size_t) (k / 4) * nr + 1) * 4 + k % 4] = 127;
       bb[((size_t) (k / 4) * nr + 2) * 4 + k % 4] = 0;
     }
-    for (int i = 0; i < mr; i++)
-      za[i] = 127;
+    for (int i = 0; i < mr; i++)   /* no zero-point correction */
+      za[i] = a_bias;
     for (int m = 1; m <= mr; m++) {
       ik->k->tile (m, groups, a, b, zsum, ones, za, ones, NULL, 0, NULL, out,
           nr);
@@ -287,7 +296,7 @@ check_tile_integers (const int8_kernel *ik)
         for (int j = 0; j < nr; j++) {
           int64_t s = 0;
           for (int k = 0; k < 4 * groups; k++)
-            s += ab[(size_t) i * groups * 4 + k]
+            s += A_VALUE (ab[(size_t) i * groups * 4 + k])
                 * bb[((size_t) (k / 4) * nr + j) * 4 + k % 4];
           bad += (double) out[i * nr + j] != (double) s;
         }
@@ -295,6 +304,7 @@ check_tile_integers (const int8_kernel *ik)
     }
     g_free (a);
     g_free (b);
+#undef A_VALUE
   }
   printf ("  %s tile: %d integer sums wrong over %d tiles\n", ik->name, bad,
       cases);
@@ -441,10 +451,14 @@ check_products (const int8_kernel *ik, mc_threadpool *pool, double *worst_model,
   }
 }
 
+#ifdef MC_TEST_VNNI_EMULATION
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
+#endif
+
 int
 main (void)
 {
-  int8_kernel kernels[3];
+  int8_kernel kernels[5];
   int n = 0;
   mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
 
@@ -456,6 +470,17 @@ main (void)
       MC_GEMM_AVX2 };
   else
     printf ("avx2-int8: SKIPPED, this CPU has no AVX2\n");
+  if (mc_gemm_int8_vnni_kernels ())
+    kernels[n++] = (int8_kernel) { mc_gemm_int8_vnni_kernels ()->name,
+      mc_gemm_int8_vnni_kernels (), MC_GEMM_AVX2 };
+  else
+    printf ("VPDPBUSD kernels: SKIPPED, this CPU has neither AVX-VNNI nor "
+        "AVX512-VNNI (or MC_GEMM_VNNI=0, or the compiler had neither)\n");
+#endif
+#ifdef MC_TEST_VNNI_EMULATION
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
+    kernels[n++] = (int8_kernel) { "vnni-emulated-int8",
+      &mc_gemm_int8_kernels_vnni_emulated, MC_GEMM_AVX2 };
 #endif
 
   check_pack ();
@@ -466,6 +491,10 @@ main (void)
     check_quant_a (&kernels[i]);
     check_tile_integers (&kernels[i]);
     mc_gemm_set_variant (kernels[i].slot);
+    /* the products of the slot run on this kernel (the slot's own, or a
+     * stand-in: the avx2 entry runs the AVX2 kernel even where VNNI would
+     * replace it) */
+    mc_gemm_int8_kernels_override (kernels[i].slot, kernels[i].k);
     CHECK (!strcmp (mc_gemm_kernel_name (MC_GEMM_INT8), kernels[i].name),
         "variant %s runs int8 on %s", mc_gemm_variant_name (kernels[i].slot),
         mc_gemm_kernel_name (MC_GEMM_INT8));
@@ -473,6 +502,7 @@ main (void)
       check_products (&kernels[i], pools[p], &worst_model, &worst_quant);
     printf ("  products: worst error %.3f of the model bound, %.4f of the "
         "quantization bound\n", worst_model, worst_quant);
+    mc_gemm_int8_kernels_override (kernels[i].slot, NULL);
   }
   if (mc_gemm_variant_supported (MC_GEMM_AVX512)) {
     mc_gemm_set_variant (MC_GEMM_AVX512);

@@ -11,124 +11,15 @@
  * others, where the float kernel's FMA does 8.  The sign step is what lets both operands keep 8 bits (plain
  * VPMADDUBSW on unsigned A would saturate with 8-bit weights).
  */
-#include <immintrin.h>
-#include <math.h>
 #include <string.h>
 
-#include "../gemm_kernels.h"
-
-#define MR 6
-#define NR 16
-
-#define INLINE static inline __attribute__ ((always_inline))
-
-/* 8 floats → 8 signed bytes clamp (nearbyint (x · inv) + z, 0, 254) − 127
- * in k order, rounded as the portable kernel rounds (VCVTPS2DQ in the
- * default mode) */
-INLINE __m128i
-quant8 (const float *x, __m256 inv, __m256i z)
-{
-  __m256i q = _mm256_add_epi32 (z,
-      _mm256_cvtps_epi32 (_mm256_mul_ps (_mm256_loadu_ps (x), inv)));
-  q = _mm256_min_epi32 (_mm256_max_epi32 (q, _mm256_setzero_si256 ()),
-      _mm256_set1_epi32 (254));
-  q = _mm256_sub_epi32 (q, _mm256_set1_epi32 (127));
-  const __m128i w = _mm_packs_epi32 (_mm256_castsi256_si128 (q),
-      _mm256_extracti128_si256 (q, 1));
-  return _mm_packs_epi16 (w, w);
-}
-
-INLINE float
-hmin (__m256 v)
-{
-  __m128 h = _mm_min_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
-  h = _mm_min_ps (h, _mm_movehl_ps (h, h));
-  return _mm_cvtss_f32 (_mm_min_ss (h, _mm_shuffle_ps (h, h, 1)));
-}
-
-INLINE float
-hmax (__m256 v)
-{
-  __m128 h = _mm_max_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
-  h = _mm_max_ps (h, _mm_movehl_ps (h, h));
-  return _mm_cvtss_f32 (_mm_max_ss (h, _mm_shuffle_ps (h, h, 1)));
-}
+#include "gemm_int8_x86.h"
 
 static void
 avx2_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
     float *scale, int32_t *zero)
 {
-  const int groups = (K + 3) / 4;
-
-  for (int i = 0; i < m; i++) {
-    const float *row = a + i * lda;
-    uint8_t *d = (uint8_t *) (dst + (size_t) i * groups);
-    __m256 vlo = _mm256_setzero_ps (), vhi = _mm256_setzero_ps ();
-    float lo, hi, inv;
-    int32_t z;
-    int k = 0;
-
-    for (; k + 8 <= K; k += 8) {
-      const __m256 x = _mm256_loadu_ps (row + k);
-      vlo = _mm256_min_ps (vlo, x);
-      vhi = _mm256_max_ps (vhi, x);
-    }
-    lo = hmin (vlo);
-    hi = hmax (vhi);
-    for (; k < K; k++) {
-      lo = fminf (lo, row[k]);
-      hi = fmaxf (hi, row[k]);
-    }
-    inv = hi - lo > 0.0f ? 254.0f / (hi - lo) : 0.0f;
-    scale[i] = (hi - lo) / 254.0f;
-    z = (int32_t) nearbyintf (-lo * inv);
-    zero[i] = z;
-
-    const __m256 vinv = _mm256_set1_ps (inv);
-    const __m256i vz = _mm256_set1_epi32 (z);
-    k = 0;
-    for (; k + 8 <= K; k += 8)
-      _mm_storel_epi64 ((__m128i *) (d + k), quant8 (row + k, vinv, vz));
-    for (; k < K; k++) {
-      const int32_t u = (int32_t) nearbyintf (row[k] * inv) + z;
-      d[k] = (uint8_t) (int8_t) ((u < 0 ? 0 : u > 254 ? 254 : u) - 127);
-    }
-    for (; k < 4 * groups; k++)
-      d[k] = 0;
-  }
-}
-
-/* out rows from the integer sums (gemm_kernels.h's epilogue) */
-INLINE void
-finish_rows (const int m, __m256i acc[][2], const int32_t *bsum,
-    const float *sa, const int32_t *za, const float *sb, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
-{
-  const __m256 sb0 = _mm256_loadu_ps (sb), sb1 = _mm256_loadu_ps (sb + 8);
-  const __m256i bs0 = _mm256_loadu_si256 ((const __m256i *) bsum);
-  const __m256i bs1 = _mm256_loadu_si256 ((const __m256i *) (bsum + 8));
-  /* src row i is read before out row i is written: src may equal out */
-#pragma GCC unroll 8
-  for (int i = 0; i < m; i++) {
-    const __m256 s = _mm256_set1_ps (sa[i]);
-    const __m256i z = _mm256_set1_epi32 (127 - za[i]);
-    const __m256i off0 = _mm256_mullo_epi32 (z, bs0);
-    const __m256i off1 = _mm256_mullo_epi32 (z, bs1);
-    __m256 v0 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_add_epi32 (acc[i][0], off0)),
-        _mm256_mul_ps (s, sb0));
-    __m256 v1 = _mm256_mul_ps (_mm256_cvtepi32_ps (_mm256_add_epi32 (acc[i][1], off1)),
-        _mm256_mul_ps (s, sb1));
-    if (src) {
-      v0 = _mm256_add_ps (v0, _mm256_loadu_ps (src + i * lds));
-      v1 = _mm256_add_ps (v1, _mm256_loadu_ps (src + i * lds + 8));
-    }
-    if (bias) {
-      v0 = _mm256_add_ps (v0, _mm256_loadu_ps (bias));
-      v1 = _mm256_add_ps (v1, _mm256_loadu_ps (bias + 8));
-    }
-    _mm256_storeu_ps (out + i * ldo, v0);
-    _mm256_storeu_ps (out + i * ldo + 8, v1);
-  }
+  quant_rows (m, K, a, lda, dst, scale, zero, 127);
 }
 
 /* Six rows, the common case, in assembly: in C, GCC keeps the constant
@@ -237,7 +128,7 @@ tile_rows (const int m, int groups, const uint32_t *a, const uint32_t *b,
     }
   }
 
-  finish_rows (m, acc, bsum, sa, za, sb, src, lds, bias, out, ldo);
+  finish_rows (m, acc, 127, bsum, sa, za, sb, src, lds, bias, out, ldo);
 }
 
 static void
@@ -258,7 +149,7 @@ avx2_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     case 6: {
       __m256i acc[6][2];
       tile6 (groups, a, b, acc);
-      finish_rows (6, acc, bsum, sa, za, sb, src, lds, bias, out, ldo);
+      finish_rows (6, acc, 127, bsum, sa, za, sb, src, lds, bias, out, ldo);
       return;
     }
     default:
@@ -271,6 +162,7 @@ const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx2 = {
   .name = "avx2-int8",
   .mr = MR,
   .nr = NR,
+  .a_bias = 127,
   .quant_a = avx2_quant_a,
   .tile = avx2_tile,
 };
