@@ -27,7 +27,10 @@
  * For bf16 on x86-64 the tiny cases run once more with the AMX-BF16
  * kernel's code on the C model of the tiles
  * (tests/ops/gemm_bf16_amx_emulated.c): its summation order differs from
- * VDPBF16PS's, the bound is the same.
+ * VDPBF16PS's, the bound is the same.  For int8 on x86-64 they run once
+ * more with the VPDPBUSD kernel's code on emulated VNNI
+ * (x86/gemm_int8_vnni.c, MC_I8V_EMULATE): the embeddings must equal the
+ * default int8 kernel's bit for bit (same integers, same epilogue).
  *
  * Both runs also check the AUTO rules (AUTO never picks int8; the
  * environment variable may name the precision under test) and the names.
@@ -265,6 +268,77 @@ random_s0 (const char *golden)
   g_free (tsv);
 }
 
+#ifdef MC_TEST_VNNI_EMULATION
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
+
+/* The tiny golden cases with the int8 products of the AVX2 slot on the
+ * VPDPBUSD kernel's code (VNNI emulated): every kernel computes the same
+ * integers and shares the float epilogue, so the embeddings must equal the
+ * default int8 kernel's (avx2-int8, or the real VPDPBUSD kernel on a VNNI
+ * CPU) bit for bit. */
+static void
+golden_vnni_emulated (const char *golden)
+{
+  static const char *names[] = { "tiny_s0", "tiny_s1b" };
+  mc_gemm_variant saved = mc_gemm_get_variant ();
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    printf ("VNNI emulation: SKIPPED, this CPU has no AVX2\n");
+    return;
+  }
+  mc_gemm_set_variant (MC_GEMM_AVX2);
+  printf ("int8 on the VPDPBUSD kernel's code (emulated), against %s:\n",
+      mc_gemm_kernel_name (MC_GEMM_INT8));
+  for (size_t c = 0; c < G_N_ELEMENTS (names); c++) {
+    char *dir = g_build_filename (golden, names[c], NULL);
+    char *iopath = g_build_filename (dir, "io.safetensors", NULL);
+    mc_tensor_file *io = NULL;
+    mc_error err = { 0 };
+    mc_context *ctx = load (dir, NULL, 0, MC_PRECISION_INT8);
+
+    CHECK (mc_tensor_file_open (iopath, &io, &err) == MC_OK, "%s", err.message);
+    if (io && ctx) {
+      const mc_tensor_info *img = mc_tensor_file_find (io, "image");
+      const mc_tensor_info *tok = mc_tensor_file_find (io, "text_tokens");
+      const int d = mc_embed_dim (ctx);
+      const int n = (int) img->shape[0], h = (int) img->shape[2], w = (int) img->shape[3];
+      const int nt = (int) tok->shape[0];
+      float *px = read_f32 (io, "image", NULL);
+      float *e[2][2];
+      for (int k = 0; k < 2; k++) {
+        e[k][0] = g_new0 (float, (gsize) n * d);
+        e[k][1] = g_new0 (float, (gsize) nt * d);
+        mc_gemm_int8_kernels_override (MC_GEMM_AVX2,
+            k ? &mc_gemm_int8_kernels_vnni_emulated : NULL);
+        CHECK (mc_encode_images (ctx, px, MC_LAYOUT_NCHW, n, h, w, e[k][0], &err)
+            == MC_OK, "%s", err.message);
+        CHECK (mc_encode_texts (ctx, tok->data, nt, e[k][1], &err) == MC_OK,
+            "%s", err.message);
+      }
+      mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
+      printf ("  %s: image %s, text %s\n", names[c],
+          memcmp (e[0][0], e[1][0], (size_t) n * d * 4) ? "DIFFER" : "bit-identical",
+          memcmp (e[0][1], e[1][1], (size_t) nt * d * 4) ? "DIFFER" : "bit-identical");
+      CHECK (!memcmp (e[0][0], e[1][0], (size_t) n * d * 4),
+          "%s: image embeddings differ on the emulated VPDPBUSD kernel", names[c]);
+      CHECK (!memcmp (e[0][1], e[1][1], (size_t) nt * d * 4),
+          "%s: text embeddings differ on the emulated VPDPBUSD kernel", names[c]);
+      for (int k = 0; k < 2; k++) {
+        g_free (e[k][0]);
+        g_free (e[k][1]);
+      }
+      g_free (px);
+    }
+    if (io)
+      mc_tensor_file_close (io);
+    mc_context_free (ctx);
+    g_free (iopath);
+    g_free (dir);
+  }
+  mc_gemm_set_variant (saved);
+}
+#endif
+
 #ifdef MC_TEST_AMX_EMULATION
 extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
@@ -406,6 +480,10 @@ main (int argc, char **argv)
 #ifdef MC_TEST_AMX_EMULATION
   if (tested == MC_PRECISION_BF16)
     golden_amx_emulated (golden);
+#endif
+#ifdef MC_TEST_VNNI_EMULATION
+  if (tested == MC_PRECISION_INT8)
+    golden_vnni_emulated (golden);
 #endif
   random_s0 (golden);
   name = g_strdup_printf ("%s-golden", tested_name);
