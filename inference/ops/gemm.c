@@ -766,7 +766,8 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
   const int block = j->ik ? int8_block (j->K, nr)
       : kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
-  /* the bf16 kernel's copy of one mr × kc slice of A */
+  /* the bf16 kernel's copy of one mr × kc slice of A, or the int8
+   * kernel's quantized mr × K strip with its row scales and zero points */
   float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1)
       : j->ik ? j->mr * ((j->K + 3) / 4 + 2) : 1]
       __attribute__ ((aligned (64)));

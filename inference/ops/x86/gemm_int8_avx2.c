@@ -11,8 +11,6 @@
  * others, where the float kernel's FMA does 8.  The sign step is what lets both operands keep 8 bits (plain
  * VPMADDUBSW on unsigned A would saturate with 8-bit weights).
  */
-#include <string.h>
-
 #include "gemm_int8_x86.h"
 
 static void
