@@ -20,7 +20,7 @@ usage (FILE *f)
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
       "min and max ms per forward, frames (or prompts) per second, effective\n"
-      "GFLOP/s (2 × MACs / time) and, for images, ms per op family per forward.\n"
+      "GFLOP/s (2 × MACs / time) and ms per op family per forward.\n"
       "The JSON names the precision that ran and the GEMM kernel (bf16 on a CPU\n"
       "without AVX512-BF16 runs an emulation, slower than fp32; int8 runs an\n"
       "integer kernel, e.g. avx2-int8).\n");
@@ -141,7 +141,7 @@ cli_bench (int argc, char **argv)
   for (int i = -warmup; i < iters; i++) {
     double t0;
     mc_status st;
-    if (i == 0 && !text)
+    if (i == 0)
       mc_set_profiling (ctx, 1);
     t0 = g_get_monotonic_time () / 1000.0;
     st = text ? mc_encode_texts (ctx, tokens, batch, out, &err)
@@ -156,7 +156,8 @@ cli_bench (int argc, char **argv)
   {
     double median, gmacs;
     mc_profile_entry prof[MC_PROFILE_MAX];
-    int np = text ? 0 : mc_get_profile (ctx, prof, MC_PROFILE_MAX);
+    int np = text ? mc_get_text_profile (ctx, prof, MC_PROFILE_MAX)
+        : mc_get_profile (ctx, prof, MC_PROFILE_MAX);
     qsort (times, (size_t) iters, sizeof *times, compare_double);
     median = iters % 2 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
     gmacs = (text ? info.text_macs : (double) info.image_macs * ((double) size * size)

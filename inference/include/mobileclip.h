@@ -315,17 +315,23 @@ float mc_prompt_embeddings_logit_scale_exp (const mc_prompt_embeddings *pe);
  * so that `mobileclip bench` can show where the time goes. */
 
 typedef struct {
-  const char *family;   /* "conv", "depthwise", "gemm", "attention", "se", "pool" */
+  const char *family;   /* image: "conv", "depthwise", "gemm", "attention", "se",
+                           "pool"; text: "depthwise", "norm", "gemm",
+                           "attention", "other" (lookup and row copies) */
   double ms;
   int64_t calls;
 } mc_profile_entry;
 
 #define MC_PROFILE_MAX 8
 
-/* Enables (and clears) or disables profiling of image forward passes. */
+/* Enables (and clears) or disables profiling of image and text forward
+ * passes. */
 void mc_set_profiling (mc_context *ctx, int enabled);
-/* Copies up to max entries; returns the number written. */
+/* Copies up to max entries of the image encoder's families; returns the
+ * number written. */
 int mc_get_profile (const mc_context *ctx, mc_profile_entry *out, int max);
+/* The same for the text encoder. */
+int mc_get_text_profile (const mc_context *ctx, mc_profile_entry *out, int max);
 
 /* ---- Utilities ------------------------------------------------------------ */
 

@@ -38,7 +38,8 @@ struct mc_context {
   int64_t text_params;
   mc_tokenizer *tokenizer;  /* NULL when no vocabulary was found ... */
   mc_error vocab_error;     /* ... and this says where it looked */
-  mc_profile_entry profile[MC_PROFILE_MAX];
+  mc_profile_entry profile[MC_PROFILE_MAX];        /* image encoder */
+  mc_profile_entry text_profile[MC_PROFILE_MAX];   /* text encoder */
 };
 
 mc_params
@@ -448,18 +449,33 @@ void
 mc_set_profiling (mc_context *ctx, int enabled)
 {
   memset (ctx->profile, 0, sizeof ctx->profile);
+  memset (ctx->text_profile, 0, sizeof ctx->text_profile);
   if (ctx->image)
     mc_mci_set_profile (ctx->image, enabled ? ctx->profile : NULL);
+  if (ctx->text)
+    mc_text_encoder_set_profile (ctx->text, enabled ? ctx->text_profile : NULL);
+}
+
+static int
+copy_profile (const mc_profile_entry *table, mc_profile_entry *out, int max)
+{
+  int n = 0;
+  for (int i = 0; i < MC_PROFILE_MAX && n < max; i++)
+    if (table[i].family)
+      out[n++] = table[i];
+  return n;
 }
 
 int
 mc_get_profile (const mc_context *ctx, mc_profile_entry *out, int max)
 {
-  int n = 0;
-  for (int i = 0; i < MC_PROFILE_MAX && n < max; i++)
-    if (ctx->profile[i].family)
-      out[n++] = ctx->profile[i];
-  return n;
+  return copy_profile (ctx->profile, out, max);
+}
+
+int
+mc_get_text_profile (const mc_context *ctx, mc_profile_entry *out, int max)
+{
+  return copy_profile (ctx->text_profile, out, max);
 }
 
 void

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "model/fold.h"
+#include "model/profile.h"
 #include "ops/attention.h"
 #include "ops/conv.h"
 #include "ops/gemm.h"
@@ -83,25 +84,6 @@ enum { FAM_CONV, FAM_DEPTHWISE, FAM_GEMM, FAM_ATTENTION, FAM_SE, FAM_POOL, N_FAM
 static const char *family_names[N_FAMILIES] = {
   "conv", "depthwise", "gemm", "attention", "se", "pool",
 };
-
-static inline double
-now_ms (void)
-{
-  return g_get_monotonic_time () / 1000.0;
-}
-
-/* Runs one op statement and charges its time to a family of prof (a
- * profile, or NULL when not profiling). */
-#define TIMED(prof, fam, stmt) do { \
-    if (prof) { \
-      double t0_ = now_ms (); \
-      stmt; \
-      (prof)[fam].ms += now_ms () - t0_; \
-      (prof)[fam].calls++; \
-    } else { \
-      stmt; \
-    } \
-  } while (0)
 
 /* ---- building ----------------------------------------------------------- */
 
@@ -594,11 +576,7 @@ mc_mci_set_profile (mc_mci *m, mc_profile_entry *entries)
 {
   m->profile = entries;
   if (entries)
-    for (int i = 0; i < N_FAMILIES; i++) {
-      entries[i].family = family_names[i];
-      entries[i].ms = 0;
-      entries[i].calls = 0;
-    }
+    mc_profile_reset (entries, family_names, N_FAMILIES);
 }
 
 void
@@ -910,7 +888,7 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
   }
 
   /* GlobalPool2D: spatial mean (the projection follows for the batch) */
-  t_pool = prof ? now_ms () : 0;
+  t_pool = prof ? mc_profile_now_ms () : 0;
   for (int b = 0; b < n; b++) {
     const float *img = cur + (size_t) b * h * w * c;
     /* pixel-major, so that the map is read in order (one channel at a time
@@ -927,7 +905,7 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
     }
   }
   if (prof)
-    prof[FAM_POOL].ms += now_ms () - t_pool;
+    prof[FAM_POOL].ms += mc_profile_now_ms () - t_pool;
 }
 
 typedef struct {

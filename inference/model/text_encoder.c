@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "model/fold.h"
+#include "model/profile.h"
 #include "ops/attention.h"
 #include "ops/conv.h"
 #include "ops/gemm.h"
@@ -67,6 +68,15 @@ struct mc_text_encoder {
   float *x, *t, *hidden, *scratch, *pooled;
   mc_text_tap tap;
   void *tap_user;
+  mc_profile_entry *profile;   /* indexed by family, or NULL */
+};
+
+/* Families for the profile, in mc_profile_entry order: the 1×k convs,
+ * LayerNorms, products (with their GELU epilogues), attention, and the rest
+ * (the token and position lookup, copies of windows and pooled rows). */
+enum { FAM_DEPTHWISE, FAM_NORM, FAM_GEMM, FAM_ATTENTION, FAM_OTHER, N_FAMILIES };
+static const char *family_names[N_FAMILIES] = {
+  "depthwise", "norm", "gemm", "attention", "other",
 };
 
 /* ---- building ----------------------------------------------------------- */
@@ -350,6 +360,14 @@ mc_text_encoder_free (mc_text_encoder *t)
 }
 
 void
+mc_text_encoder_set_profile (mc_text_encoder *t, mc_profile_entry *entries)
+{
+  t->profile = entries;
+  if (entries)
+    mc_profile_reset (entries, family_names, N_FAMILIES);
+}
+
+void
 mc_text_encoder_set_tap (mc_text_encoder *t, mc_text_tap tap, void *user)
 {
   t->tap = tap;
@@ -424,9 +442,13 @@ final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
     float *x, float *tmp, float *hidden, const int *pos, int n, int T)
 {
   const int D = t->D, ks = L->dw.kw, half = ks / 2;
+  mc_profile_entry *prof = t->profile;
   float *conv_rows = x;
+  double t0 = prof ? mc_profile_now_ms () : 0;
 
-  mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE);
+  TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE));
+  if (prof)
+    t0 = mc_profile_now_ms ();
   for (int b = 0; b < n; b++) {
     const int p = pos[b];
     const float *seq = tmp + (size_t) b * T * D;
@@ -442,8 +464,12 @@ final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
     /* the block's residual: the mixer output at the pooled position */
     memcpy (t->pooled + (size_t) b * D, seq + (size_t) p * D, (size_t) D * sizeof (float));
   }
-  mc_gemm (pool, n, conv_rows, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
-  mc_gemm (pool, n, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, t->pooled, D, t->pooled, D);
+  if (prof) {
+    prof[FAM_DEPTHWISE].ms += mc_profile_now_ms () - t0;
+    prof[FAM_DEPTHWISE].calls++;
+  }
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, n, conv_rows, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, n, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, t->pooled, D, t->pooled, D));
 }
 
 /* A transformer layer in two halves.  First the pre-norm attention over
@@ -453,10 +479,11 @@ attention_half (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
     const float *x, float *tmp, float *hidden, int n, int T)
 {
   const int D = t->D;
+  mc_profile_entry *prof = t->profile;
 
-  mc_layer_norm (pool, n * T, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, tmp, D);
-  mc_gemm (pool, n * T, tmp, D, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * D);
-  mc_attention (pool, hidden, n, T, D, L->heads, t->cfg.causal, tmp, t->scratch);
+  TIMED (prof, FAM_NORM, mc_layer_norm (pool, n * T, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, tmp, D));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, n * T, tmp, D, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * D));
+  TIMED (prof, FAM_ATTENTION, mc_attention (pool, hidden, n, T, D, L->heads, t->cfg.causal, tmp, t->scratch));
 }
 
 /* Then, row by row: x += out_proj (att); x += FFN (x).  att (overwritten)
@@ -466,11 +493,12 @@ row_half (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
     float *x, float *att, float *hidden, int rows)
 {
   const int D = t->D;
+  mc_profile_entry *prof = t->profile;
 
-  mc_gemm (pool, rows, att, D, &L->out_proj, L->out_bias, MC_ACT_NONE, x, D, x, D);
-  mc_layer_norm (pool, rows, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, att, D);
-  mc_gemm (pool, rows, att, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
-  mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D);
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, att, D, &L->out_proj, L->out_bias, MC_ACT_NONE, x, D, x, D));
+  TIMED (prof, FAM_NORM, mc_layer_norm (pool, rows, D, x, D, NULL, NULL, t->cfg.layer_norm_eps, att, D));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, att, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden));
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D));
 }
 
 /* Rows on each side of the pooled position that the last RepMixer block
@@ -519,13 +547,14 @@ windowed_tail (mc_text_encoder *t, mc_threadpool *pool, float *x, float *tmp,
   int pos[CHUNK];
 
   attention_half (t, pool, L, x, tmp, hidden, n, T);
-  for (int b = 0; b < n; b++) {
-    const int p = pool_position (tokens + (size_t) b * t->T, t->T);
-    const int s = CLAMP (p - R, 0, T - W);
-    memcpy (xs + (size_t) b * W * D, x + ((size_t) b * T + s) * D, W * row_bytes);
-    memcpy (ts + (size_t) b * W * D, tmp + ((size_t) b * T + s) * D, W * row_bytes);
-    pos[b] = p - s;
-  }
+  TIMED (t->profile, FAM_OTHER,
+    for (int b = 0; b < n; b++) {
+      const int p = pool_position (tokens + (size_t) b * t->T, t->T);
+      const int s = CLAMP (p - R, 0, T - W);
+      memcpy (xs + (size_t) b * W * D, x + ((size_t) b * T + s) * D, W * row_bytes);
+      memcpy (ts + (size_t) b * W * D, tmp + ((size_t) b * T + s) * D, W * row_bytes);
+      pos[b] = p - s;
+    });
   row_half (t, pool, L, xs, ts, hid, n * W);
   final_repmixer (t, pool, last, xs, tmp, hid, pos, n, W);
 }
@@ -538,6 +567,7 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
   const float eps = t->cfg.layer_norm_eps;
   int T = Tfull, rows;
   float *x = t->x, *tmp = t->t, *hidden = t->hidden;
+  mc_profile_entry *prof = t->profile;
   int pooled = 0;
 
   /* With a causal mask and no token-mixing convs, a position never reads a
@@ -550,14 +580,15 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
   }
   rows = n * T;
 
-  for (int b = 0; b < n; b++)
-    for (int p = 0; p < T; p++) {
-      const float *e = t->token_table + (size_t) tokens[(size_t) b * Tfull + p] * D;
-      const float *pe = t->pos + (size_t) p * D;
-      float *dst = x + ((size_t) b * T + p) * D;
-      for (int i = 0; i < D; i++)
-        dst[i] = e[i] + pe[i];
-    }
+  TIMED (prof, FAM_OTHER,
+    for (int b = 0; b < n; b++)
+      for (int p = 0; p < T; p++) {
+        const float *e = t->token_table + (size_t) tokens[(size_t) b * Tfull + p] * D;
+        const float *pe = t->pos + (size_t) p * D;
+        float *dst = x + ((size_t) b * T + p) * D;
+        for (int i = 0; i < D; i++)
+          dst[i] = e[i] + pe[i];
+      });
   if (t->tap)
     t->tap (t->tap_user, "embed", x, n, T, D);
 
@@ -579,11 +610,11 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
     }
     if (L->kind == TEXT_REPMIXER) {
       float *swap;
-      mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE);
+      TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE));
       swap = x; x = tmp; tmp = swap;
-      mc_conv_forward (pool, &L->dw, x, n, 1, T, tmp, MC_ACT_NONE);
-      mc_gemm (pool, rows, tmp, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden);
-      mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D);
+      TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->dw, x, n, 1, T, tmp, MC_ACT_NONE));
+      TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, tmp, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden));
+      TIMED (prof, FAM_GEMM, mc_gemm (pool, rows, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, x, D, x, D));
     } else {
       attention_half (t, pool, L, x, tmp, hidden, n, T);
       row_half (t, pool, L, x, tmp, hidden, rows);
@@ -600,14 +631,15 @@ forward_chunk (mc_text_encoder *t, mc_threadpool *pool, const int32_t *tokens,
     t->tap (t->tap_user, "final_ln", tmp, n, T, D);
   }
   /* the final LayerNorm acts per row: only the pooled rows are needed */
-  for (int b = 0; !pooled && b < n; b++) {
-    const int p = pool_position (tokens + (size_t) b * Tfull, Tfull);
-    memcpy (t->pooled + (size_t) b * D, x + ((size_t) b * T + p) * D, (size_t) D * sizeof (float));
-  }
-  mc_layer_norm (pool, n, D, t->pooled, D, t->final_gamma, t->final_beta, eps, t->pooled, D);
+  TIMED (prof, FAM_OTHER,
+    for (int b = 0; !pooled && b < n; b++) {
+      const int p = pool_position (tokens + (size_t) b * Tfull, Tfull);
+      memcpy (t->pooled + (size_t) b * D, x + ((size_t) b * T + p) * D, (size_t) D * sizeof (float));
+    });
+  TIMED (prof, FAM_NORM, mc_layer_norm (pool, n, D, t->pooled, D, t->final_gamma, t->final_beta, eps, t->pooled, D));
   if (t->tap)
     t->tap (t->tap_user, "eot_feature", t->pooled, n, 1, D);
-  mc_gemm (pool, n, t->pooled, D, &t->proj, NULL, MC_ACT_NONE, NULL, 0, out, t->E);
+  TIMED (prof, FAM_GEMM, mc_gemm (pool, n, t->pooled, D, &t->proj, NULL, MC_ACT_NONE, NULL, 0, out, t->E));
 }
 
 mc_status

@@ -31,6 +31,10 @@ mc_status mc_text_encoder_build (const mc_text_config *cfg, int embed_dim,
     mc_weights *w, mc_text_encoder **out, mc_error *err);
 void mc_text_encoder_free (mc_text_encoder *t);
 
+/* Charges forward passes' time per op family to entries (at least
+ * MC_PROFILE_MAX, named and cleared here), or stops when NULL. */
+void mc_text_encoder_set_profile (mc_text_encoder *t, mc_profile_entry *entries);
+
 /* tokens: [n, context_length] ids; out: [n, embed_dim], unnormalized.
  * Large batches run in chunks; buffers are allocated for the largest chunk
  * seen and reused, so steady-state calls allocate nothing. */

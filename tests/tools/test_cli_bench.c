@@ -1,0 +1,115 @@
+/* test_cli_bench.c — `mobileclip bench` (the built command's path is
+ * argv[1]) on tiny_s0, image and --text, with and without --batch: the JSON
+ * holds the timing fields in order (min <= median <= max, all > 0), the
+ * item rate agrees with the median and the batch, and the per-family
+ * breakdown names exactly the encoder's families, each >= 0, the products'
+ * share > 0, and sums to no more than the slowest forward (the families are
+ * timed inside the forward passes). */
+#include <cjson/cJSON.h>
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+static const char *const image_families[] = {
+  "conv", "depthwise", "gemm", "attention", "se", "pool", NULL
+};
+static const char *const text_families[] = {
+  "depthwise", "norm", "gemm", "attention", "other", NULL
+};
+
+static char *
+run_bench (const char *cli, const char *dir, int text, const char *batch)
+{
+  const char *argv[] = { cli, "bench", "--model", dir, "--iterations", "3",
+    "--warmup", "1", "--threads", "2", "--batch", batch, text ? "--text" : NULL, NULL };
+  GError *error = NULL;
+  char *out = NULL;
+  int wait_status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          &out, NULL, &wait_status, &error)) {
+    fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  if (!WIFEXITED (wait_status) || WEXITSTATUS (wait_status) != 0) {
+    g_free (out);
+    return NULL;
+  }
+  return out;
+}
+
+static double
+number (const cJSON *root, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItem (root, key);
+  return cJSON_IsNumber (v) ? v->valuedouble : NAN;
+}
+
+static void
+check_bench (const char *cli, const char *dir, int text, const char *batch)
+{
+  const char *what = text ? "text" : "image";
+  const char *const *families = text ? text_families : image_families;
+  char *out = run_bench (cli, dir, text, batch);
+  cJSON *root = cJSON_Parse (out ? out : "");
+  const cJSON *bd = cJSON_GetObjectItem (root, "breakdown_ms_per_forward");
+  const double median = number (root, "median_ms"), lo = number (root, "min_ms");
+  const double hi = number (root, "max_ms");
+  const double rate = number (root, text ? "prompts_per_s" : "frames_per_s");
+  const int b = atoi (batch);
+  double sum = 0;
+  int n_families = 0;
+
+  CHECK (out && root, "bench %s --batch %s: no JSON", what, batch);
+  CHECK (lo > 0 && lo <= median && median <= hi, "bench %s: min %g, median %g, max %g",
+      what, lo, median, hi);
+  /* rates are printed with 2 decimals */
+  CHECK (fabs (rate - b * 1000.0 / median) <= 0.01 + 1e-3 * rate,
+      "bench %s --batch %s: %g items/s for a median of %g ms", what, batch, rate, median);
+  CHECK (cJSON_IsObject (bd), "bench %s: no breakdown_ms_per_forward", what);
+  for (const cJSON *e = bd ? bd->child : NULL; e; e = e->next) {
+    int known = 0;
+    for (int i = 0; families[i]; i++)
+      known |= !strcmp (e->string, families[i]);
+    CHECK (known, "bench %s: unexpected family \"%s\"", what, e->string);
+    CHECK (cJSON_IsNumber (e) && e->valuedouble >= 0, "bench %s: %s = %g", what,
+        e->string, cJSON_IsNumber (e) ? e->valuedouble : NAN);
+    sum += cJSON_IsNumber (e) ? e->valuedouble : 0;
+    n_families++;
+  }
+  for (int i = 0; families[i]; i++)
+    CHECK (cJSON_GetObjectItem (bd, families[i]) != NULL, "bench %s: no family \"%s\"",
+        what, families[i]);
+  CHECK (number (bd, "gemm") > 0, "bench %s: gemm %g ms", what, number (bd, "gemm"));
+  CHECK (sum <= hi, "bench %s: the families sum to %.3f ms, over the slowest forward %.3f",
+      what, sum, hi);
+  printf ("  bench %s --batch %s: median %.3f ms, %d families summing to %.3f ms (%.0f %%)\n",
+      what, batch, median, n_families, sum, 100 * sum / median);
+  cJSON_Delete (root);
+  g_free (out);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *golden = mc_test_golden_dir ();
+  char *dir;
+
+  if (!golden)
+    return MC_TEST_SKIP;
+  if (argc < 2) {
+    fprintf (stderr, "usage: %s PATH-TO-mobileclip\n", argv[0]);
+    return 1;
+  }
+  dir = g_build_filename (golden, "tiny_s0", NULL);
+  for (int text = 0; text <= 1; text++) {
+    check_bench (argv[1], dir, text, "1");
+    check_bench (argv[1], dir, text, "3");
+  }
+  g_free (dir);
+  return mc_test_finish ("cli-bench");
+}
