@@ -238,6 +238,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
   char *weights = NULL;
   unsigned towers;
   mc_gemm_format pack_format = mc_gemm_get_pack_format ();
+  int int8_min_k = 0;
   mc_status st;
 
   if (!out)
@@ -254,6 +255,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     goto fail;
   /* the towers' weights are packed in the context's precision */
   pack_format = mc_gemm_set_pack_format (pack_format_of (ctx->precision));
+  int8_min_k = mc_gemm_set_int8_min_k (MC_GEMM_INT8_MODEL_MIN_K);
   if (g_file_test (model, G_FILE_TEST_IS_DIR)) {
     char *cfg_path = params->config ? g_strdup (params->config)
         : g_build_filename (model, "config.json", NULL);
@@ -323,6 +325,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
     goto fail;
   }
   mc_gemm_set_pack_format (pack_format);
+  mc_gemm_set_int8_min_k (int8_min_k);
   mc_tensor_file_close (file);
   g_free (weights);
 #ifdef __GLIBC__
@@ -335,6 +338,7 @@ mc_context_load (const char *model, const mc_params *params, mc_context **out,
 
 fail:
   mc_gemm_set_pack_format (pack_format);
+  mc_gemm_set_int8_min_k (int8_min_k);
   mc_tensor_file_close (file);
   g_free (weights);
   mc_context_free (ctx);

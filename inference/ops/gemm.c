@@ -428,6 +428,16 @@ mc_gemm_get_pack_format (void)
   return pack_format;
 }
 
+static _Thread_local int int8_min_k;
+
+int
+mc_gemm_set_int8_min_k (int min_k)
+{
+  const int old = int8_min_k;
+  int8_min_k = min_k;
+  return old;
+}
+
 mc_gemm_format
 mc_gemm_head_format (void)
 {
@@ -521,7 +531,8 @@ static int
 pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
     int K, int N, const float *scale)
 {
-  const mc_gemm_format format = mc_gemm_get_pack_format ();
+  const mc_gemm_format format = mc_gemm_get_pack_format () == MC_GEMM_INT8
+      && K < int8_min_k ? MC_GEMM_F32 : mc_gemm_get_pack_format ();
   const int v = format == MC_GEMM_BF16 ? bf16_variant (mc_gemm_get_variant ())
       : format == MC_GEMM_INT8 ? int8_variant (mc_gemm_get_variant ())
       : mc_gemm_get_variant ();

@@ -68,6 +68,21 @@ typedef struct {
 mc_gemm_format mc_gemm_set_pack_format (mc_gemm_format f);
 mc_gemm_format mc_gemm_get_pack_format (void);
 
+/* While the pack format is INT8, products shallower than min_k are packed
+ * as float instead (thread-local, 0 until changed: every depth int8);
+ * returns the previous value.  mc_context_load sets MC_GEMM_INT8_MODEL_MIN_K
+ * around building a model. */
+int mc_gemm_set_int8_min_k (int min_k);
+
+/* Models keep products of depth K <= 64 in float under int8: a short sum
+ * averages its quantization error over few terms (on tiny_s0 those products
+ * cost the image tower 8e-4 of cosine, 0.99853 -> 0.99932), and int8 does
+ * not pay there (alone, K = 64 products run 0.7-1.8x the float time on
+ * Zen 3 depending on N and the epilogue; the full-size S0 image tower,
+ * whose only such products are stage 1's, runs at the same int8/fp32
+ * ratio either way). */
+#define MC_GEMM_INT8_MODEL_MIN_K 65
+
 /* The format for a model's projection head (the last product, whose error
  * lands on the embedding unfiltered; one row per image or prompt): the
  * current pack format, except that INT8 heads stay float (on tiny_s0 the

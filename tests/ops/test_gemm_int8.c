@@ -24,7 +24,10 @@
  *    Σ |a|·sb/2 + |b|·sa/2 + sa·sb/4 (half a step of each factor; the
  *    diagonal of square B is float) plus the float terms — what int8
  *    costs.
- * 5. Packing refuses K > MC_GEMM_INT8_MAX_K.
+ * 5. Packing refuses K > MC_GEMM_INT8_MAX_K.  With the models' minimum
+ *    depth set (mc_gemm_set_int8_min_k), K = MC_GEMM_INT8_MODEL_MIN_K - 1
+ *    packs float panels and MC_GEMM_INT8_MODEL_MIN_K int8 ones; unset (as
+ *    in 1-4), every depth packs int8.
  * The log shows, per kernel, the largest errors against both references.
  */
 #include <glib.h>
@@ -519,6 +522,28 @@ main (void)
     mc_gemm_format old = mc_gemm_set_pack_format (MC_GEMM_INT8);
     CHECK (mc_pack_b_from_nk (&pb, w, 1, K, NULL) == -1,
         "K = %d packed as int8", K);
+    mc_gemm_set_pack_format (old);
+    g_free (w);
+  }
+  {
+    const int lo = MC_GEMM_INT8_MODEL_MIN_K - 1, hi = MC_GEMM_INT8_MODEL_MIN_K;
+    float *w = g_new0 (float, 16 * hi);
+    mc_gemm_format old = mc_gemm_set_pack_format (MC_GEMM_INT8);
+    mc_packed_b a, b, c;
+    int old_min = mc_gemm_set_int8_min_k (MC_GEMM_INT8_MODEL_MIN_K);
+    CHECK (mc_pack_b_from_nk (&a, w, 16, lo, NULL) == 0
+        && mc_pack_b_from_nk (&b, w, 16, hi, NULL) == 0, "packing failed");
+    CHECK (a.format == MC_GEMM_F32 && !a.col_scale, "K = %d: format %d, not float",
+        lo, (int) a.format);
+    CHECK (b.format == MC_GEMM_INT8, "K = %d: format %d, not int8", hi, (int) b.format);
+    mc_gemm_set_int8_min_k (old_min);
+    CHECK (mc_pack_b_from_nk (&c, w, 16, lo, NULL) == 0 && c.format == MC_GEMM_INT8,
+        "K = %d without a minimum depth: format %d, not int8", lo, (int) c.format);
+    printf ("minimum int8 depth %d: K = %d packs format %d, K = %d format %d\n",
+        MC_GEMM_INT8_MODEL_MIN_K, lo, (int) a.format, hi, (int) b.format);
+    mc_packed_b_free (&a);
+    mc_packed_b_free (&b);
+    mc_packed_b_free (&c);
     mc_gemm_set_pack_format (old);
     g_free (w);
   }
