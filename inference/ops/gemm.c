@@ -132,7 +132,10 @@ mc_gemm_variant_supported (mc_gemm_variant v)
     case MC_GEMM_AVX2:
       return f->avx2 && f->fma;
     case MC_GEMM_AVX512:
-      return f->avx512f && f->avx512dq && f->avx512bw && f->avx512vl && f->fma;
+      /* avx2 too: -mavx512f code uses AVX2 instructions, and this slot's
+       * int8 (and emulated bf16) products run the AVX2 slot's kernels */
+      return f->avx2 && f->avx512f && f->avx512dq && f->avx512bw
+          && f->avx512vl && f->fma;
 #endif
     default:
       return 0;

@@ -35,6 +35,7 @@
 
 #include "ops/gemm.h"
 #include "ops/gemm_kernels.h"
+#include "runtime/cpu.h"
 #include "runtime/threadpool.h"
 #include "test_util.h"
 
@@ -461,7 +462,7 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
 int
 main (void)
 {
-  int8_kernel kernels[5];
+  int8_kernel kernels[6];
   int n = 0;
   mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
 
@@ -479,6 +480,24 @@ main (void)
   else
     printf ("VPDPBUSD kernels: SKIPPED, this CPU has neither AVX-VNNI nor "
         "AVX512-VNNI (or MC_GEMM_VNNI=0, or the compiler had neither)\n");
+  /* where the CPU has both encodings (Sapphire Rapids) gemm.c runs the VEX
+   * one: the EVEX one, which Cascade Lake and Ice Lake run, is tested here */
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    const mc_cpu_features *f = mc_cpu_get_features ();
+    (void) f;
+#ifdef MC_GEMM_HAVE_AVX_VNNI
+    if (f->avx_vnni
+        && mc_gemm_int8_vnni_kernels () != &mc_gemm_int8_kernels_avx_vnni)
+      kernels[n++] = (int8_kernel) { mc_gemm_int8_kernels_avx_vnni.name,
+        &mc_gemm_int8_kernels_avx_vnni, MC_GEMM_AVX2 };
+#endif
+#ifdef MC_GEMM_HAVE_AVX512_VNNI
+    if (f->avx512_vnni && f->avx512vl && f->avx512f
+        && mc_gemm_int8_vnni_kernels () != &mc_gemm_int8_kernels_avx512_vnni)
+      kernels[n++] = (int8_kernel) { mc_gemm_int8_kernels_avx512_vnni.name,
+        &mc_gemm_int8_kernels_avx512_vnni, MC_GEMM_AVX2 };
+#endif
+  }
 #endif
 #ifdef MC_TEST_VNNI_EMULATION
   if (mc_gemm_variant_supported (MC_GEMM_AVX2))
