@@ -12,6 +12,8 @@
 #define MC_PREPROCESS_KERNELS_AVX2_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "mobileclip.h"
 #include "preprocess/resample.h"
@@ -38,7 +40,16 @@ typedef struct {
 
 mc_status mc_hplan_build_avx2 (mc_hplan *plan, const mc_filter_table *table,
     mc_error *err);
-void mc_hplan_clear (mc_hplan *plan);
+
+/* Frees a plan.  Inline, so that it is compiled with the caller's flags:
+ * preprocess.c calls it on every x86-64 CPU, and in the -mavx2 file the
+ * memset became AVX2 stores (SIGILL on a CPU without AVX). */
+static inline void
+mc_hplan_clear (mc_hplan *plan)
+{
+  free (plan->mem);
+  memset (plan, 0, sizeof *plan);
+}
 
 /* One row: r/g/b hold planar samples of input columns origin, origin+1, ...
  * (readable up to column plan->read_end + 16); dst receives n_out RGB

@@ -28,13 +28,6 @@
 
 #define HALF_BITS 11
 
-void
-mc_hplan_clear (mc_hplan *plan)
-{
-  free (plan->mem);
-  memset (plan, 0, sizeof *plan);
-}
-
 /* The widest lane sharing whose windows still fit 16 bytes: the last output
  * of a lane starts at most 16 - (taps per step) bytes after the first. */
 static int
