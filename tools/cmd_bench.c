@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/gemm.h"
+#include "runtime/cpu.h"
 
 static void
 usage (FILE *f)
@@ -89,6 +90,7 @@ cli_bench (int argc, char **argv)
   float *input = NULL, *out = NULL;
   int32_t *tokens = NULL;
   char *cpu;
+  char features[256];
   double rss_loaded;
 
   optind = 1;
@@ -163,8 +165,8 @@ cli_bench (int argc, char **argv)
     gmacs = (text ? info.text_macs : (double) info.image_macs * ((double) size * size)
         / ((double) mc_image_size (ctx) * mc_image_size (ctx))) / 1e9;
     cpu = cpu_name ();
-    printf ("{\n  \"machine\": {\"cpu\": \"%s\", \"online_cpus\": %d},\n", cpu,
-        (int) g_get_num_processors ());
+    printf ("{\n  \"machine\": {\"cpu\": \"%s\", \"online_cpus\": %d, \"features\": \"%s\"},\n",
+        cpu, (int) g_get_num_processors (), mc_cpu_describe (features, sizeof features));
     printf ("  \"model\": \"%s\", \"encoder\": \"%s\", \"arch\": \"%s\",\n", model,
         text ? "text" : "image", text ? (info.text_arch ? info.text_arch : "?") : info.image_arch);
     /* the kernel the load packed for: the variant has not changed since */

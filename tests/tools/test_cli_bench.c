@@ -1,6 +1,7 @@
 /* test_cli_bench.c — `mobileclip bench` (the built command's path is
  * argv[1]) on tiny_s0, image and --text, with and without --batch: the JSON
- * holds the timing fields in order (min <= median <= max, all > 0), the
+ * names the machine's CPU features as the engine detected them, holds the
+ * timing fields in order (min <= median <= max, all > 0), the
  * item rate agrees with the median and the batch, and the per-family
  * breakdown names exactly the encoder's families, each >= 0, the products'
  * share > 0, and sums to no more than the slowest forward (the families are
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "runtime/cpu.h"
 #include "test_util.h"
 
 static const char *const image_families[] = {
@@ -65,6 +67,14 @@ check_bench (const char *cli, const char *dir, int text, const char *batch)
   int n_families = 0;
 
   CHECK (out && root, "bench %s --batch %s: no JSON", what, batch);
+  {
+    char want[256];
+    const cJSON *machine = cJSON_GetObjectItem (root, "machine");
+    const char *f = cJSON_GetStringValue (cJSON_GetObjectItem (machine, "features"));
+    mc_cpu_describe (want, sizeof want);
+    CHECK (f && !strcmp (f, want), "bench %s: machine.features \"%s\", detected \"%s\"", what,
+        f ? f : "(none)", want);
+  }
   CHECK (lo > 0 && lo <= median && median <= hi, "bench %s: min %g, median %g, max %g",
       what, lo, median, hi);
   /* rates are printed with 2 decimals */
