@@ -432,6 +432,32 @@ pool_position (const int32_t *ids, int T)
   return best;
 }
 
+/* The ConvFFN's depthwise conv of the last RepMixer block at one position
+ * per prompt: row b of rows is the conv of the mixer output mixed [n, T, D]
+ * at position pos[b]; the block's residual there (mixed's row itself) goes
+ * to t->pooled. */
+static void
+conv_at_positions (mc_text_encoder *t, const text_layer *L, const float *mixed,
+    const int *pos, int n, int T, float *rows)
+{
+  const int D = t->D, ks = L->dw.kw, half = ks / 2;
+
+  for (int b = 0; b < n; b++) {
+    const int p = pos[b];
+    const float *seq = mixed + (size_t) b * T * D;
+    float *o = rows + (size_t) b * D;
+    memcpy (o, L->dw_bias, (size_t) D * sizeof (float));
+    for (int k = 0; k < ks; k++) {
+      const int q = p - half + k;
+      if (q < 0 || q >= T)
+        continue;   /* zero padding */
+      for (int c = 0; c < D; c++)
+        o[c] += L->dw_taps[(size_t) k * D + c] * seq[(size_t) q * D + c];
+    }
+    memcpy (t->pooled + (size_t) b * D, seq + (size_t) p * D, (size_t) D * sizeof (float));
+  }
+}
+
 /* The last RepMixer block of `mct` at the pooled positions only: the
  * mixer conv runs over every position of x [n, T, D] (the ConvFFN conv
  * reads k of them), then the ConvFFN conv, fc1 and fc2 run on one row per
@@ -441,33 +467,12 @@ static void
 final_repmixer (mc_text_encoder *t, mc_threadpool *pool, const text_layer *L,
     float *x, float *tmp, float *hidden, const int *pos, int n, int T)
 {
-  const int D = t->D, ks = L->dw.kw, half = ks / 2;
+  const int D = t->D;
   mc_profile_entry *prof = t->profile;
   float *conv_rows = x;
-  double t0 = prof ? mc_profile_now_ms () : 0;
 
   TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, x, n, 1, T, tmp, MC_ACT_NONE));
-  if (prof)
-    t0 = mc_profile_now_ms ();
-  for (int b = 0; b < n; b++) {
-    const int p = pos[b];
-    const float *seq = tmp + (size_t) b * T * D;
-    float *o = conv_rows + (size_t) b * D;
-    memcpy (o, L->dw_bias, (size_t) D * sizeof (float));
-    for (int k = 0; k < ks; k++) {
-      const int q = p - half + k;
-      if (q < 0 || q >= T)
-        continue;   /* zero padding */
-      for (int c = 0; c < D; c++)
-        o[c] += L->dw_taps[(size_t) k * D + c] * seq[(size_t) q * D + c];
-    }
-    /* the block's residual: the mixer output at the pooled position */
-    memcpy (t->pooled + (size_t) b * D, seq + (size_t) p * D, (size_t) D * sizeof (float));
-  }
-  if (prof) {
-    prof[FAM_DEPTHWISE].ms += mc_profile_now_ms () - t0;
-    prof[FAM_DEPTHWISE].calls++;
-  }
+  TIMED (prof, FAM_DEPTHWISE, conv_at_positions (t, L, tmp, pos, n, T, conv_rows));
   TIMED (prof, FAM_GEMM, mc_gemm (pool, n, conv_rows, D, &L->fc1, L->b1, MC_ACT_GELU, NULL, 0, hidden, L->hidden));
   TIMED (prof, FAM_GEMM, mc_gemm (pool, n, hidden, L->hidden, &L->fc2, L->b2, MC_ACT_NONE, t->pooled, D, t->pooled, D));
 }
