@@ -79,8 +79,8 @@ int mc_gemm_set_int8_min_k (int min_k);
  * cost the image tower 8e-4 of cosine, 0.99853 -> 0.99932), and int8 does
  * not pay there (alone, K = 64 products run 0.7-1.8x the float time on
  * Zen 3 depending on N and the epilogue; the full-size S0 image tower,
- * whose only such products are stage 1's, runs at the same int8/fp32
- * ratio either way). */
+ * whose only such products are in the stem and stage 1, runs at the same
+ * int8/fp32 ratio either way). */
 #define MC_GEMM_INT8_MODEL_MIN_K 65
 
 /* The format for a model's projection head (the last product, whose error
