@@ -9,9 +9,9 @@
  *
  * Loop nest of one thread over its rows × panels (GotoBLAS order with A read
  * in place): for each nc-column block of B, for each kc-deep K block, for
- * each mr-row strip of A (an mr×kc slice that stays in L1), for each panel
- * of the block (kc×nr, streamed from L2 where the kc×nc block lives): one
- * register tile.  K blocks after the first accumulate into C.  Row strips
+ * each mr-row strip of A (an mr×kc slice, in L1 for the shallower blocks),
+ * for each panel of the block (kc×nr, streamed from L2 or L3): one register
+ * tile.  K blocks after the first accumulate into C.  Row strips
  * are the tile kernel's mr: the float kernel's, or a bf16 kernel's own (the
  * AMX kernel's 16 rows share the AVX-512 slot's 32-column panels).  int8
  * panels (gemm_int8.c) take the same path with K in one block: each row

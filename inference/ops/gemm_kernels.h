@@ -18,7 +18,8 @@
 typedef struct {
   const char *name;
   int mr, nr;     /* register tile: mr rows of A × nr columns (one panel) */
-  int kc;         /* K block: a kc×nr panel slice stays in L1 */
+  int kc;         /* K block: the deepest sum a tile runs before its
+                     partial result goes to C (AVX2: 2048, see gemm_avx2.c) */
   int nc;         /* N block (a multiple of nr): a kc×nc slice of B stays in L2 */
   /* out[i][0:nr] = Σ_k a[i·lda + k]·b[k·nr + 0:nr] + src[i·lds + 0:nr] (src
    * may be NULL, or equal out) + bias[0:nr] (may be NULL), for i < m ≤ mr.
