@@ -43,6 +43,7 @@
 #include "ops/gemm_kernels.h"
 #include "random_weights.h"
 #include "test_util.h"
+#include "test_tensors.h"
 
 /* the precision under test (argv[1]), its name and its panel format */
 static mc_precision tested;
@@ -128,21 +129,6 @@ compare (const char *model, const char *what, const float *low,
       what, tested_name, tested_name);
 }
 
-static float *
-read_f32 (const mc_tensor_file *io, const char *name, int64_t *numel)
-{
-  const mc_tensor_info *t = mc_tensor_file_find (io, name);
-  float *v;
-
-  if (!t)
-    return NULL;
-  v = g_new (float, (gsize) mc_tensor_numel (t));
-  mc_tensor_to_f32 (t, v);
-  if (numel)
-    *numel = mc_tensor_numel (t);
-  return v;
-}
-
 static void
 golden_case (const char *golden, const char *name)
 {
@@ -162,9 +148,9 @@ golden_case (const char *golden, const char *name)
     const int d = mc_embed_dim (c32);
     const int n = (int) img->shape[0], h = (int) img->shape[2], w = (int) img->shape[3];
     const int nt = (int) tok->shape[0];
-    float *px = read_f32 (io, "image", NULL);
-    float *ref = read_f32 (io, "image_embedding", NULL);
-    float *ref_t = read_f32 (io, "text_embedding", NULL);
+    float *px = mc_test_read_f32 (io, "image", NULL);
+    float *ref = mc_test_read_f32 (io, "image_embedding", NULL);
+    float *ref_t = mc_test_read_f32 (io, "text_embedding", NULL);
     float *e32 = g_new (float, (gsize) nt * d), *elow = g_new (float, (gsize) nt * d);
 
     CHECK (mc_encode_images (c32, px, MC_LAYOUT_NCHW, n, h, w, e32, &err) == MC_OK,
@@ -291,7 +277,7 @@ golden_vnni_emulated (const char *golden)
       const int d = mc_embed_dim (ctx);
       const int n = (int) img->shape[0], h = (int) img->shape[2], w = (int) img->shape[3];
       const int nt = (int) tok->shape[0];
-      float *px = read_f32 (io, "image", NULL);
+      float *px = mc_test_read_f32 (io, "image", NULL);
       float *e[2][2];
       for (int k = 0; k < 2; k++) {
         e[k][0] = g_new0 (float, (gsize) n * d);

@@ -24,6 +24,7 @@
 #include "model/text_encoder.h"
 #include "model/weights.h"
 #include "test_util.h"
+#include "test_tensors.h"
 
 #define TOL_ABS 1e-4
 #define TOL_REL 1e-4
@@ -54,20 +55,6 @@ compare_tap (void *user, const char *name, const float *x, int n, int T, int d)
     }
   }
   g_free (key);
-}
-
-static float *
-read_f32 (const mc_tensor_file *f, const char *name, int64_t *numel)
-{
-  const mc_tensor_info *t = mc_tensor_file_find (f, name);
-  float *v;
-  if (!t)
-    return NULL;
-  v = g_new (float, (gsize) mc_tensor_numel (t));
-  mc_tensor_to_f32 (t, v);
-  if (numel)
-    *numel = mc_tensor_numel (t);
-  return v;
 }
 
 static int32_t *
@@ -139,7 +126,7 @@ check_logits (mc_context *ctx, const mc_tensor_file *io, const float *text_emb, 
   const int e = mc_embed_dim (ctx);
   mc_error err = { 0 };
   int64_t numel;
-  float *ref = read_f32 (io, "logits_per_image", &numel);
+  float *ref = mc_test_read_f32 (io, "logits_per_image", &numel);
   float *px, *iemb, *logits;
   mc_score *scores = g_new (mc_score, n_txt);
   int n_img;
@@ -151,7 +138,7 @@ check_logits (mc_context *ctx, const mc_tensor_file *io, const float *text_emb, 
     return;
   }
   n_img = (int) img->shape[0];
-  px = read_f32 (io, "image", NULL);
+  px = mc_test_read_f32 (io, "image", NULL);
   iemb = g_new (float, (gsize) n_img * e);
   logits = g_new (float, (gsize) n_img * n_txt);
   CHECK (mc_encode_images (ctx, px, MC_LAYOUT_NCHW, n_img, (int) img->shape[2], (int) img->shape[3],
@@ -280,8 +267,8 @@ run_case (const char *golden, const char *vocab, const char *name)
   if (!wf || !io)
     goto out;
   tokens = read_tokens (io, &n);
-  ref = read_f32 (io, "text_embedding", NULL);
-  ref_rp = read_f32 (io, "text_embedding_reparam", NULL);
+  ref = mc_test_read_f32 (io, "text_embedding", NULL);
+  ref_rp = mc_test_read_f32 (io, "text_embedding_reparam", NULL);
   CHECK (tokens && ref, "io.safetensors lacks text_tokens or text_embedding");
   if (!tokens || !ref)
     goto out;
@@ -368,7 +355,7 @@ run_tiny_b (const char *golden, const char *vocab)
   if (!io || !wf)
     goto out;
   tokens = read_tokens (io, &n);
-  ref = read_f32 (io, "text_embedding", NULL);
+  ref = mc_test_read_f32 (io, "text_embedding", NULL);
   ctx = load_context (wpath, text_cfg, MC_TOWER_TEXT, vocab);
   if (!ctx || !tokens || !ref)
     goto out;
