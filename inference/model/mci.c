@@ -323,8 +323,15 @@ add_attention_block (builder *b, GArray *layers, const char *name, int c, float 
       }
       bq[o] = (float) acc;
     }
+    /* float under int8 (mc_gemm_sensitive_format).  Measured on tiny_s0,
+     * whose stage 4 attends over 4 tokens (int8 vs fp32 image cosine, the
+     * worse of its 2 images): int8 in qkv alone 0.99950, in any other single
+     * product ≥ 0.99989; everything int8 but qkv 0.99985 (0.99889 with it).
+     * On MCi0 at 256² qkv is 4 % of the MACs. */
+    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_sensitive_format ());
     if (mc_pack_b_from_nk (&L.qkv, wq, 3 * c, c, NULL) != 0)
       b->oom = 1;
+    mc_gemm_set_pack_format (f);
   }
   free (wq);
   L.qkv_bias = bq;
@@ -522,7 +529,7 @@ mc_mci_build (const mc_mci_config *cfg, int embed_dim, mc_weights *w,
   add_conv_exp (&b, m->layers, cfg->embed_dims[ns - 1], m->final_dim);
   {
     const float *proj = mc_weights_get (w, MC_SHAPE (m->final_dim, embed_dim), "head.proj");
-    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_head_format ());
+    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_sensitive_format ());
     if (mc_pack_b_from_kn (&m->head, proj, m->final_dim, embed_dim) != 0)
       b.oom = 1;
     mc_gemm_set_pack_format (f);

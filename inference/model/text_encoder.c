@@ -312,7 +312,7 @@ mc_text_encoder_build (const mc_text_config *cfg, int embed_dim, mc_weights *w,
   t->final_gamma = float_dup (&b, mc_weights_get (w, MC_SHAPE (D), "final_layer_norm.weight"), (size_t) D);
   t->final_beta = float_dup (&b, mc_weights_get (w, MC_SHAPE (D), "final_layer_norm.bias"), (size_t) D);
   {
-    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_head_format ());
+    const mc_gemm_format f = mc_gemm_set_pack_format (mc_gemm_sensitive_format ());
     if (mc_pack_b_from_kn (&t->proj, mc_weights_get (w, MC_SHAPE (D, embed_dim),
                 "projection_layer"), D, embed_dim) != 0)
       b.oom = 1;

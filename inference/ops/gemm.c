@@ -31,7 +31,7 @@
 
 /* ---- the portable variant: plain GCC vectors of 4 floats (SSE2 on x86-64,
  * NEON on arm64, scalar code elsewhere); tile 4×12.  No FMA is assumed:
- * v_fma rounds twice, and v_sqr_lo splits x (Veltkamp) to get x² exactly.
+ * v_fma rounds twice.
  * Every step is its own statement so that no compiler may contract it.
  * The basic primitives are in vec_portable.h. ---- */
 
@@ -45,23 +45,6 @@ static inline vf
 v_div (vf a, vf b)
 {
   return a / b;
-}
-
-/* x·x - fl(x·x) exactly, without FMA (Dekker's product) */
-static inline vf
-v_sqr_lo (vf x, vf x2)
-{
-  const vf c = x * v_set1 (4097.0f);
-  const vf d = c - x;
-  const vf hi = c - d;
-  const vf lo = x - hi;
-  const vf hh = hi * hi;
-  const vf e1 = hh - x2;
-  const vf hl = hi * lo;
-  const vf e2 = e1 + hl;
-  const vf e3 = e2 + hl;
-  const vf ll = lo * lo;
-  return e3 + ll;
 }
 
 #define MC_T_SYMBOL mc_gemm_kernels_portable
@@ -442,7 +425,7 @@ mc_gemm_set_int8_min_k (int min_k)
 }
 
 mc_gemm_format
-mc_gemm_head_format (void)
+mc_gemm_sensitive_format (void)
 {
   return pack_format == MC_GEMM_INT8 ? MC_GEMM_F32 : pack_format;
 }

@@ -83,11 +83,14 @@ int mc_gemm_set_int8_min_k (int min_k);
  * int8/fp32 ratio either way). */
 #define MC_GEMM_INT8_MODEL_MIN_K 65
 
-/* The format for a model's projection head (the last product, whose error
- * lands on the embedding unfiltered; one row per image or prompt): the
- * current pack format, except that INT8 heads stay float (on tiny_s0 the
- * int8 image head alone cost ~2e-4 of cosine). */
-mc_gemm_format mc_gemm_head_format (void);
+/* The format for the products a model keeps in float under int8: the
+ * current pack format, except INT8 → F32.  Used for
+ * - the projection heads: the last product, whose error lands on the
+ *   embedding unfiltered, one row per image or prompt (on tiny_s0 the int8
+ *   image head alone cost ~2e-4 of cosine);
+ * - the image attention's qkv (mci.c): q·kᵀ multiplies the errors of q and
+ *   k, and the softmax over MCi's few tokens turns them into other weights. */
+mc_gemm_format mc_gemm_sensitive_format (void);
 
 /* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
  * scale (may be NULL) multiplies row n of W first (folds a layer scale).

@@ -10,15 +10,6 @@
 #include "vf16_avx2.h"
 
 static inline vf
-v_sqr_lo (vf x, vf x2)
-{
-  halves a = { x }, b = { x2 }, r;
-  r.h[0] = _mm256_fmsub_ps (a.h[0], a.h[0], b.h[0]);
-  r.h[1] = _mm256_fmsub_ps (a.h[1], a.h[1], b.h[1]);
-  return r.v;
-}
-
-static inline vf
 v_select_gt (vf x, vf y, vf a, vf b)
 {
   vi gt = x > y;
@@ -26,7 +17,6 @@ v_select_gt (vf x, vf y, vf a, vf b)
 }
 
 static inline vf v_max (vf a, vf b) { return v_select_gt (a, b, a, b); }
-static inline vf v_abs (vf x) { return (vf) ((vi) x & 0x7fffffff); }
 static inline vf v_div (vf a, vf b) { return a / b; }
 
 #define MC_T_SYMBOL mc_gemm_kernels_avx512_geometry

@@ -10,10 +10,11 @@
  * Tolerance (per element, u = 2⁻²⁴): a float dot product of length K, summed
  * in any order with or without FMA, is within γ_K·Σ|a_k·b_k| of the exact
  * value, γ_K = K·u/(1 - K·u) (Higham, Accuracy and Stability, §3.1).  The
- * epilogue adds one rounding per bias/residual add and the GELU's own error
- * (under 7 ulp of its result, checked apart), and GELU's slope is at most
- * 1.13.  So the bound checked is
- *   |got - ref| ≤ 1.13·(K + 2)·u·(Σ|a·b| + |bias|) + 8u·|ref| + 2u·|pre| + 1e-37
+ * epilogue adds one rounding per bias/residual add and, with GELU, the
+ * GELU's own error (under MC_TEST_GELU_ERR·u·|pre|, checked apart), and
+ * GELU's slope is at most 1.13.  So the bound checked is
+ *   |got - ref| ≤ 1.13·(K + 2)·u·(Σ|a·b| + |bias|) + 8u·|ref| + 2u·|pre|
+ *                 [+ MC_TEST_GELU_ERR·u·|pre| with GELU] + 1e-37
  * with pre the value before the activation.  The log shows each variant's
  * largest error relative to Σ|a·b| (the scale of the sum) and relative to
  * the bound.  A variant the CPU lacks is skipped with a printed line.
@@ -130,6 +131,8 @@ check_gemm (stats *st, mc_threadpool *pool, int M, int N, int K, int use_bias,
       err = fabs ((double) C[(size_t) m * ldc + n] - ref);
       bound = 1.13 * (K + 2) * U * mag + 8 * U * fabs (ref)
           + 2 * U * fabs (pre) + 1e-37;
+      if (act == MC_ACT_GELU)
+        bound += MC_TEST_GELU_ERR * U * fabs (pre);
       if (!(err <= bound))
         bad++;
       if (err / bound > worst_ratio || isnan (err))
@@ -205,14 +208,28 @@ check_plain (stats *st, int M, int N, int K, int trans_b, int pad)
   g_free (C);
 }
 
-/* The vectorized GELU over a dense sweep, against erfc in double: error in
- * ulp of the result (results below FLT_MIN count in absolute terms). */
+/* PyTorch's float GELU on CPU (the golden data's): 0.5·x·(1 + erf(x/√2))
+ * with its vectorized erf, Abramowitz and Stegun 7.1.26 (error 1.5e-7). */
+static float
+gelu_torch_float (float x)
+{
+  const float z = x * 0.70710678f, a = fabsf (z);
+  const float t = 1.0f / (0.3275911f * a + 1.0f);
+  const float r = (((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t
+      - 0.284496736f) * t + 0.254829592f;
+  const float e = copysignf (1.0f - r * t * expf (-z * z), z);
+  return x * 0.5f * (1.0f + e);
+}
+
+/* The vectorized GELU over a dense sweep, against erfc in double.  Its
+ * error is absolute (1 + erf cancels for x < 0, as in the reference), so
+ * it is measured relative to |x|; for x > 0 also in ulp of the result. */
 static void
 check_gelu (const char *variant)
 {
   const int n = 2000001;
   float *x = g_new (float, n + 8), *y = g_new (float, n + 8);
-  double max_ulp = 0, max_ulp_formula = 0, max_abs_x = 0;
+  double max_abs_x = 0, max_ulp_pos = 0, max_torch = 0;
   float worst = 0;
   int count = 0;
 
@@ -223,47 +240,45 @@ check_gelu (const char *variant)
   x[n + 1] = -0.0f;
   x[n + 2] = 1e-30f;
   x[n + 3] = -1e-30f;
-  x[n + 4] = 10.0f;
-  x[n + 5] = -13.0f;
+  x[n + 4] = 5.5f;
+  x[n + 5] = -5.5f;
   x[n + 6] = 1e30f;
   x[n + 7] = -1e30f;
   memcpy (y, x, (size_t) (n + 8) * sizeof (float));
   mc_gelu_inplace (y, n + 8);
   for (int i = 0; i < n + 8; i++) {
-    double ref = gelu_ref (x[i]);
-    double err = fabs ((double) y[i] - ref);
-    double ulp = fabs (ref) >= FLT_MIN
-        ? ldexp (1.0, ilogb (ref) - 23) : ldexp (1.0, -149);
-    float formula = 0.5f * x[i] * (1.0f + erff (x[i] * 0.70710678118654752440f));
-    double ferr = fabs ((double) formula - ref) / ulp;
+    const double ref = gelu_ref (x[i]);
+    const double err = fabs ((double) y[i] - ref);
     if (fabs (x[i]) > 1e29) {
       /* GELU(±huge) = huge or 0 */
       if (!(x[i] > 0 ? y[i] == x[i] : y[i] == 0.0f))
         count++;
       continue;
     }
-    if (fabs (ref) < 1e-37) {
+    if (x[i] == 0.0f || fabs (ref) < 1e-37) {
       if (!(err <= 1e-37))
         count++;
       continue;
     }
-    if (err / ulp > max_ulp) {
-      max_ulp = err / ulp;
+    if (err / fabs (x[i]) > max_abs_x) {
+      max_abs_x = err / fabs (x[i]);
       worst = x[i];
     }
-    if (ferr > max_ulp_formula)
-      max_ulp_formula = ferr;
-    if (err / fabs (x[i]) > max_abs_x)
-      max_abs_x = err / fabs (x[i]);
+    if (x[i] > 0 && err / ldexp (1.0, ilogb (ref) - 23) > max_ulp_pos)
+      max_ulp_pos = err / ldexp (1.0, ilogb (ref) - 23);
+    if (fabs ((double) gelu_torch_float (x[i]) - ref) / fabs (x[i]) > max_torch)
+      max_torch = fabs ((double) gelu_torch_float (x[i]) - ref) / fabs (x[i]);
   }
-  printf ("  gelu %-9s max error %.2f ulp (at x=%.6g), max |err|/|x| %.3g; "
-      "the float formula 0.5f*x*(1+erff(x/sqrt2)) itself: max %.3g ulp\n",
-      variant, max_ulp, worst, max_abs_x, max_ulp_formula);
+  printf ("  gelu %-9s max |err|/|x| %.2f u (at x=%.6g), for x > 0 max %.2f ulp; "
+      "PyTorch's float GELU: max |err|/|x| %.2f u (u = 2^-24)\n",
+      variant, max_abs_x / U, worst, max_ulp_pos, max_torch / U);
   CHECK (count == 0, "%s: %d GELU specials or tiny results wrong", variant,
       count);
-  /* every variant computes x·Φ(x) from erfc without cancellation: measured
-   * at most 5.5 ulp (AVX2, FMA) and 6.3 ulp (portable, no FMA) */
-  CHECK (max_ulp < 7.0, "%s: GELU error %.2f ulp", variant, max_ulp);
+  /* the reference's own float GELU is at 4.6 u */
+  CHECK (max_abs_x < MC_TEST_GELU_ERR * U, "%s: GELU error %.2f u·|x|", variant,
+      max_abs_x / U);
+  CHECK (max_ulp_pos < 4.0, "%s: GELU error %.2f ulp for x > 0", variant,
+      max_ulp_pos);
   g_free (x);
   g_free (y);
 }

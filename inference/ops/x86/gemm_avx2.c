@@ -9,12 +9,6 @@
 #include "vec_avx2.h"
 
 static inline vf v_div (vf a, vf b) { return _mm256_div_ps (a, b); }
-static inline vf v_sqr_lo (vf x, vf x2) { return _mm256_fmsub_ps (x, x, x2); }
-static inline vf
-v_abs (vf x)
-{
-  return _mm256_andnot_ps (_mm256_set1_ps (-0.0f), x);
-}
 static inline vf
 v_select_gt (vf x, vf y, vf a, vf b)
 {

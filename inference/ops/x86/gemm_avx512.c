@@ -11,8 +11,6 @@
 #include "vec_avx512.h"
 
 static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
-static inline vf v_sqr_lo (vf x, vf x2) { return _mm512_fmsub_ps (x, x, x2); }
-static inline vf v_abs (vf x) { return _mm512_abs_ps (x); }
 static inline vf
 v_select_gt (vf x, vf y, vf a, vf b)
 {
