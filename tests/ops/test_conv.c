@@ -99,6 +99,8 @@ run_all (mc_threadpool *pool)
   run (1, 40, 40, 40, 20, 30, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* ConvFFN, wide rows */
   run (1, 48, 48, 48, 6, 37, 3, 3, 1, 1, MC_ACT_NONE, pool);    /* sliding 3×3, every ISA's short last strip */
   run (1, 32, 32, 32, 5, 41, 7, 7, 1, 3, MC_ACT_GELU, pool);    /* sliding 7×7, short last strip */
+  run (1, 24, 24, 24, 6, 23, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* sliding 7×7, 8-pixel strips and a 7-pixel tail */
+  run (1, 24, 24, 24, 6, 19, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* the same with a 3-pixel tail */
   run (2, 16, 16, 16, 3, 5, 7, 7, 1, 3, MC_ACT_GELU, pool);      /* kernel wider than the map */
   run (2, 8, 8, 8, 1, 77, 1, 11, 1, 0, MC_ACT_NONE, pool);       /* text 1×11 (pad 0 on h) */
   run (1, 12, 24, 12, 15, 15, 7, 7, 2, 3, MC_ACT_GELU, pool);    /* downsample 1→2 per group */

@@ -26,4 +26,10 @@ v_load_dup2 (const float *p)
 #define MC_VL 8
 #define MC_NV 2
 #define MC_P 6
+/* 7-wide sliding depthwise strips of 8 pixels: 8 accumulators (the 8 FMAs
+ * in flight) + 7 weights + 1 input fill the 16 ymm registers.  Against 6
+ * (bench-ops, 1 thread, 8 alternating rounds, fastest pass): ConvFFN dw7×7
+ * 396 → 355 µs at 64², 252 → 229 at 32², 131 → 113 at 16².  3-wide strips
+ * of 12 instead of 8 were slower (1-2 rounds of 8 faster). */
+#define MC_DW_P7 8
 #include "../op_kernel_template.h"
