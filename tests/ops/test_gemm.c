@@ -228,14 +228,14 @@ static void
 check_gelu (const char *variant)
 {
   const int n = 2000001;
-  float *x = g_new (float, n + 8), *y = g_new (float, n + 8);
+  float *x = g_new (float, n + 11), *y = g_new (float, n + 11);
   double max_abs_x = 0, max_ulp_pos = 0, max_torch = 0;
   float worst = 0;
   int count = 0;
 
   for (int i = 0; i < n; i++)
     x[i] = -14.0f + 26.0f * (float) i / (float) (n - 1);
-  /* specials: zeros, tiny, huge, the switch points */
+  /* specials: zeros, tiny, huge, the switch points, infinities, NaN */
   x[n] = 0.0f;
   x[n + 1] = -0.0f;
   x[n + 2] = 1e-30f;
@@ -244,13 +244,21 @@ check_gelu (const char *variant)
   x[n + 5] = -5.5f;
   x[n + 6] = 1e30f;
   x[n + 7] = -1e30f;
-  memcpy (y, x, (size_t) (n + 8) * sizeof (float));
-  mc_gelu_inplace (y, n + 8);
-  for (int i = 0; i < n + 8; i++) {
+  x[n + 8] = INFINITY;
+  x[n + 9] = -INFINITY;
+  x[n + 10] = NAN;
+  memcpy (y, x, (size_t) (n + 11) * sizeof (float));
+  mc_gelu_inplace (y, n + 11);
+  for (int i = 0; i < n + 11; i++) {
     const double ref = gelu_ref (x[i]);
     const double err = fabs ((double) y[i] - ref);
+    if (isnan (x[i])) {
+      if (!isnan (y[i]))
+        count++;
+      continue;
+    }
     if (fabs (x[i]) > 1e29) {
-      /* GELU(±huge) = huge or 0 */
+      /* GELU(±huge) and GELU(±inf) = x or 0 */
       if (!(x[i] > 0 ? y[i] == x[i] : y[i] == 0.0f))
         count++;
       continue;
