@@ -92,9 +92,9 @@ done
 # per pair and thread count: median of each side's round medians, ratio a/b
 awk -F'|' '
   { key = $1 "|" $2; split($3, a, " "); split($4, b, " ");
+    if (!(key in n)) names[++keys] = key;
     ka[key] = a[1]; kb[key] = b[1]; n[key]++;
-    va[key, n[key]] = a[2]; vb[key, n[key]] = b[2]; order[key] = ++seen[key] == 1 ? ++keys : order[key];
-    names[order[key]] = key }
+    va[key, n[key]] = a[2]; vb[key, n[key]] = b[2] }
   function median(arr, key, cnt,   i, j, t, v) {
     for (i = 1; i <= cnt; i++) v[i] = arr[key, i];
     for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }

@@ -268,14 +268,17 @@ check_gelu (const char *variant)
         count++;
       continue;
     }
-    if (err / fabs (x[i]) > max_abs_x) {
-      max_abs_x = err / fabs (x[i]);
+    const double rel_x = err / fabs (x[i]);
+    const double ulp = err / ldexp (1.0, ilogb (ref) - 23);
+    const double torch = fabs ((double) gelu_torch_float (x[i]) - ref) / fabs (x[i]);
+    if (rel_x > max_abs_x) {
+      max_abs_x = rel_x;
       worst = x[i];
     }
-    if (x[i] > 0 && err / ldexp (1.0, ilogb (ref) - 23) > max_ulp_pos)
-      max_ulp_pos = err / ldexp (1.0, ilogb (ref) - 23);
-    if (fabs ((double) gelu_torch_float (x[i]) - ref) / fabs (x[i]) > max_torch)
-      max_torch = fabs ((double) gelu_torch_float (x[i]) - ref) / fabs (x[i]);
+    if (x[i] > 0 && ulp > max_ulp_pos)
+      max_ulp_pos = ulp;
+    if (torch > max_torch)
+      max_torch = torch;
   }
   printf ("  gelu %-9s max |err|/|x| %.2f u (at x=%.6g), for x > 0 max %.2f ulp; "
       "PyTorch's float GELU: max |err|/|x| %.2f u (u = 2^-24)\n",
