@@ -1,0 +1,208 @@
+/* engine_shims.c — what the engine's GEMM driver and CPU detection
+ * (inference/ops/gemm.c, gemm_int8.c, runtime/cpu.c) take from libc,
+ * pthreads and our thread pool, provided for one thread on bare metal, so
+ * that those files run unchanged under the emulator.
+ *
+ * Memory is a bump allocator over a static arena: free() gives nothing
+ * back (the test allocates about 30 MiB in all before it exits).  getenv()
+ * finds nothing, so the driver picks its kernels from cpuid alone; tests
+ * choose others through the driver's override calls.  syscall() fails:
+ * there is no kernel to ask for AMX permission. */
+#include <immintrin.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "emu_runtime.h"
+#include "runtime/threadpool.h"
+
+#define ARENA_BYTES (96u << 20)
+
+static unsigned char arena[ARENA_BYTES] __attribute__ ((aligned (64)));
+static size_t arena_used;
+
+int
+posix_memalign (void **out, size_t align, size_t size)
+{
+  size_t start = (arena_used + align - 1) & ~(align - 1);
+
+  if (start + size > ARENA_BYTES) {
+    emu_printf ("engine_shims: arena exhausted (%lu bytes wanted)\n",
+        (unsigned long) size);
+    return 12;   /* ENOMEM */
+  }
+  arena_used = start + size;
+  *out = arena + start;
+  return 0;
+}
+
+void *
+malloc (size_t size)
+{
+  void *p;
+  return posix_memalign (&p, 64, size ? size : 1) == 0 ? p : NULL;
+}
+
+void *
+calloc (size_t n, size_t size)
+{
+  void *p = malloc (n * size);
+  if (p)
+    memset (p, 0, n * size);
+  return p;
+}
+
+void
+free (void *p)
+{
+  (void) p;
+}
+
+char *
+getenv (const char *name)
+{
+  (void) name;
+  return NULL;
+}
+
+int
+strcmp (const char *a, const char *b)
+{
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return (unsigned char) *a - (unsigned char) *b;
+}
+
+/* cpu.c's only use: "%s%s" and a plain string. */
+int
+snprintf (char *buf, size_t size, const char *fmt, ...)
+{
+  va_list ap;
+  size_t n = 0;
+
+  va_start (ap, fmt);
+  for (const char *f = fmt; *f; f++) {
+    const char *s = NULL;
+    char one[2] = { *f, 0 };
+    if (f[0] == '%' && f[1] == 's') {
+      s = va_arg (ap, const char *);
+      f++;
+    } else {
+      s = one;
+    }
+    for (; *s; s++, n++)
+      if (n + 1 < size)
+        buf[n] = *s;
+  }
+  va_end (ap);
+  if (size)
+    buf[n < size ? n : size - 1] = '\0';
+  return (int) n;
+}
+
+long
+syscall (long number, ...)
+{
+  (void) number;
+  return -1;
+}
+
+float
+fabsf (float x)
+{
+  union { float f; uint32_t u; } v = { x };
+  v.u &= 0x7fffffffu;
+  return v.f;
+}
+
+float
+fminf (float a, float b)
+{
+  if (a != a)
+    return b;
+  if (b != b)
+    return a;
+  return a < b ? a : b;
+}
+
+float
+fmaxf (float a, float b)
+{
+  if (a != a)
+    return b;
+  if (b != b)
+    return a;
+  return a > b ? a : b;
+}
+
+/* round to nearest even (the MXCSR default), without the inexact flag */
+float
+nearbyintf (float x)
+{
+  return _mm_cvtss_f32 (_mm_round_ss (_mm_setzero_ps (), _mm_set_ss (x),
+          _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC));
+}
+
+/* ---- one thread ---- */
+
+typedef int pthread_once_t;
+typedef unsigned pthread_key_t;
+
+#define MAX_KEYS 8
+static void *key_values[MAX_KEYS];
+static unsigned n_keys;
+
+int
+pthread_once (pthread_once_t *once, void (*fn) (void))
+{
+  if (!*once) {
+    *once = 1;
+    fn ();
+  }
+  return 0;
+}
+
+int
+pthread_key_create (pthread_key_t *key, void (*destructor) (void *))
+{
+  (void) destructor;
+  if (n_keys == MAX_KEYS)
+    return 11;   /* EAGAIN */
+  *key = n_keys++;
+  return 0;
+}
+
+void *
+pthread_getspecific (pthread_key_t key)
+{
+  return key < MAX_KEYS ? key_values[key] : NULL;
+}
+
+int
+pthread_setspecific (pthread_key_t key, const void *value)
+{
+  if (key >= MAX_KEYS)
+    return 22;   /* EINVAL */
+  key_values[key] = (void *) value;
+  return 0;
+}
+
+int
+mc_threadpool_size (const mc_threadpool *pool)
+{
+  (void) pool;
+  return 1;
+}
+
+void
+mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
+    mc_range_fn fn, void *arg)
+{
+  (void) pool;
+  (void) grain;
+  if (n > 0)
+    fn (arg, 0, n, 0);
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The engine's AVX-512 code run for real on an emulated CPU (Bochs,
+# tigerlake model: AVX-512 F/DQ/BW/VL and VNNI): isa_kernels.c with the GEMM
+# driver and kernels linked from the engine archive meson built, booted
+# bare metal (see README.md).  Skips (77) when Bochs is missing
+# (scripts/test installs Debian's bochs, bochsbios and vgabios).
+#   isa-kernels.sh CC ENGINE_ARCHIVE WORK_DIR
+set -euo pipefail
+[ $# -eq 3 ] || { echo "usage: $0 CC ENGINE_ARCHIVE WORK_DIR" >&2; exit 2; }
+cc=$1 archive=$2 work=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+
+if ! command -v bochs >/dev/null; then
+  echo "SKIP: bochs not found (Debian packages bochs, bochsbios, vgabios; scripts/test installs them)"
+  exit 77
+fi
+mkdir -p "$work"
+flags=(-ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector
+  -fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra
+  -I"$here" -I"$src/inference" -I"$src/inference/ops" -I"$src/inference/include")
+"$cc" "${flags[@]}" -c "$here/isa_kernels.c" -o "$work/isa_kernels.o"
+# nearbyintf is ROUNDSS (SSE4.1, which every AVX-512 CPU has)
+"$cc" "${flags[@]}" -msse4.1 -c "$here/engine_shims.c" -o "$work/engine_shims.o"
+CC=$cc "$here/build-image.sh" "$work/isa-kernels.img" "$work/isa_kernels.o" \
+    "$work/engine_shims.o" "$archive"
+exec "$here/run-bochs.sh" "$work/isa-kernels.img" tigerlake 600

@@ -1,0 +1,476 @@
+/* isa_kernels.c — kmain of the emulated-CPU test: the engine's AVX-512
+ * code (and its VNNI / BF16 kernels where the emulated CPU has them) run
+ * for real, through the unchanged GEMM driver, against the AVX2 code that
+ * the regular suite checks on real hardware, and against a double
+ * reference.
+ *
+ * What must match bit for bit (by design, see gemm_kernels.h and
+ * op_kernels.h): fp32 products whose K fits one K block of both variants
+ * (every output is then the same chain of FMAs, then + src, + bias, then
+ * the same epilogue), the GELU, every int8 kernel (the same integers, the
+ * same float epilogue), every bf16 kernel but AMX, and the direct convs.
+ * Deeper fp32 products (AVX-512 blocks K by 256, AVX2 by 2048) and the
+ * softmax (its sum is reduced over 16 lanes instead of 8) are held to
+ * their rounding-error bounds instead.
+ *
+ * Prints one line per group of checks and exits with the number of
+ * failures (0 = all passed). */
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_runtime.h"
+#include "ops/conv.h"
+#include "ops/gemm.h"
+#include "ops/gemm_kernels.h"
+#include "ops/op_kernels.h"
+#include "runtime/cpu.h"
+
+#define U (1.0 / 16777216.0)   /* 2^-24: unit roundoff of float */
+
+static int failures;
+
+/* the first MAX_SHOWN failures are printed, all are counted */
+#define MAX_SHOWN 20
+#define CHECK(cond, ...) do { \
+    if (!(cond) && ++failures <= MAX_SHOWN) { \
+      emu_printf ("  failed: "); \
+      emu_printf (__VA_ARGS__); \
+      emu_printf ("\n"); \
+    } \
+  } while (0)
+
+/* The word that starts a group's summary line: whether its checks (since
+ * `before` failures) all held. */
+static const char *
+verdict (int before)
+{
+  return failures == before ? "ok:  " : "FAIL:";
+}
+
+/* ---- data ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+/* uniform in [-1, 1) */
+static float
+rnd (void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (float) ((int32_t) (rng >> 32)) / 2147483648.0f;
+}
+
+static float *
+random_floats (size_t n)
+{
+  float *p = malloc (n * sizeof (float));
+  for (size_t i = 0; i < n; i++)
+    p[i] = rnd ();
+  return p;
+}
+
+static double
+dabs (double x)
+{
+  return x < 0 ? -x : x;
+}
+
+/* index of the first element whose bits differ, or -1 */
+static long
+first_difference (const float *a, const float *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (memcmp (&a[i], &b[i], sizeof (float)) != 0)
+      return (long) i;
+  return -1;
+}
+
+static int
+variant_ok (mc_gemm_variant v, const char *what)
+{
+  if (mc_gemm_variant_supported (v))
+    return 1;
+  failures++;
+  emu_printf ("FAIL: the emulated CPU cannot run the %s variant\n", what);
+  return 0;
+}
+
+/* ---- fp32 products (mc_gemm, the driver included) ---- */
+
+enum { EP_NONE, EP_BIAS, EP_RES, EP_BIAS_GELU, EP_GELU_RES, EP_GELU_RES_IN_C,
+  N_EP };
+static const char *const ep_names[N_EP] = { "none", "bias", "residual",
+  "bias+gelu", "gelu+residual", "gelu+residual=C" };
+
+static void
+run_product (mc_gemm_variant v, mc_gemm_format f, int M, int K, int N,
+    const float *A, const float *W, const float *bias, const float *R,
+    int ep, float *C)
+{
+  mc_packed_b pb;
+  const mc_act act = ep >= EP_BIAS_GELU ? MC_ACT_GELU : MC_ACT_NONE;
+  const float *b = ep == EP_BIAS || ep == EP_BIAS_GELU ? bias : NULL;
+  const float *res = ep == EP_RES || ep == EP_GELU_RES ? R : NULL;
+
+  mc_gemm_set_variant (v);
+  mc_gemm_set_pack_format (f);
+  if (mc_pack_b_from_nk (&pb, W, N, K, NULL) != 0) {
+    CHECK (0, "packing %dx%d failed", K, N);
+    return;
+  }
+  if (ep == EP_GELU_RES_IN_C) {
+    memcpy (C, R, (size_t) M * N * sizeof (float));
+    res = C;
+  }
+  mc_gemm (NULL, M, A, K, &pb, b, act, res, res ? N : 0, C, N);
+  mc_gemm_set_pack_format (MC_GEMM_F32);
+}
+
+typedef struct {
+  long outputs, identical, bounded;
+  double max_ratio;      /* |err| over its bound, worst case */
+} product_stats;
+
+/* |C − exact| ≤ γ_(K+2)·(Σ|a·w| + |bias| + |res|) for products without GELU */
+static void
+check_against_double (product_stats *st, int M, int K, int N, const float *A,
+    const float *W, const float *bias, const float *R, int ep, const float *C,
+    const char *label)
+{
+  const double gamma = (K + 2) * U / (1 - (K + 2) * U);
+
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double s = 0, mag = 0;
+      for (int k = 0; k < K; k++) {
+        const double p = (double) A[i * K + k] * W[j * K + k];
+        s += p;
+        mag += dabs (p);
+      }
+      if (ep == EP_BIAS) {
+        s += bias[j];
+        mag += dabs (bias[j]);
+      } else if (ep == EP_RES) {
+        s += R[i * N + j];
+        mag += dabs (R[i * N + j]);
+      }
+      const double err = dabs (C[i * N + j] - s), bound = gamma * mag + 1e-38;
+      if (err / bound > st->max_ratio)
+        st->max_ratio = err / bound;
+      CHECK (err <= bound, "%s %dx%dx%d %s: C[%d][%d] = %e, exact %e, bound %e",
+          label, M, K, N, ep_names[ep], i, j, C[i * N + j], s, bound);
+    }
+}
+
+static void
+check_fp32_products (void)
+{
+  const int before = failures;
+  static const int ms[] = { 1, 13, 14, 15, 29, 64 };
+  static const int ks[] = { 1, 5, 64, 256, 300, 600 };
+  static const int ns[] = { 1, 31, 32, 33, 96 };
+  product_stats st = { 0 };
+  int c = 0;
+
+  if (!variant_ok (MC_GEMM_AVX512, "avx512") || !variant_ok (MC_GEMM_AVX2, "avx2"))
+    return;
+  for (unsigned a = 0; a < sizeof ms / sizeof ms[0]; a++)
+    for (unsigned b = 0; b < sizeof ks / sizeof ks[0]; b++)
+      for (unsigned d = 0; d < sizeof ns / sizeof ns[0]; d++, c++) {
+        const int M = ms[a], K = ks[b], N = ns[d], ep = c % N_EP;
+        float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
+        float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
+        float *C512 = malloc ((size_t) M * N * sizeof (float));
+        float *C2 = malloc ((size_t) M * N * sizeof (float));
+
+        run_product (MC_GEMM_AVX512, MC_GEMM_F32, M, K, N, A, W, bias, R, ep, C512);
+        run_product (MC_GEMM_AVX2, MC_GEMM_F32, M, K, N, A, W, bias, R, ep, C2);
+        st.outputs += (long) M * N;
+        /* one K block in both variants (or the driver's single block for
+         * an activation with the residual in C): the same bits */
+        if (K <= 256 || ep == EP_GELU_RES_IN_C) {
+          const long at = first_difference (C512, C2, (size_t) M * N);
+          CHECK (at < 0, "fp32 %dx%dx%d %s: avx512 %e != avx2 %e at %ld", M, K, N,
+              ep_names[ep], at < 0 ? 0.0 : C512[at], at < 0 ? 0.0 : C2[at], at);
+          st.identical += (long) M * N;
+        }
+        if (ep <= EP_RES) {
+          check_against_double (&st, M, K, N, A, W, bias, R, ep, C512, "fp32 avx512");
+          st.bounded += (long) M * N;
+        }
+      }
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  emu_printf ("%s fp32 products (%s): %ld outputs, %ld compared bit for bit "
+      "with avx2, %ld within the double bound (max err/bound %.3f)\n",
+      verdict (before), mc_gemm_kernel_name (MC_GEMM_F32), st.outputs,
+      st.identical, st.bounded, st.max_ratio);
+}
+
+/* attention's unpacked products, both layouts of B, alpha folded in */
+static void
+check_plain_products (void)
+{
+  const int before = failures;
+  static const struct { int M, N, K, trans_b; } cases[] = {
+    { 64, 64, 32, 1 }, { 64, 32, 64, 0 }, { 77, 77, 64, 1 }, { 77, 64, 77, 0 },
+    { 5, 3, 17, 1 }, { 16, 40, 33, 0 },
+  };
+  long outputs = 0;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const int M = cases[c].M, N = cases[c].N, K = cases[c].K, tb = cases[c].trans_b;
+    float *A = random_floats ((size_t) M * K), *B = random_floats ((size_t) K * N);
+    float *C512 = malloc ((size_t) M * N * sizeof (float));
+    float *C2 = malloc ((size_t) M * N * sizeof (float));
+    const int ldb = tb ? K : N;
+
+    mc_gemm_set_variant (MC_GEMM_AVX512);
+    mc_gemm_plain (M, N, K, 0.125f, A, K, B, ldb, tb, C512, N);
+    mc_gemm_set_variant (MC_GEMM_AVX2);
+    mc_gemm_plain (M, N, K, 0.125f, A, K, B, ldb, tb, C2, N);
+    const long at = first_difference (C512, C2, (size_t) M * N);
+    CHECK (at < 0, "plain %dx%dx%d trans_b=%d: avx512 != avx2 at %ld", M, N, K, tb, at);
+    outputs += (long) M * N;
+  }
+  emu_printf ("%s unpacked products: %ld outputs bit for bit equal to avx2\n",
+      verdict (before), outputs);
+}
+
+/* ---- GELU ---- */
+
+static void
+check_gelu (void)
+{
+  const int before = failures;
+  enum { N = 65536 };
+  float *x512 = malloc (N * sizeof (float)), *x2 = malloc (N * sizeof (float));
+  const uint32_t specials[] = { 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x00000000u,
+    0x80000000u, 0x00000001u, 0x80800000u, 0x40b00000u /* 5.5 */, 0xc0b00000u,
+    0x407a0000u /* 3.906 */, 0xc07a0000u, 0x7f7fffffu, 0xff7fffffu };
+  const unsigned n_special = sizeof specials / sizeof specials[0];
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  for (int i = 0; i < N; i++)
+    x512[i] = -12.0f + 24.0f * (float) i / N;
+  for (unsigned i = 0; i < n_special; i++)
+    memcpy (&x512[i * 97], &specials[i], sizeof (float));
+  memcpy (x2, x512, N * sizeof (float));
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  mc_gelu_inplace (x512, N - 3);   /* a length that leaves a vector tail */
+  mc_gemm_set_variant (MC_GEMM_AVX2);
+  mc_gelu_inplace (x2, N - 3);
+  const long at = first_difference (x512, x2, N);
+  CHECK (at < 0, "gelu: avx512 %e != avx2 %e at %ld", at < 0 ? 0.0 : x512[at],
+      at < 0 ? 0.0 : x2[at], at);
+  emu_printf ("%s gelu: %d values (-12..12, inf, nan, denormal) bit for bit "
+      "equal to avx2\n", verdict (before), N - 3);
+}
+
+/* ---- int8 and bf16 panels ---- */
+
+static void
+check_int8 (const mc_cpu_features *f)
+{
+  const int before = failures;
+  static const struct { int M, K, N, ep; } cases[] = {
+    { 29, 256, 96, EP_BIAS_GELU }, { 14, 768, 64, EP_RES }, { 64, 128, 33, EP_BIAS },
+    { 7, 100, 32, EP_GELU_RES }, { 16, 384, 384, EP_GELU_RES_IN_C },
+  };
+  const char *vnni;
+  long outputs = 0;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  mc_gemm_set_pack_format (MC_GEMM_INT8);
+  vnni = mc_gemm_kernel_name (MC_GEMM_INT8);
+  mc_gemm_set_pack_format (MC_GEMM_F32);
+  CHECK (!f->avx512_vnni || strcmp (vnni, "avx2-int8") != 0,
+      "the CPU has AVX512-VNNI but int8 runs %s", vnni);
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
+    float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
+    float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
+    float *Cv = malloc ((size_t) M * N * sizeof (float));
+    float *C2 = malloc ((size_t) M * N * sizeof (float));
+
+    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, Cv);
+    mc_gemm_int8_kernels_override (MC_GEMM_AVX2, &mc_gemm_int8_kernels_avx2);
+    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C2);
+    mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
+    const long at = first_difference (Cv, C2, (size_t) M * N);
+    CHECK (at < 0, "int8 %dx%dx%d %s: %s != avx2-int8 at %ld", M, K, N,
+        ep_names[ep], vnni, at);
+    outputs += (long) M * N;
+  }
+  emu_printf ("%s int8 products (%s): %ld outputs bit for bit equal to "
+      "avx2-int8\n", verdict (before), vnni, outputs);
+}
+
+static void
+check_bf16 (const mc_cpu_features *f)
+{
+  const int before = failures;
+  static const struct { int M, K, N, ep; } cases[] = {
+    { 29, 256, 96, EP_BIAS_GELU }, { 14, 768, 64, EP_RES }, { 64, 129, 33, EP_BIAS },
+    { 15, 600, 32, EP_GELU_RES }, { 16, 384, 384, EP_GELU_RES_IN_C },
+  };
+  const char *native;
+  long outputs = 0;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  native = mc_gemm_kernel_name (MC_GEMM_BF16);
+  if (!f->avx512_bf16) {
+    emu_printf ("bf16 products: SKIPPED, the emulated CPU has no AVX512-BF16 "
+        "(the AVX-512 slot packs for %s)\n", native);
+    return;
+  }
+  CHECK (mc_gemm_bf16_native (), "AVX512-BF16 present but bf16 runs %s", native);
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
+    float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
+    float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
+    float *Cv = malloc ((size_t) M * N * sizeof (float));
+    float *C2 = malloc ((size_t) M * N * sizeof (float));
+
+    run_product (MC_GEMM_AVX512, MC_GEMM_BF16, M, K, N, A, W, bias, R, ep, Cv);
+    run_product (MC_GEMM_AVX2, MC_GEMM_BF16, M, K, N, A, W, bias, R, ep, C2);
+    const long at = first_difference (Cv, C2, (size_t) M * N);
+    CHECK (at < 0, "bf16 %dx%dx%d %s: %s != avx2 emulation at %ld", M, K, N,
+        ep_names[ep], native, at);
+    outputs += (long) M * N;
+  }
+  emu_printf ("%s bf16 products (%s): %ld outputs bit for bit equal to the avx2 "
+      "emulation\n", verdict (before), native, outputs);
+}
+
+/* ---- direct convs and the softmax (op_kernels.h) ---- */
+
+typedef struct {
+  int cin, cout, groups, kh, kw, stride, pad, h, w;
+} conv_case;
+
+static void
+check_convs (void)
+{
+  const int before = failures;
+  static const conv_case cases[] = {
+    { 64, 64, 64, 3, 3, 1, 1, 9, 13 },     /* RepMixer */
+    { 40, 40, 40, 7, 7, 1, 3, 11, 10 },    /* ConvFFN, channels not a vector multiple */
+    { 48, 96, 48, 7, 7, 2, 3, 13, 12 },    /* PatchEmbed: one input feeds two outputs */
+    { 24, 24, 24, 3, 3, 2, 1, 15, 9 },     /* stem, stride 2 */
+    { 80, 80, 80, 1, 11, 1, 5, 1, 77 },    /* the mct text mixer */
+    { 3, 32, 1, 3, 3, 2, 1, 17, 16 },      /* stem's first, a full conv */
+    { 16, 48, 1, 3, 3, 1, 1, 8, 7 },
+  };
+  long outputs = 0;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const conv_case *k = &cases[c];
+    const int ho = mc_conv_out_size (k->h, k->kh, k->stride, k->pad);
+    const int wo = mc_conv_out_size (k->w, k->kw, k->stride, k->pad);
+    mc_conv conv = { k->cin, k->cout, k->groups, k->kh, k->kw, k->stride,
+      k->stride, k->pad, k->pad, NULL, NULL };
+    float *in = random_floats ((size_t) k->h * k->w * k->cin);
+    float *row512 = malloc ((size_t) wo * k->cout * sizeof (float));
+    float *row2 = malloc ((size_t) wo * k->cout * sizeof (float));
+
+    conv.weight = random_floats ((size_t) k->kh * k->kw * (k->cin / k->groups) * k->cout);
+    conv.bias = random_floats (k->cout);
+    for (int oy = 0; oy < ho; oy++) {
+      if (k->groups == 1) {
+        mc_op_kernels_avx512.full_row (&conv, in, k->h, k->w, oy, wo, row512);
+        mc_op_kernels_avx2.full_row (&conv, in, k->h, k->w, oy, wo, row2);
+      } else {
+        mc_op_kernels_avx512.chan_row (&conv, in, k->h, k->w, oy, wo, row512);
+        mc_op_kernels_avx2.chan_row (&conv, in, k->h, k->w, oy, wo, row2);
+      }
+      const long at = first_difference (row512, row2, (size_t) wo * k->cout);
+      CHECK (at < 0, "conv %d→%d g%d %dx%d/%d on %dx%d, row %d: avx512 != avx2 at %ld",
+          k->cin, k->cout, k->groups, k->kh, k->kw, k->stride, k->h, k->w, oy, at);
+      outputs += (long) wo * k->cout;
+    }
+  }
+  emu_printf ("%s direct convs: %ld outputs bit for bit equal to avx2\n",
+      verdict (before), outputs);
+}
+
+/* Softmax rows: max and exponentials are elementwise the same code; the sum
+ * is reduced over 16 lanes instead of 8, so each result may differ by the
+ * summation's bound, γ_n relative. */
+static void
+check_softmax (void)
+{
+  const int before = failures;
+  static const int ns[] = { 1, 5, 16, 33, 64, 77, 100 };
+  static const int causal[] = { -1, 0, 3 };
+  const int m = 9;
+  long outputs = 0;
+  double worst = 0;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    return;
+  for (unsigned a = 0; a < sizeof ns / sizeof ns[0]; a++)
+    for (unsigned b = 0; b < sizeof causal / sizeof causal[0]; b++) {
+      const int n = ns[a], lds = n + 3;
+      float *s512 = random_floats ((size_t) m * lds);
+      float *s2 = malloc ((size_t) m * lds * sizeof (float));
+      const double gamma = (n + 2) * U / (1 - (n + 2) * U);
+
+      for (int i = 0; i < m * lds; i++)
+        s512[i] *= 8.0f;   /* logits of a few units, as attention gives */
+      memcpy (s2, s512, (size_t) m * lds * sizeof (float));
+      mc_op_kernels_avx512.softmax_rows (s512, lds, m, n, causal[b]);
+      mc_op_kernels_avx2.softmax_rows (s2, lds, m, n, causal[b]);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < lds; j++) {
+          const float x = s512[i * lds + j], y = s2[i * lds + j];
+          const double d = dabs ((double) x - y), bound = gamma * dabs (y);
+          if (j >= n) {
+            /* past n: the padding is not the kernel's to touch */
+            CHECK (memcmp (&x, &y, sizeof x) == 0,
+                "softmax n=%d: column %d past n changed", n, j);
+            continue;
+          }
+          if (bound > 0 && d / bound > worst)
+            worst = d / bound;
+          CHECK (d <= bound, "softmax n=%d causal=%d [%d][%d]: avx512 %e, avx2 %e",
+              n, causal[b], i, j, x, y);
+          outputs++;
+        }
+    }
+  emu_printf ("%s softmax: %ld outputs within γ_n of avx2 (max diff/bound "
+      "%.3f)\n", verdict (before), outputs, worst);
+}
+
+void
+kmain (void)
+{
+  char cpu[256];
+  const mc_cpu_features *f = mc_cpu_get_features ();
+
+  emu_printf ("engine cpu features: %s\n", mc_cpu_describe (cpu, sizeof cpu));
+  mc_gemm_set_variant (MC_GEMM_AUTO);
+  emu_printf ("default variant: %s\n", mc_gemm_variant_name (mc_gemm_get_variant ()));
+  CHECK (mc_gemm_get_variant () == MC_GEMM_AVX512,
+      "the driver did not choose avx512 on a CPU with AVX-512");
+  check_fp32_products ();
+  check_plain_products ();
+  check_gelu ();
+  check_int8 (f);
+  check_bf16 (f);
+  check_convs ();
+  check_softmax ();
+  emu_printf ("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+  emu_exit (failures ? 1 : 0);
+}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# run-bochs.sh IMAGE [CPU_MODEL] [TIMEOUT_S] — boot an image made by
+# build-image.sh in Bochs, headless and without reading stdin; print what
+# the guest wrote to port 0xE9 and exit with:
+#   the status given to emu_exit()  ("EMU-EXIT <n>" marker),
+#   3 if the guest took an exception ("EXCEPTION ..." marker),
+#   4 on timeout or when no marker appeared (Bochs's error lines go to
+#     stderr then).
+# CPU_MODEL is one of `bochs -help cpu` (default tigerlake), TIMEOUT_S
+# defaults to 600.
+set -u
+
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then
+  echo "usage: $0 IMAGE [CPU_MODEL] [TIMEOUT_S]" >&2
+  exit 2
+fi
+image=$1
+model=${2:-tigerlake}
+limit=${3:-600}
+[ -f "$image" ] || { echo "$0: no such image: $1" >&2; exit 2; }
+
+cyl_bytes=$((16 * 63 * 512))
+size=$(stat -c %s "$image")
+if [ $((size % cyl_bytes)) -ne 0 ]; then
+  echo "$0: image size must be a multiple of $cyl_bytes (use build-image.sh)" >&2
+  exit 2
+fi
+
+tmp=$(mktemp -d)
+pid=
+# $pid is timeout(1): it passes TERM on to Bochs and KILLs it 5 s later.
+cleanup () {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Debian's bochs has neither a "nogui" display nor a build without the
+# internal debugger.  rfb with timeout=0 runs without a display and does not
+# wait for a VNC client, but it listens on 0.0.0.0:5900, and a second Bochs
+# fails to bind and crashes; so each run gets a private network namespace
+# (below) where port 5900 is always free and unreachable from outside.  The
+# debugger stops before the first instruction; the -rc file says continue.
+# panic/triple fault end Bochs instead of asking; the guest's "Shutdown"
+# write to port 0x8900 is such a panic, which is how a run normally ends.
+# ips only scales emulated time (timers), not speed; sync=none never waits.
+cat > "$tmp/bochsrc" <<EOF
+display_library: rfb, options="timeout=0"
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+cpu: model=$model, count=1, ips=50000000, reset_on_triple_fault=0
+memory: guest=512, host=512
+ata0-master: type=disk, path="$tmp/disk.img", mode=flat, cylinders=$((size / cyl_bytes)), heads=16, spt=63
+boot: disk
+clock: sync=none, time0=local
+port_e9_hack: enabled=1
+magic_break: enabled=0
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+log: $tmp/bochs.log
+panic: action=fatal
+error: action=report
+info: action=report
+debug: action=ignore
+EOF
+echo c > "$tmp/debugger.rc"
+# Bochs locks the image (IMAGE.lock) and leaves the lock behind when it is
+# killed; booting a private copy keeps that, and any guest writes, in $tmp.
+cp "$image" "$tmp/disk.img"
+
+# unshare -r also works unprivileged where user namespaces are allowed;
+# without namespaces, runs still work one at a time.
+netns="unshare -rn"
+$netns true 2>/dev/null || netns=
+timeout -k 5 "$limit" $netns bochs-bin -q -f "$tmp/bochsrc" -rc "$tmp/debugger.rc" \
+  < /dev/null > "$tmp/stdout" 2> "$tmp/stderr" &
+pid=$!
+wait "$pid"
+rc=$?
+pid=
+
+# Bochs's stdout is its banner, the debugger's stop at the reset vector
+# (0xfffffff0), the guest's port 0xE9 bytes, and the debugger's line
+# "(0).[ticks] [addr] ..." at the end.  Keep the guest's bytes.
+sed -e '1,/^(0) \[0x0000fffffff0\]/d' -e '/^(0)\.\[[0-9]*\] \[0x/d' \
+  -e 's/(0)\.\[[0-9]*\] \[0x.*$//' \
+  "$tmp/stdout" > "$tmp/guest"
+cat "$tmp/guest"
+
+status=$(sed -n 's/^EMU-EXIT \(-\{0,1\}[0-9][0-9]*\)$/\1/p' "$tmp/guest" | tail -n 1)
+if grep -q '^EXCEPTION ' "$tmp/guest"; then
+  exit 3
+elif [ -n "$status" ]; then
+  exit "$status"
+fi
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+  echo "$0: timeout after ${limit}s" >&2
+else
+  echo "$0: no EMU-EXIT marker (bochs exit status $rc)" >&2
+fi
+# Bochs's error and panic lines say what went wrong (e.g. a triple fault);
+# without a log, Bochs stopped at its configuration and said why on stderr.
+if [ -f "$tmp/bochs.log" ]; then
+  grep -E '^[0-9]+[ep]\[' "$tmp/bochs.log" | tail -n 10 >&2
+else
+  tail -n 3 "$tmp/stderr" >&2
+fi
+exit 4
