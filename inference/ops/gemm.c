@@ -309,9 +309,10 @@ bf16_kernels_for (int v)
   }
 }
 
-/* ---- int8 kernels: one per variant slot with the same panel width; the
- * AVX-512 slot has none yet, so int8 panels are packed for the AVX2 slot
- * there, whose kernel is AVX2 or, where the CPU has it, VPDPBUSD ---- */
+/* ---- int8 kernels: one per variant slot with the same panel width.  The
+ * AVX-512 slot's is VPDPBUSD on 512-bit vectors, where the CPU has
+ * AVX512-VNNI; elsewhere int8 panels are packed for the AVX2 slot, whose
+ * kernel is AVX2 or, where the CPU has it, VPDPBUSD on 256-bit vectors ---- */
 
 static const mc_gemm_int8_kernels *int8_override[MC_GEMM_AVX512 + 1];
 
@@ -323,30 +324,29 @@ mc_gemm_int8_kernels_override (mc_gemm_variant v,
     int8_override[v] = k;
 }
 
-static int
-int8_variant (int v)
-{
-  if (v == MC_GEMM_AVX512 && !int8_override[v])
-    return MC_GEMM_AVX2;
-  return v;
-}
-
-/* A VPDPBUSD kernel replaces the AVX2 one where cpuid and XCR0 allow (the
- * VEX form first: it needs no AVX-512 state), unless MC_GEMM_VNNI=0. */
-static const mc_gemm_int8_kernels *vnni_kernels;
+/* VPDPBUSD kernels replace the AVX2 one where cpuid and XCR0 allow (in the
+ * AVX2 slot the VEX form first: it needs no AVX-512 state), unless
+ * MC_GEMM_VNNI=0.  Decided once. */
+static const mc_gemm_int8_kernels *vnni_kernels;      /* AVX2 slot */
+static const mc_gemm_int8_kernels *vnni512_kernels;   /* AVX-512 slot */
 static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
 
 static void
 vnni_init (void)
 {
   const char *env = getenv ("MC_GEMM_VNNI");
-#if defined(MC_GEMM_HAVE_AVX_VNNI) || defined(MC_GEMM_HAVE_AVX512_VNNI)
+#if defined(MC_GEMM_HAVE_AVX_VNNI) || defined(MC_GEMM_HAVE_AVX512_VNNI) \
+    || defined(MC_GEMM_HAVE_AVX512_VNNI512)
   const mc_cpu_features *f = mc_cpu_get_features ();
 #endif
 
   if (env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
           || strcmp (env, "no") == 0 || strcmp (env, "false") == 0))
     return;
+#ifdef MC_GEMM_HAVE_AVX512_VNNI512
+  if (mc_gemm_variant_supported (MC_GEMM_AVX512) && f->avx512_vnni)
+    vnni512_kernels = &mc_gemm_int8_kernels_avx512_vnni512;
+#endif
   if (!mc_gemm_variant_supported (MC_GEMM_AVX2))
     return;
 #ifdef MC_GEMM_HAVE_AVX_VNNI
@@ -368,12 +368,31 @@ mc_gemm_int8_vnni_kernels (void)
   return vnni_kernels;
 }
 
+const mc_gemm_int8_kernels *
+mc_gemm_int8_vnni512_kernels (void)
+{
+  pthread_once (&vnni_once, vnni_init);
+  return vnni512_kernels;
+}
+
+/* The slot int8 panels are packed for while variant v is current: the
+ * AVX-512 slot only where it has a kernel. */
+static int
+int8_variant (int v)
+{
+  if (v == MC_GEMM_AVX512 && !int8_override[v] && !mc_gemm_int8_vnni512_kernels ())
+    return MC_GEMM_AVX2;
+  return v;
+}
+
 static const mc_gemm_int8_kernels *
 int8_kernels_for (int v)
 {
   if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && int8_override[v])
     return int8_override[v];
 #ifdef MC_GEMM_HAVE_X86
+  if (v == MC_GEMM_AVX512 && mc_gemm_int8_vnni512_kernels ())
+    return mc_gemm_int8_vnni512_kernels ();
   if (v == MC_GEMM_AVX2) {
     const mc_gemm_int8_kernels *vnni = mc_gemm_int8_vnni_kernels ();
     return vnni ? vnni : &mc_gemm_int8_kernels_avx2;

@@ -202,9 +202,18 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx_vnni;
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni;
 #endif
 
+/* VPDPBUSD on 512-bit vectors with the AVX-512 slot's 32-column panels
+ * (meson sets MC_GEMM_HAVE_AVX512_VNNI512 where the compiler has it). */
+#ifdef MC_GEMM_HAVE_AVX512_VNNI512
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni512;
+#endif
+
 /* The VNNI int8 kernel the AVX2 slot runs on this CPU, or NULL (none
  * usable, none built, or MC_GEMM_VNNI=0 in the environment). */
 const mc_gemm_int8_kernels *mc_gemm_int8_vnni_kernels (void);
+/* The same for the AVX-512 slot: while it is NULL, int8 panels packed with
+ * the AVX-512 variant current are packed for the AVX2 slot. */
+const mc_gemm_int8_kernels *mc_gemm_int8_vnni512_kernels (void);
 
 /* Packs element (k, n) = src[k·sk + n·sn] · (scale ? scale[n] : 1) as int8
  * panels of nr columns (the layout above) into dst (ceil(N/nr) · ceil(K/4)

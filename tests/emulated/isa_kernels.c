@@ -274,6 +274,10 @@ check_gelu (void)
 
 /* ---- int8 and bf16 panels ---- */
 
+/* int8: the AVX-512 slot's kernel (VPDPBUSD on 512-bit vectors) and the
+ * AVX2 slot's (VPDPBUSD on 256-bit vectors where the CPU has VNNI) against
+ * the AVX2 kernel; every int8 kernel computes the same integers and the
+ * same float epilogue, so all three agree bit for bit. */
 static void
 check_int8 (const mc_cpu_features *f)
 {
@@ -281,36 +285,47 @@ check_int8 (const mc_cpu_features *f)
   static const struct { int M, K, N, ep; } cases[] = {
     { 29, 256, 96, EP_BIAS_GELU }, { 14, 768, 64, EP_RES }, { 64, 128, 33, EP_BIAS },
     { 7, 100, 32, EP_GELU_RES }, { 16, 384, 384, EP_GELU_RES_IN_C },
+    { 9, 20, 17, EP_NONE }, { 1, 2048, 512, EP_BIAS },
   };
-  const char *vnni;
+  const char *k512, *k256;
   long outputs = 0;
 
   if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
     return;
-  mc_gemm_set_variant (MC_GEMM_AVX512);
   mc_gemm_set_pack_format (MC_GEMM_INT8);
-  vnni = mc_gemm_kernel_name (MC_GEMM_INT8);
+  mc_gemm_set_variant (MC_GEMM_AVX512);
+  k512 = mc_gemm_kernel_name (MC_GEMM_INT8);
+  mc_gemm_set_variant (MC_GEMM_AVX2);
+  k256 = mc_gemm_kernel_name (MC_GEMM_INT8);
   mc_gemm_set_pack_format (MC_GEMM_F32);
-  CHECK (!f->avx512_vnni || strcmp (vnni, "avx2-int8") != 0,
-      "the CPU has AVX512-VNNI but int8 runs %s", vnni);
+  CHECK (!f->avx512_vnni || strcmp (k512, "avx512-vnni512-int8") == 0,
+      "the CPU has AVX512-VNNI but the AVX-512 slot's int8 runs %s", k512);
+  CHECK (!f->avx512_vnni || f->avx_vnni || strcmp (k256, "avx512-vnni-int8") == 0,
+      "the CPU has AVX512-VNNI but the AVX2 slot's int8 runs %s", k256);
   for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
     float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
     float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
-    float *Cv = malloc ((size_t) M * N * sizeof (float));
+    float *C512 = malloc ((size_t) M * N * sizeof (float));
+    float *C256 = malloc ((size_t) M * N * sizeof (float));
     float *C2 = malloc ((size_t) M * N * sizeof (float));
+    long at;
 
-    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, Cv);
+    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C512);
+    run_product (MC_GEMM_AVX2, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C256);
     mc_gemm_int8_kernels_override (MC_GEMM_AVX2, &mc_gemm_int8_kernels_avx2);
-    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C2);
+    run_product (MC_GEMM_AVX2, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C2);
     mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
-    const long at = first_difference (Cv, C2, (size_t) M * N);
+    at = first_difference (C512, C2, (size_t) M * N);
     CHECK (at < 0, "int8 %dx%dx%d %s: %s != avx2-int8 at %ld", M, K, N,
-        ep_names[ep], vnni, at);
+        ep_names[ep], k512, at);
+    at = first_difference (C256, C2, (size_t) M * N);
+    CHECK (at < 0, "int8 %dx%dx%d %s: %s != avx2-int8 at %ld", M, K, N,
+        ep_names[ep], k256, at);
     outputs += (long) M * N;
   }
-  emu_printf ("%s int8 products (%s): %ld outputs bit for bit equal to "
-      "avx2-int8\n", verdict (before), vnni, outputs);
+  emu_printf ("%s int8 products (%s, %s): %ld outputs each bit for bit equal "
+      "to avx2-int8\n", verdict (before), k512, k256, outputs);
 }
 
 static void

@@ -463,7 +463,7 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
 int
 main (void)
 {
-  int8_kernel kernels[6];
+  int8_kernel kernels[7];
   int n = 0;
   mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
 
@@ -481,6 +481,14 @@ main (void)
   else
     printf ("VPDPBUSD kernels: SKIPPED, this CPU has neither AVX-VNNI nor "
         "AVX512-VNNI (or MC_GEMM_VNNI=0, or the compiler had neither)\n");
+  /* the AVX-512 slot's own (512-bit VPDPBUSD, 32-column panels); on CPUs
+   * without AVX512-VNNI tests/emulated runs it on an emulated one */
+  if (mc_gemm_int8_vnni512_kernels ())
+    kernels[n++] = (int8_kernel) { mc_gemm_int8_vnni512_kernels ()->name,
+      mc_gemm_int8_vnni512_kernels (), MC_GEMM_AVX512 };
+  else
+    printf ("avx512-vnni512-int8: SKIPPED, this CPU has no AVX512-VNNI (or "
+        "MC_GEMM_VNNI=0, or the compiler lacked it; tests/emulated runs it)\n");
   /* where the CPU has both encodings (Sapphire Rapids) gemm.c runs the VEX
    * one: the EVEX one, which Cascade Lake and Ice Lake run, is tested here */
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {

@@ -18,10 +18,27 @@
  */
 #include "gemm_int8_x86.h"
 
+/* The real instruction as asm, accumulating in place: GCC 12 compiles the
+ * intrinsics in this loop with a register copy of every accumulator per
+ * step (as many moves as multiply-adds).  The pseudo-prefix picks the
+ * encoding: without it the assembler may choose VEX, which a CPU with
+ * AVX512-VNNI but no AVX-VNNI (Ice Lake, Cascade Lake) does not run. */
 #if defined(MC_I8V_VEX)
-#define DPBUSD(acc, a, b) _mm256_dpbusd_avx_epi32 (acc, a, b)
+static inline __m256i
+dpbusd_asm (__m256i acc, __m256i a, __m256i b)
+{
+  __asm__ ("%{vex%} vpdpbusd %2, %1, %0" : "+x" (acc) : "x" (a), "xm" (b));
+  return acc;
+}
+#define DPBUSD(acc, a, b) dpbusd_asm (acc, a, b)
 #elif defined(MC_I8V_EVEX)
-#define DPBUSD(acc, a, b) _mm256_dpbusd_epi32 (acc, a, b)
+static inline __m256i
+dpbusd_asm (__m256i acc, __m256i a, __m256i b)
+{
+  __asm__ ("%{evex%} vpdpbusd %2, %1, %0" : "+v" (acc) : "v" (a), "vm" (b));
+  return acc;
+}
+#define DPBUSD(acc, a, b) dpbusd_asm (acc, a, b)
 #elif defined(MC_I8V_EMULATE)
 /* acc + Σ over each 4 bytes of (unsigned a)·(signed b), exactly: even and
  * odd bytes widened to int16 (a by zero, b by sign extension), VPMADDWD sums
