@@ -3,7 +3,7 @@
 # tigerlake model: AVX-512 F/DQ/BW/VL and VNNI): isa_kernels.c with the GEMM
 # driver and kernels linked from the engine archive meson built, booted
 # bare metal (see README.md).  Skips (77) when Bochs is missing
-# (scripts/test installs Debian's bochs, bochsbios and vgabios).
+# (scripts/test installs Debian's bochs, bochs-term, bochsbios, vgabios).
 #   isa-kernels.sh CC ENGINE_ARCHIVE WORK_DIR
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 CC ENGINE_ARCHIVE WORK_DIR" >&2; exit 2; }
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
 if ! command -v bochs >/dev/null; then
-  echo "SKIP: bochs not found (Debian packages bochs, bochsbios, vgabios; scripts/test installs them)"
+  echo "SKIP: bochs not found (Debian packages bochs, bochs-term, bochsbios, vgabios; scripts/test installs them)"
   exit 77
 fi
 mkdir -p "$work"
