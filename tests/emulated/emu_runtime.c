@@ -19,13 +19,6 @@ emu_putc (char c)
   outb (0xE9, (uint8_t) c);
 }
 
-void
-emu_puts (const char *s)
-{
-  while (*s)
-    emu_putc (*s++);
-}
-
 /* Bochs's shutdown port: the string "Shutdown" written to port 0x8900 is
  * a panic to Bochs, which run-bochs.sh makes fatal, so Bochs exits. */
 static void __attribute__ ((noreturn))
@@ -82,21 +75,6 @@ emu_tls_init (void)
       "a" ((unsigned) (uintptr_t) tp), "d" ((unsigned) ((uintptr_t) tp >> 32)));
 }
 
-void
-emu_cpuid (unsigned leaf, unsigned sub, unsigned r[4])
-{
-  __asm__ volatile ("cpuid":"=a" (r[0]), "=b" (r[1]), "=c" (r[2]),
-      "=d" (r[3]):"a" (leaf), "c" (sub));
-}
-
-unsigned long long
-emu_xgetbv (unsigned index)
-{
-  unsigned lo, hi;
-  __asm__ volatile ("xgetbv":"=a" (lo), "=d" (hi):"c" (index));
-  return ((unsigned long long) hi << 32) | lo;
-}
-
 /* ---- string functions the compiler may call; rep movs/stos are fast in
  * Bochs and cannot be turned back into calls to themselves. ---- */
 
@@ -137,29 +115,6 @@ memcmp (const void *a, const void *b, size_t n)
     if (*p != *q)
       return *p - *q;
   return 0;
-}
-
-/* ---- libm pieces the tests may call; weak so that a test's own
- * definitions win. ---- */
-
-__attribute__ ((weak)) double
-fabs (double x)
-{
-  return __builtin_fabs (x);
-}
-
-__attribute__ ((weak)) float
-fabsf (float x)
-{
-  return __builtin_fabsf (x);
-}
-
-/* gcc inlines sqrtsd but calls sqrt() for negative inputs (errno). */
-__attribute__ ((weak)) double
-sqrt (double x)
-{
-  __asm__ ("sqrtsd %1, %0":"=x" (x):"x" (x));
-  return x;
 }
 
 /* ---- emu_printf ---- */

@@ -12,14 +12,11 @@
 void kmain (void);
 
 void emu_putc (char c);
-void emu_puts (const char *s);          /* no newline added */
 /* %d %i %u %x %c %s %p %% with l/ll/z, flags '-' '0', width, and
  * %e %f %g with precision (doubles; %f prints as %e once value * 10^prec
  * reaches 1e18, e.g. %f of 1e12). */
 void emu_printf (const char *fmt, ...)
     __attribute__ ((format (printf, 1, 2)));
-void emu_cpuid (unsigned leaf, unsigned sub, unsigned r[4]);  /* eax..edx */
-unsigned long long emu_xgetbv (unsigned index);
 void emu_exit (int status) __attribute__ ((noreturn));
 
 /* Called by boot.S before kmain: sets up thread-local storage. */

@@ -105,28 +105,48 @@ enum { EP_NONE, EP_BIAS, EP_RES, EP_BIAS_GELU, EP_GELU_RES, EP_GELU_RES_IN_C,
 static const char *const ep_names[N_EP] = { "none", "bias", "residual",
   "bias+gelu", "gelu+residual", "gelu+residual=C" };
 
-static void
-run_product (mc_gemm_variant v, mc_gemm_format f, int M, int K, int N,
-    const float *A, const float *W, const float *bias, const float *R,
-    int ep, float *C)
+/* One product's shape, epilogue and random inputs: A [M, K], W [N, K] (a
+ * PyTorch weight), bias [N], R [M, N] (the residual). */
+typedef struct {
+  int M, K, N, ep;
+  const float *A, *W, *bias, *R;
+} product;
+
+static product
+random_product (int M, int K, int N, int ep)
+{
+  const product p = { M, K, N, ep, random_floats ((size_t) M * K),
+    random_floats ((size_t) N * K), random_floats (N),
+    random_floats ((size_t) M * N) };
+  return p;
+}
+
+/* C of p with variant v current and W packed as f (a new array) */
+static float *
+run_product (mc_gemm_variant v, mc_gemm_format f, const product *p)
 {
   mc_packed_b pb;
+  const int ep = p->ep;
   const mc_act act = ep >= EP_BIAS_GELU ? MC_ACT_GELU : MC_ACT_NONE;
-  const float *b = ep == EP_BIAS || ep == EP_BIAS_GELU ? bias : NULL;
-  const float *res = ep == EP_RES || ep == EP_GELU_RES ? R : NULL;
+  const float *b = ep == EP_BIAS || ep == EP_BIAS_GELU ? p->bias : NULL;
+  const float *res = ep == EP_RES || ep == EP_GELU_RES ? p->R : NULL;
+  float *C = malloc ((size_t) p->M * p->N * sizeof (float));
 
   mc_gemm_set_variant (v);
   mc_gemm_set_pack_format (f);
-  if (mc_pack_b_from_nk (&pb, W, N, K, NULL) != 0) {
-    CHECK (0, "packing %dx%d failed", K, N);
-    return;
+  if (mc_pack_b_from_nk (&pb, p->W, p->N, p->K, NULL) != 0) {
+    CHECK (0, "packing %dx%d failed", p->K, p->N);
+    memset (C, 0, (size_t) p->M * p->N * sizeof (float));
+    mc_gemm_set_pack_format (MC_GEMM_F32);
+    return C;
   }
   if (ep == EP_GELU_RES_IN_C) {
-    memcpy (C, R, (size_t) M * N * sizeof (float));
+    memcpy (C, p->R, (size_t) p->M * p->N * sizeof (float));
     res = C;
   }
-  mc_gemm (NULL, M, A, K, &pb, b, act, res, res ? N : 0, C, N);
+  mc_gemm (NULL, p->M, p->A, p->K, &pb, b, act, res, res ? p->N : 0, C, p->N);
   mc_gemm_set_pack_format (MC_GEMM_F32);
+  return C;
 }
 
 typedef struct {
@@ -136,32 +156,32 @@ typedef struct {
 
 /* |C − exact| ≤ γ_(K+2)·(Σ|a·w| + |bias| + |res|) for products without GELU */
 static void
-check_against_double (product_stats *st, int M, int K, int N, const float *A,
-    const float *W, const float *bias, const float *R, int ep, const float *C,
+check_against_double (product_stats *st, const product *p, const float *C,
     const char *label)
 {
+  const int M = p->M, K = p->K, N = p->N;
   const double gamma = (K + 2) * U / (1 - (K + 2) * U);
 
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
       double s = 0, mag = 0;
       for (int k = 0; k < K; k++) {
-        const double p = (double) A[i * K + k] * W[j * K + k];
-        s += p;
-        mag += dabs (p);
+        const double t = (double) p->A[i * K + k] * p->W[j * K + k];
+        s += t;
+        mag += dabs (t);
       }
-      if (ep == EP_BIAS) {
-        s += bias[j];
-        mag += dabs (bias[j]);
-      } else if (ep == EP_RES) {
-        s += R[i * N + j];
-        mag += dabs (R[i * N + j]);
+      if (p->ep == EP_BIAS) {
+        s += p->bias[j];
+        mag += dabs (p->bias[j]);
+      } else if (p->ep == EP_RES) {
+        s += p->R[i * N + j];
+        mag += dabs (p->R[i * N + j]);
       }
       const double err = dabs (C[i * N + j] - s), bound = gamma * mag + 1e-38;
       if (err / bound > st->max_ratio)
         st->max_ratio = err / bound;
       CHECK (err <= bound, "%s %dx%dx%d %s: C[%d][%d] = %e, exact %e, bound %e",
-          label, M, K, N, ep_names[ep], i, j, C[i * N + j], s, bound);
+          label, M, K, N, ep_names[p->ep], i, j, C[i * N + j], s, bound);
     }
 }
 
@@ -181,13 +201,10 @@ check_fp32_products (void)
     for (unsigned b = 0; b < sizeof ks / sizeof ks[0]; b++)
       for (unsigned d = 0; d < sizeof ns / sizeof ns[0]; d++, c++) {
         const int M = ms[a], K = ks[b], N = ns[d], ep = c % N_EP;
-        float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
-        float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
-        float *C512 = malloc ((size_t) M * N * sizeof (float));
-        float *C2 = malloc ((size_t) M * N * sizeof (float));
+        const product p = random_product (M, K, N, ep);
+        const float *C512 = run_product (MC_GEMM_AVX512, MC_GEMM_F32, &p);
+        const float *C2 = run_product (MC_GEMM_AVX2, MC_GEMM_F32, &p);
 
-        run_product (MC_GEMM_AVX512, MC_GEMM_F32, M, K, N, A, W, bias, R, ep, C512);
-        run_product (MC_GEMM_AVX2, MC_GEMM_F32, M, K, N, A, W, bias, R, ep, C2);
         st.outputs += (long) M * N;
         /* one K block in both variants (or the driver's single block for
          * an activation with the residual in C): the same bits */
@@ -198,7 +215,7 @@ check_fp32_products (void)
           st.identical += (long) M * N;
         }
         if (ep <= EP_RES) {
-          check_against_double (&st, M, K, N, A, W, bias, R, ep, C512, "fp32 avx512");
+          check_against_double (&st, &p, C512, "fp32 avx512");
           st.bounded += (long) M * N;
         }
       }
@@ -304,17 +321,14 @@ check_int8 (const mc_cpu_features *f)
       "the CPU has AVX512-VNNI but the AVX2 slot's int8 runs %s", k256);
   for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
-    float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
-    float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
-    float *C512 = malloc ((size_t) M * N * sizeof (float));
-    float *C256 = malloc ((size_t) M * N * sizeof (float));
-    float *C2 = malloc ((size_t) M * N * sizeof (float));
+    const product p = random_product (M, K, N, ep);
+    const float *C512 = run_product (MC_GEMM_AVX512, MC_GEMM_INT8, &p);
+    const float *C256 = run_product (MC_GEMM_AVX2, MC_GEMM_INT8, &p);
+    const float *C2;
     long at;
 
-    run_product (MC_GEMM_AVX512, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C512);
-    run_product (MC_GEMM_AVX2, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C256);
     mc_gemm_int8_kernels_override (MC_GEMM_AVX2, &mc_gemm_int8_kernels_avx2);
-    run_product (MC_GEMM_AVX2, MC_GEMM_INT8, M, K, N, A, W, bias, R, ep, C2);
+    C2 = run_product (MC_GEMM_AVX2, MC_GEMM_INT8, &p);
     mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
     at = first_difference (C512, C2, (size_t) M * N);
     CHECK (at < 0, "int8 %dx%dx%d %s: %s != avx2-int8 at %ld", M, K, N,
@@ -351,13 +365,9 @@ check_bf16 (const mc_cpu_features *f)
   CHECK (mc_gemm_bf16_native (), "AVX512-BF16 present but bf16 runs %s", native);
   for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
-    float *A = random_floats ((size_t) M * K), *W = random_floats ((size_t) N * K);
-    float *bias = random_floats (N), *R = random_floats ((size_t) M * N);
-    float *Cv = malloc ((size_t) M * N * sizeof (float));
-    float *C2 = malloc ((size_t) M * N * sizeof (float));
-
-    run_product (MC_GEMM_AVX512, MC_GEMM_BF16, M, K, N, A, W, bias, R, ep, Cv);
-    run_product (MC_GEMM_AVX2, MC_GEMM_BF16, M, K, N, A, W, bias, R, ep, C2);
+    const product p = random_product (M, K, N, ep);
+    const float *Cv = run_product (MC_GEMM_AVX512, MC_GEMM_BF16, &p);
+    const float *C2 = run_product (MC_GEMM_AVX2, MC_GEMM_BF16, &p);
     const long at = first_difference (Cv, C2, (size_t) M * N);
     CHECK (at < 0, "bf16 %dx%dx%d %s: %s != avx2 emulation at %ld", M, K, N,
         ep_names[ep], native, at);
