@@ -162,6 +162,13 @@ echo c > "$work/debugger.rc"
 rm -f "$work/serial.txt"
 netns="unshare -rn"
 $netns true 2>/dev/null || netns=
+# Without a namespace every Bochs listens on the same port 5900: one at a
+# time then, in the order they come (the two emulated tests may start
+# together).
+if [ -z "$netns" ] && command -v flock >/dev/null; then
+  exec 9> "${TMPDIR:-/tmp}/mobileclip-bochs-rfb.lock"
+  flock 9
+fi
 timeout -k 5 "$limit" $netns bochs-bin -q -f "$work/bochsrc" -rc "$work/debugger.rc" \
   < /dev/null > "$work/bochs.out" 2>&1 || true
 

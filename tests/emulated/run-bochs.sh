@@ -76,6 +76,13 @@ cp "$image" "$tmp/disk.img"
 # without namespaces, runs still work one at a time.
 netns="unshare -rn"
 $netns true 2>/dev/null || netns=
+# Without a namespace every Bochs listens on the same port 5900: one at a
+# time then, in the order they come (the two emulated tests may start
+# together).
+if [ -z "$netns" ] && command -v flock >/dev/null; then
+  exec 9> "${TMPDIR:-/tmp}/mobileclip-bochs-rfb.lock"
+  flock 9
+fi
 timeout -k 5 "$limit" $netns bochs-bin -q -f "$tmp/bochsrc" -rc "$tmp/debugger.rc" \
   < /dev/null > "$tmp/stdout" 2> "$tmp/stderr" &
 pid=$!
