@@ -29,6 +29,7 @@ work=$2
 shift 2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$here/bochs-common.sh"
 golden=${MOBILECLIP_GOLDEN_DIR:-$src/../shared/golden}
 vocab=${MOBILECLIP_VOCAB_DIR:-$src/../shared/vocab}
 limit=${LINUX_SUITE_TIMEOUT:-3600}
@@ -136,41 +137,21 @@ xorriso -as mkisofs -quiet -o "$work/suite.iso" -b isolinux/isolinux.bin \
   -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$work/iso" \
   2> "$work/xorriso.log" || { cat "$work/xorriso.log" >&2; exit 1; }
 
-# Bochs as in run-bochs.sh: rfb display that waits for nobody (in a private
-# network namespace where allowed), the debugger told to continue, the
-# guest's serial console to a file
+# Bochs as in run-bochs.sh (bochs-common.sh), the guest's serial console to
+# a file
 cat > "$work/bochsrc" <<EOF
-display_library: rfb, options="timeout=0"
+$(bochs_common_config)
 megs: 1024
 cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path="$work/suite.iso", status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev="$work/serial.txt"
 log: $work/bochs.log
-panic: action=fatal
-error: action=report
 info: action=ignore
-debug: action=ignore
 clock: sync=none, time0=1
-magic_break: enabled=0
-speaker: enabled=0
-sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 EOF
-echo c > "$work/debugger.rc"
 rm -f "$work/serial.txt"
-netns="unshare -rn"
-$netns true 2>/dev/null || netns=
-# Without a namespace every Bochs listens on the same port 5900: one at a
-# time then, in the order they come (the two emulated tests may start
-# together).
-if [ -z "$netns" ] && command -v flock >/dev/null; then
-  exec 9> "${TMPDIR:-/tmp}/mobileclip-bochs-rfb.lock"
-  flock 9
-fi
-timeout -k 5 "$limit" $netns bochs-bin -q -f "$work/bochsrc" -rc "$work/debugger.rc" \
-  < /dev/null > "$work/bochs.out" 2>&1 || true
+(bochs_exec "$limit" "$work/bochsrc") > "$work/bochs.out" 2>&1 || true
 
 # the guest's console from the first marker on
 sed -n '/^=== cpu:/,$p' "$work/serial.txt" 2>/dev/null | grep -v '^\[ *[0-9.]*\] ' || true

@@ -9,6 +9,7 @@
 # CPU_MODEL is one of `bochs -help cpu` (default tigerlake), TIMEOUT_S
 # defaults to 600.
 set -u
+. "$(dirname "$0")/bochs-common.sh"
 
 if [ $# -lt 1 ] || [ $# -gt 3 ]; then
   echo "usage: $0 IMAGE [CPU_MODEL] [TIMEOUT_S]" >&2
@@ -39,52 +40,23 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Debian's bochs has neither a "nogui" display nor a build without the
-# internal debugger.  rfb with timeout=0 runs without a display and does not
-# wait for a VNC client, but it listens on 0.0.0.0:5900, and a second Bochs
-# fails to bind and crashes; so each run gets a private network namespace
-# (below) where port 5900 is always free and unreachable from outside.  The
-# debugger stops before the first instruction; the -rc file says continue.
-# panic/triple fault end Bochs instead of asking; the guest's "Shutdown"
-# write to port 0x8900 is such a panic, which is how a run normally ends.
-# ips only scales emulated time (timers), not speed; sync=none never waits.
 cat > "$tmp/bochsrc" <<EOF
-display_library: rfb, options="timeout=0"
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
+$(bochs_common_config)
 cpu: model=$model, count=1, ips=50000000, reset_on_triple_fault=0
 memory: guest=512, host=512
 ata0-master: type=disk, path="$tmp/disk.img", mode=flat, cylinders=$((size / cyl_bytes)), heads=16, spt=63
 boot: disk
 clock: sync=none, time0=local
 port_e9_hack: enabled=1
-magic_break: enabled=0
-speaker: enabled=0
-sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 log: $tmp/bochs.log
-panic: action=fatal
-error: action=report
 info: action=report
-debug: action=ignore
 EOF
-echo c > "$tmp/debugger.rc"
 # Bochs locks the image (IMAGE.lock) and leaves the lock behind when it is
 # killed; booting a private copy keeps that, and any guest writes, in $tmp.
 cp "$image" "$tmp/disk.img"
 
-# unshare -r also works unprivileged where user namespaces are allowed;
-# without namespaces, runs still work one at a time.
-netns="unshare -rn"
-$netns true 2>/dev/null || netns=
-# Without a namespace every Bochs listens on the same port 5900: one at a
-# time then, in the order they come (the two emulated tests may start
-# together).
-if [ -z "$netns" ] && command -v flock >/dev/null; then
-  exec 9> "${TMPDIR:-/tmp}/mobileclip-bochs-rfb.lock"
-  flock 9
-fi
-timeout -k 5 "$limit" $netns bochs-bin -q -f "$tmp/bochsrc" -rc "$tmp/debugger.rc" \
-  < /dev/null > "$tmp/stdout" 2> "$tmp/stderr" &
+# $pid is timeout(1) (bochs_exec replaces the subshell)
+(bochs_exec "$limit" "$tmp/bochsrc") > "$tmp/stdout" 2> "$tmp/stderr" &
 pid=$!
 wait "$pid"
 rc=$?
