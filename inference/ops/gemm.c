@@ -12,10 +12,10 @@
  * each mr-row strip of A (an mr×kc slice, in L1 for the shallower blocks),
  * for each panel of the block (kc×nr, streamed from L2 or L3): one register
  * tile.  K blocks after the first accumulate into C.  Row strips
- * are the tile kernel's mr: the float kernel's, or a bf16 kernel's own (the
- * AMX kernel's 16 rows share the AVX-512 slot's 32-column panels).  int8
- * panels (gemm_int8.c) take the same path with K in one block: each row
- * strip is quantized as its panels' block reaches it.
+ * are the tile kernel's mr: the float kernel's, or a bf16 or int8 kernel's
+ * own (the AMX kernels' 16 rows share the AVX-512 slot's 32-column panels).
+ * int8 panels (gemm_int8.c) take the same path with K in one block: each
+ * row strip is quantized as its panels' block reaches it.
  */
 #include "gemm.h"
 
@@ -284,7 +284,8 @@ amx_env_init (void)
 }
 
 /* The AMX kernel where the AVX-512 slot's bf16 products should run on it,
- * else NULL; MC_GEMM_AMX=0 keeps the process from even asking Linux. */
+ * else NULL; MC_GEMM_AMX=0 (for bf16 and int8 alike) keeps the process from
+ * even asking Linux. */
 static const mc_gemm_bf16_kernels *
 amx_default (void)
 {
@@ -375,12 +376,61 @@ mc_gemm_int8_vnni512_kernels (void)
   return vnni512_kernels;
 }
 
+/* AMX-INT8 (x86/gemm_int8_amx.c): TDPBUSD reads the 512-bit VPDPBUSD
+ * kernel's panels as they are and gives the same outputs, so it is the
+ * AVX-512 slot's int8 kernel where the CPU, the OS and this build allow
+ * (decided once; the Linux permission is asked then), unless MC_GEMM_AMX=0
+ * (amx_default's switch, shared with bf16). */
+static const mc_gemm_int8_kernels *amx8_kernels;
+static const char *amx8_why;
+static pthread_once_t amx8_once = PTHREAD_ONCE_INIT;
+
+static void
+amx8_init (void)
+{
+#ifdef MC_GEMM_HAVE_AMX_INT8
+  const mc_cpu_features *f = mc_cpu_get_features ();
+
+  if (!f->amx_tile || !f->amx_int8)
+    amx8_why = "cpuid/XCR0 report no usable AMX-TILE and AMX-INT8";
+  else if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
+    amx8_why = "no usable AVX-512 (the kernel's epilogue)";
+  else if (mc_cpu_request_amx () != 0)
+    amx8_why = "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
+  else
+    amx8_kernels = &mc_gemm_int8_kernels_amx;
+#else
+  amx8_why = "this build has no AMX-INT8 kernel (compiler without "
+      "-mamx-int8, or not x86-64)";
+#endif
+}
+
+const mc_gemm_int8_kernels *
+mc_gemm_int8_amx_kernels (const char **why)
+{
+  pthread_once (&amx8_once, amx8_init);
+  if (why)
+    *why = amx8_kernels ? NULL : amx8_why;
+  return amx8_kernels;
+}
+
+/* The AVX-512 slot's own int8 kernel on this CPU, or NULL (its products are
+ * then packed for the AVX2 slot): AMX-INT8, else 512-bit VPDPBUSD. */
+static const mc_gemm_int8_kernels *
+int8_avx512_kernels (void)
+{
+  pthread_once (&amx_env_once, amx_env_init);
+  if (!amx_off && mc_gemm_int8_amx_kernels (NULL))
+    return mc_gemm_int8_amx_kernels (NULL);
+  return mc_gemm_int8_vnni512_kernels ();
+}
+
 /* The slot int8 panels are packed for while variant v is current: the
  * AVX-512 slot only where it has a kernel. */
 static int
 int8_variant (int v)
 {
-  if (v == MC_GEMM_AVX512 && !int8_override[v] && !mc_gemm_int8_vnni512_kernels ())
+  if (v == MC_GEMM_AVX512 && !int8_override[v] && !int8_avx512_kernels ())
     return MC_GEMM_AVX2;
   return v;
 }
@@ -391,8 +441,8 @@ int8_kernels_for (int v)
   if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && int8_override[v])
     return int8_override[v];
 #ifdef MC_GEMM_HAVE_X86
-  if (v == MC_GEMM_AVX512 && mc_gemm_int8_vnni512_kernels ())
-    return mc_gemm_int8_vnni512_kernels ();
+  if (v == MC_GEMM_AVX512 && int8_avx512_kernels ())
+    return int8_avx512_kernels ();
   if (v == MC_GEMM_AVX2) {
     const mc_gemm_int8_kernels *vnni = mc_gemm_int8_vnni_kernels ();
     return vnni ? vnni : &mc_gemm_int8_kernels_avx2;
@@ -845,6 +895,8 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
   }
   if (j->bk && j->bk->release)
     j->bk->release ();
+  if (j->ik && j->ik->release)
+    j->ik->release ();
 }
 
 /* Even K blocks no deeper than the kernel's kc (K = 384 → 2 × 192). */

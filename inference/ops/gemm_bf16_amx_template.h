@@ -52,6 +52,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "amx_tilecfg.h"
 #include "bf16.h"
 #include "gemm_kernels.h"
 
@@ -62,19 +63,6 @@
 #if MC_AMX_MR > MC_GEMM_MAX_MR || MC_AMX_NR > MC_GEMM_MAX_NR
 #error "AMX tile larger than gemm_kernels.h allows"
 #endif
-
-/* LDTILECFG's memory operand, palette 1: bytes 16-31 hold the bytes per row
- * of tmm0-7, bytes 48-55 their rows; the rest (tiles 8-15 included) must be
- * zero, as must both fields of an unused tile. */
-typedef struct {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-} __attribute__ ((aligned (64))) mc_amx_tilecfg;
-
-_Static_assert (sizeof (mc_amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
 
 /* The configuration for a leftover of r pairs (tmm5-7 unused when r = 0).
  * TDPBF16PS requires A's bytes per row / 4 = B's rows, C's and B's bytes

@@ -143,13 +143,13 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  * VNNI's VPDPBUSD.  The AVX2 kernel multiplies |qb| (VPABSB, unsigned) by
  * qa·sign (qb) (VPSIGNB) with VPMADDUBSW, whose pairs stay within
  * 2·127·127 < 2^15; VPDPBUSD sums four unsigned·signed products straight
- * into int32.  Nothing saturates, and every kernel computes the same exact
- * integer
+ * into int32, and AMX's TDPBUSD does the same for 16×64 by 64×16 bytes.
+ * Nothing saturates, and every kernel computes the same exact integer
  *   Σ qa·qb + (a_bias − za)·Σ_k qb  =  Σ (ua − za)·qb
  * (col_sum[j] = Σ_k qb[k][j] is packed with B).  The epilogue is float:
  * out = (float) (Σ qa·qb + (a_bias − za[i])·col_sum[j]) · (sa[i] · sb[j]),
  * + src, + bias, then the float kernel's finish (activation, residual).
- * K is a single block: the quantized row strip (≤ 8 × MC_GEMM_INT8_MAX_K
+ * K is a single block: the quantized row strip (≤ 16 × MC_GEMM_INT8_MAX_K
  * bytes) is on the stack.
  *
  * Square B (K = N) keeps its diagonal in float: qb (n, n) = 0, sb and
@@ -160,7 +160,7 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  * it in the scale, the other weights kept 1–2 bits (the first stem 1×1 of
  * tiny_s0 alone took the image embedding's cosine to 0.980). */
 #define MC_GEMM_INT8_MAX_K 16384
-#define MC_GEMM_INT8_MAX_MR 8
+#define MC_GEMM_INT8_MAX_MR 16
 
 typedef struct {
   const char *name;
@@ -181,6 +181,9 @@ typedef struct {
       const int32_t *bsum, const float *sa, const int32_t *za,
       const float *sb, const float *src, ptrdiff_t lds, const float *bias,
       float *out, ptrdiff_t ldo);
+  /* NULL, or called on each thread after its tiles of a product (as for
+   * bf16: AMX gives its tile configuration back) */
+  void (*release) (void);
 } mc_gemm_int8_kernels;
 
 /* Tests only, as mc_gemm_kernels_override for the int8 kernel of slot v. */
@@ -207,6 +210,21 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni;
 #ifdef MC_GEMM_HAVE_AVX512_VNNI512
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni512;
 #endif
+
+/* TDPBUSD on AMX tiles with the same 32-column panels
+ * (gemm_int8_amx_template.h; meson sets MC_GEMM_HAVE_AMX_INT8 where the
+ * compiler has -mamx-int8).  Its outputs equal the other int8 kernels'. */
+#ifdef MC_GEMM_HAVE_AMX_INT8
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx;
+#endif
+
+/* The AMX-INT8 kernel, when this build has it and this process may run it:
+ * cpuid and XCR0 report AMX-TILE and AMX-INT8, the AVX-512 variant is
+ * usable (the kernel's epilogue) and Linux granted the tile data permission
+ * (asked on the first call).  Otherwise NULL, and *why (may be NULL) says
+ * which failed.  Ignores MC_GEMM_AMX; where it is not NULL, the int8
+ * products of the AVX-512 slot run on it unless MC_GEMM_AMX=0. */
+const mc_gemm_int8_kernels *mc_gemm_int8_amx_kernels (const char **why);
 
 /* The VNNI int8 kernel the AVX2 slot runs on this CPU, or NULL (none
  * usable, none built, or MC_GEMM_VNNI=0 in the environment). */

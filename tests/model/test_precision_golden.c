@@ -25,11 +25,13 @@
  *
  * For bf16 on x86-64 the tiny cases run once more with the AMX-BF16
  * kernel's code on the C model of the tiles
- * (tests/ops/gemm_bf16_amx_emulated.c): its summation order differs from
+ * (tests/ops/gemm_bf16_amx_emulated.c on amx_tile_model.c): its summation order differs from
  * VDPBF16PS's, the bound is the same.  For int8 on x86-64 they run once
  * more with the VPDPBUSD kernel's code on emulated VNNI
  * (x86/gemm_int8_vnni.c, MC_I8V_EMULATE): the embeddings must equal the
- * default int8 kernel's bit for bit (same integers, same epilogue).
+ * default int8 kernel's bit for bit (same integers, same epilogue); and once
+ * more with the AMX-INT8 kernel's code on the tile model
+ * (tests/ops/gemm_int8_amx_emulated.c), within the same bound.
  *
  * Both runs also check the AUTO rules (AUTO never picks int8; the
  * environment variable may name the precision under test) and the names.
@@ -352,6 +354,45 @@ golden_amx_emulated (const char *golden)
 }
 #endif
 
+#ifdef MC_TEST_AMX_EMULATION
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
+extern long mc_amx_emulated_dpbusd_count (void);
+
+/* The golden cases with int8 products on the AMX-INT8 kernel's code (tile
+ * model), paired in the same way with the AVX-512 float geometry.  Its
+ * outputs equal the other int8 kernels' product by product
+ * (test_gemm_int8), but the float geometry's are not the AVX2 kernel's, so
+ * here the bound is what is checked. */
+static void
+golden_amx8_emulated (const char *golden)
+{
+  mc_gemm_variant saved = mc_gemm_get_variant ();
+  long before;
+
+  if (!mc_gemm_variant_supported (MC_GEMM_AVX2)) {
+    printf ("AMX-INT8 kernel on the tile model: SKIPPED, no AVX2\n");
+    return;
+  }
+  mc_gemm_set_variant (MC_GEMM_AVX2);
+  mc_gemm_kernels_override (MC_GEMM_AVX2, &mc_gemm_kernels_avx512_geometry);
+  mc_gemm_int8_kernels_override (MC_GEMM_AVX2,
+      &mc_gemm_int8_kernels_amx_emulated);
+  printf ("int8 products on %s (AMX-INT8 kernel, C model of the tiles):\n",
+      mc_gemm_kernel_name (MC_GEMM_INT8));
+  before = mc_amx_emulated_dpbusd_count ();
+  golden_case (golden, "tiny_s0");
+  golden_case (golden, "tiny_s1b");
+  printf ("  %ld TDPBUSD modelled\n", mc_amx_emulated_dpbusd_count () - before);
+  CHECK (mc_amx_emulated_dpbusd_count () > before,
+      "the models' int8 products did not run on the AMX kernel");
+  CHECK (!mc_amx_emulated_configured (),
+      "tiles left configured on the calling thread");
+  mc_gemm_kernels_override (MC_GEMM_AVX2, NULL);
+  mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
+  mc_gemm_set_variant (saved);
+}
+#endif
+
 /* AUTO: bf16 exactly where the CPU has the instruction (never int8),
  * unless MOBILECLIP_PRECISION says otherwise, which may name the precision
  * under test; bad values are refused. */
@@ -458,6 +499,10 @@ main (int argc, char **argv)
 #ifdef MC_TEST_VNNI_EMULATION
   if (tested == MC_PRECISION_INT8)
     golden_vnni_emulated (golden);
+#endif
+#ifdef MC_TEST_AMX_EMULATION
+  if (tested == MC_PRECISION_INT8)
+    golden_amx8_emulated (golden);
 #endif
   random_s0 (golden);
   name = g_strdup_printf ("%s-golden", tested_name);

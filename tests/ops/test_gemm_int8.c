@@ -14,7 +14,8 @@
  * 3. Each kernel's tile on random bytes (A and B in [-127, 127], the
  *    extremes included) with unit scales and zero points 127: the float
  *    result is the exact integer sum (below 2^24), so it must equal the
- *    int64 sum bit for bit, for every m ≤ mr, K from 1 to 300.
+ *    int64 sum bit for bit, for every m ≤ mr, K from 1 to 316 (with whole
+ *    64-k steps of the AMX kernel and leftovers).
  * 4. mc_gemm through the driver with the fused epilogue (bias, GELU, ReLU,
  *    residual, residual aliasing C, strides, 1 and 2 threads, N and M
  *    edges): (a) against the model's integer sum with the float epilogue,
@@ -115,7 +116,25 @@ typedef struct {
   const char *name;
   const mc_gemm_int8_kernels *k;
   mc_gemm_variant slot;   /* whose driver products run it */
+  const mc_gemm_kernels *f32;   /* the slot's float kernels instead, or NULL */
 } int8_kernel;
+
+/* The products of k's slot run on k (the slot's own, or a stand-in: the
+ * avx2 entry runs the AVX2 kernel even where VNNI would replace it) */
+static void
+use_kernel (const int8_kernel *k)
+{
+  mc_gemm_set_variant (k->slot);
+  mc_gemm_kernels_override (k->slot, k->f32);
+  mc_gemm_int8_kernels_override (k->slot, k->k);
+}
+
+static void
+drop_kernel (const int8_kernel *k)
+{
+  mc_gemm_kernels_override (k->slot, NULL);
+  mc_gemm_int8_kernels_override (k->slot, NULL);
+}
 
 /* 1. */
 static void
@@ -268,7 +287,14 @@ check_tile_integers (const int8_kernel *ik)
 
   for (int j = 0; j < MC_GEMM_MAX_NR; j++)
     ones[j] = 1.0f;
-  for (int K = 1; K <= 300; K += (K < 20 ? 1 : 37)) {
+  /* 1..20, then steps of 37, then depths of whole 64-k AMX steps, with
+   * and without a leftover */
+  static const int depths[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+    14, 15, 16, 17, 18, 19, 20, 57, 94, 131, 168, 205, 242, 279, 64, 128,
+    256, 260, 316 };
+
+  for (size_t d = 0; d < G_N_ELEMENTS (depths); d++) {
+    const int K = depths[d];
     const int groups = (K + 3) / 4;
     uint32_t *a = g_new0 (uint32_t, (size_t) mr * groups);
     uint32_t *b = g_new0 (uint32_t, (size_t) groups * nr);
@@ -325,9 +351,11 @@ typedef struct {
 } product_case;
 
 static void
-check_products (const int8_kernel *ik, mc_threadpool *pool, double *worst_model,
-    double *worst_quant)
+check_products (const int8_kernel *ik, const int8_kernel *same_as,
+    mc_threadpool *pool, double *worst_model, double *worst_quant)
 {
+  int differ = 0, compared = 0;
+
   static const product_case cases[] = {
     { 1, 1, 1, 0, MC_ACT_NONE, 0, 0 },
     { 7, 5, 3, 1, MC_ACT_NONE, 0, 0 },
@@ -377,8 +405,28 @@ check_products (const int8_kernel *ik, mc_threadpool *pool, double *worst_model,
       g_free (A); g_free (W); g_free (bias); g_free (R); g_free (C);
       continue;
     }
+    float *C0 = g_memdup2 (C, (gsize) M * ldc * sizeof (float));
     mc_gemm (pool, M, A, lda, &pb, pc->bias ? bias : NULL, pc->act,
         pc->res == 1 ? R : pc->res == 2 ? C : NULL, ldc, C, ldc);
+    if (same_as) {
+      /* the same product on the reference kernel, from the same C */
+      mc_packed_b pr;
+      drop_kernel (ik);
+      use_kernel (same_as);
+      old = mc_gemm_set_pack_format (MC_GEMM_INT8);
+      CHECK (mc_pack_b_from_nk (&pr, W, N, K, NULL) == 0, "pack failed");
+      mc_gemm_set_pack_format (old);
+      mc_gemm (pool, M, A, lda, &pr, pc->bias ? bias : NULL, pc->act,
+          pc->res == 1 ? R : pc->res == 2 ? C0 : NULL, ldc, C0, ldc);
+      mc_packed_b_free (&pr);
+      drop_kernel (same_as);
+      use_kernel (ik);
+      for (int i = 0; i < M; i++)
+        differ += memcmp (C + (size_t) i * ldc, C0 + (size_t) i * ldc,
+            (size_t) N * sizeof (float)) != 0;
+      compared += M;
+    }
+    g_free (C0);
 
     int bad = 0;
     for (int i = 0; i < M; i++) {
@@ -454,30 +502,42 @@ check_products (const int8_kernel *ik, mc_threadpool *pool, double *worst_model,
     g_free (R);
     g_free (C);
   }
+  if (same_as) {
+    printf ("  %d of %d output rows differ from %s's (%d thread%s)\n", differ,
+        compared, same_as->name, mc_threadpool_size (pool),
+        mc_threadpool_size (pool) > 1 ? "s" : "");
+    CHECK (differ == 0, "%s: outputs differ from %s's", ik->name, same_as->name);
+  }
 }
 
 #ifdef MC_TEST_VNNI_EMULATION
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
 #endif
+#ifdef MC_TEST_AMX_EMULATION
+#include "amx_tile_model.h"
+extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
+#endif
 
 int
 main (void)
 {
-  int8_kernel kernels[7];
+  int8_kernel kernels[9];
+  const int8_kernel *avx2 = NULL;
   int n = 0;
   mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
 
   kernels[n++] = (int8_kernel) { "portable-int8",
-    &mc_gemm_int8_kernels_portable, MC_GEMM_PORTABLE };
+    &mc_gemm_int8_kernels_portable, MC_GEMM_PORTABLE, NULL };
 #ifdef MC_GEMM_HAVE_X86
   if (mc_gemm_variant_supported (MC_GEMM_AVX2))
-    kernels[n++] = (int8_kernel) { "avx2-int8", &mc_gemm_int8_kernels_avx2,
-      MC_GEMM_AVX2 };
+    avx2 = &kernels[n], kernels[n++] = (int8_kernel) { "avx2-int8",
+      &mc_gemm_int8_kernels_avx2, MC_GEMM_AVX2, NULL };
   else
     printf ("avx2-int8: SKIPPED, this CPU has no AVX2\n");
   if (mc_gemm_int8_vnni_kernels ())
     kernels[n++] = (int8_kernel) { mc_gemm_int8_vnni_kernels ()->name,
-      mc_gemm_int8_vnni_kernels (), MC_GEMM_AVX2 };
+      mc_gemm_int8_vnni_kernels (), MC_GEMM_AVX2, NULL };
   else
     printf ("VPDPBUSD kernels: SKIPPED, this CPU has neither AVX-VNNI nor "
         "AVX512-VNNI (or MC_GEMM_VNNI=0, or the compiler had neither)\n");
@@ -485,10 +545,20 @@ main (void)
    * without AVX512-VNNI tests/emulated runs it on an emulated one */
   if (mc_gemm_int8_vnni512_kernels ())
     kernels[n++] = (int8_kernel) { mc_gemm_int8_vnni512_kernels ()->name,
-      mc_gemm_int8_vnni512_kernels (), MC_GEMM_AVX512 };
+      mc_gemm_int8_vnni512_kernels (), MC_GEMM_AVX512, NULL };
   else
     printf ("avx512-vnni512-int8: SKIPPED, this CPU has no AVX512-VNNI (or "
         "MC_GEMM_VNNI=0, or the compiler lacked it; tests/emulated runs it)\n");
+  /* AMX-INT8 on the real tiles (the AVX-512 slot's int8 kernel where it
+   * is usable and MC_GEMM_AMX is not 0) */
+  {
+    const char *why = NULL;
+    if (mc_gemm_int8_amx_kernels (&why))
+      kernels[n++] = (int8_kernel) { "amx-int8", mc_gemm_int8_amx_kernels (NULL),
+        MC_GEMM_AVX512, NULL };
+    else
+      printf ("amx-int8 (real tiles): SKIPPED, %s\n", why);
+  }
   /* where the CPU has both encodings (Sapphire Rapids) gemm.c runs the VEX
    * one: the EVEX one, which Cascade Lake and Ice Lake run, is tested here */
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
@@ -498,20 +568,28 @@ main (void)
     if (f->avx_vnni
         && mc_gemm_int8_vnni_kernels () != &mc_gemm_int8_kernels_avx_vnni)
       kernels[n++] = (int8_kernel) { mc_gemm_int8_kernels_avx_vnni.name,
-        &mc_gemm_int8_kernels_avx_vnni, MC_GEMM_AVX2 };
+        &mc_gemm_int8_kernels_avx_vnni, MC_GEMM_AVX2, NULL };
 #endif
 #ifdef MC_GEMM_HAVE_AVX512_VNNI
     if (f->avx512_vnni && f->avx512vl && f->avx512f
         && mc_gemm_int8_vnni_kernels () != &mc_gemm_int8_kernels_avx512_vnni)
       kernels[n++] = (int8_kernel) { mc_gemm_int8_kernels_avx512_vnni.name,
-        &mc_gemm_int8_kernels_avx512_vnni, MC_GEMM_AVX2 };
+        &mc_gemm_int8_kernels_avx512_vnni, MC_GEMM_AVX2, NULL };
 #endif
   }
 #endif
 #ifdef MC_TEST_VNNI_EMULATION
   if (mc_gemm_variant_supported (MC_GEMM_AVX2))
     kernels[n++] = (int8_kernel) { "vnni-emulated-int8",
-      &mc_gemm_int8_kernels_vnni_emulated, MC_GEMM_AVX2 };
+      &mc_gemm_int8_kernels_vnni_emulated, MC_GEMM_AVX2, NULL };
+#endif
+#ifdef MC_TEST_AMX_EMULATION
+  /* the AMX-INT8 kernel's code on the tile model, with the AVX-512 float
+   * geometry (its 32-column panels) on the AVX2 slot */
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
+    kernels[n++] = (int8_kernel) { "amx-int8-emulated",
+      &mc_gemm_int8_kernels_amx_emulated, MC_GEMM_AVX2,
+      &mc_gemm_kernels_avx512_geometry };
 #endif
 
   check_pack ();
@@ -521,19 +599,33 @@ main (void)
     printf ("%s:\n", kernels[i].name);
     check_quant_a (&kernels[i]);
     check_tile_integers (&kernels[i]);
-    mc_gemm_set_variant (kernels[i].slot);
-    /* the products of the slot run on this kernel (the slot's own, or a
-     * stand-in: the avx2 entry runs the AVX2 kernel even where VNNI would
-     * replace it) */
-    mc_gemm_int8_kernels_override (kernels[i].slot, kernels[i].k);
+    use_kernel (&kernels[i]);
     CHECK (!strcmp (mc_gemm_kernel_name (MC_GEMM_INT8), kernels[i].name),
         "variant %s runs int8 on %s", mc_gemm_variant_name (kernels[i].slot),
         mc_gemm_kernel_name (MC_GEMM_INT8));
+#ifdef MC_TEST_AMX_EMULATION
+    const long dp_before = mc_amx_emulated_dpbusd_count ();
+#endif
+    /* the x86 kernels compute the same integers and the same epilogue
+     * (the portable one's activations differ in the last bits, as in
+     * fp32): their outputs must equal the AVX2 kernel's bit for bit */
     for (int p = 0; p < 2; p++)
-      check_products (&kernels[i], pools[p], &worst_model, &worst_quant);
+      check_products (&kernels[i], avx2 && &kernels[i] != avx2
+          && kernels[i].slot != MC_GEMM_PORTABLE ? avx2 : NULL, pools[p],
+          &worst_model, &worst_quant);
     printf ("  products: worst error %.3f of the model bound, %.4f of the "
         "quantization bound\n", worst_model, worst_quant);
-    mc_gemm_int8_kernels_override (kernels[i].slot, NULL);
+#ifdef MC_TEST_AMX_EMULATION
+    if (kernels[i].k == &mc_gemm_int8_kernels_amx_emulated) {
+      printf ("  %ld TDPBUSD modelled\n",
+          mc_amx_emulated_dpbusd_count () - dp_before);
+      CHECK (mc_amx_emulated_dpbusd_count () > dp_before,
+          "the products did not run on the tile model");
+      CHECK (!mc_amx_emulated_configured (),
+          "tiles left configured on the calling thread");
+    }
+#endif
+    drop_kernel (&kernels[i]);
   }
   if (mc_gemm_variant_supported (MC_GEMM_AVX512)) {
     mc_gemm_set_variant (MC_GEMM_AVX512);

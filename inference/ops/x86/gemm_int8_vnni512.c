@@ -38,38 +38,6 @@ vnni512_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
   quant_rows (m, K, a, lda, dst, scale, zero, 0);
 }
 
-/* finish_rows (gemm_int8_x86.h) on 16-lane vectors: the same operations in
- * the same order for each lane */
-INLINE void
-finish_rows512 (const int m, __m512i acc[][2], const int32_t *bsum,
-    const float *sa, const int32_t *za, const float *sb, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
-{
-  const __m512 sb0 = _mm512_loadu_ps (sb), sb1 = _mm512_loadu_ps (sb + 16);
-  const __m512i bs0 = _mm512_loadu_si512 (bsum);
-  const __m512i bs1 = _mm512_loadu_si512 (bsum + 16);
-  /* src row i is read before out row i is written: src may equal out */
-#pragma GCC unroll 8
-  for (int i = 0; i < m; i++) {
-    const __m512 s = _mm512_set1_ps (sa[i]);
-    const __m512i z = _mm512_set1_epi32 (-za[i]);
-    __m512 v0 = _mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_add_epi32 (acc[i][0],
-                _mm512_mullo_epi32 (z, bs0))), _mm512_mul_ps (s, sb0));
-    __m512 v1 = _mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_add_epi32 (acc[i][1],
-                _mm512_mullo_epi32 (z, bs1))), _mm512_mul_ps (s, sb1));
-    if (src) {
-      v0 = _mm512_add_ps (v0, _mm512_loadu_ps (src + i * lds));
-      v1 = _mm512_add_ps (v1, _mm512_loadu_ps (src + i * lds + 16));
-    }
-    if (bias) {
-      v0 = _mm512_add_ps (v0, _mm512_loadu_ps (bias));
-      v1 = _mm512_add_ps (v1, _mm512_loadu_ps (bias + 16));
-    }
-    _mm512_storeu_ps (out + i * ldo, v0);
-    _mm512_storeu_ps (out + i * ldo + 16, v1);
-  }
-}
-
 INLINE void
 tile_rows512 (const int m, int groups, const uint32_t *a, const uint32_t *b,
     const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,

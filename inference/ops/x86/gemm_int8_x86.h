@@ -1,7 +1,8 @@
 /* gemm_int8_x86.h — what the x86 int8 kernels share (included by
- * gemm_int8_avx2.c and gemm_int8_vnni.c, each built with its own ISA
- * flags): quantizing A row strips and the float epilogue of a 6×16 tile
- * (numerics in ../gemm_kernels.h).  Static inline: every includer gets its
+ * gemm_int8_avx2.c, gemm_int8_vnni.c, gemm_int8_vnni512.c and the AMX-INT8
+ * template, each built with its own ISA flags): quantizing A row strips and
+ * the float epilogue of 16 columns, or of 32 on AVX-512 (numerics in
+ * ../gemm_kernels.h).  Static inline: every includer gets its
  * own copy for its own ISA. */
 #ifndef MC_OPS_X86_GEMM_INT8_X86_H
 #define MC_OPS_X86_GEMM_INT8_X86_H
@@ -126,5 +127,39 @@ finish_rows (const int m, __m256i acc[][2], const int a_bias,
     _mm256_storeu_ps (out + i * ldo + 8, v1);
   }
 }
+
+#ifdef __AVX512F__
+/* finish_rows on 16-lane vectors for a_bias 0 (the VPDPBUSD kernels of the
+ * AVX-512 slot): the same operations in the same order for each lane */
+INLINE void
+finish_rows512 (const int m, __m512i acc[][2], const int32_t *bsum,
+    const float *sa, const int32_t *za, const float *sb, const float *src,
+    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+{
+  const __m512 sb0 = _mm512_loadu_ps (sb), sb1 = _mm512_loadu_ps (sb + 16);
+  const __m512i bs0 = _mm512_loadu_si512 (bsum);
+  const __m512i bs1 = _mm512_loadu_si512 (bsum + 16);
+  /* src row i is read before out row i is written: src may equal out */
+#pragma GCC unroll 8
+  for (int i = 0; i < m; i++) {
+    const __m512 s = _mm512_set1_ps (sa[i]);
+    const __m512i z = _mm512_set1_epi32 (-za[i]);
+    __m512 v0 = _mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_add_epi32 (acc[i][0],
+                _mm512_mullo_epi32 (z, bs0))), _mm512_mul_ps (s, sb0));
+    __m512 v1 = _mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_add_epi32 (acc[i][1],
+                _mm512_mullo_epi32 (z, bs1))), _mm512_mul_ps (s, sb1));
+    if (src) {
+      v0 = _mm512_add_ps (v0, _mm512_loadu_ps (src + i * lds));
+      v1 = _mm512_add_ps (v1, _mm512_loadu_ps (src + i * lds + 16));
+    }
+    if (bias) {
+      v0 = _mm512_add_ps (v0, _mm512_loadu_ps (bias));
+      v1 = _mm512_add_ps (v1, _mm512_loadu_ps (bias + 16));
+    }
+    _mm512_storeu_ps (out + i * ldo, v0);
+    _mm512_storeu_ps (out + i * ldo + 16, v1);
+  }
+}
+#endif
 
 #endif

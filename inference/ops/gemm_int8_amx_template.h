@@ -1,0 +1,193 @@
+/* gemm_int8_amx_template.h — the int8 kernel on AMX tiles (TDPBUSD),
+ * written against the same small layer of tile operations as the bf16 one
+ * (gemm_bf16_amx_template.h), so that the same code runs on the CPU's
+ * tiles (x86/gemm_int8_amx.c) and on the plain-C model of them
+ * (tests/ops/amx_tile_model.c): that is how it is tested on machines
+ * without AMX.
+ *
+ * The includer defines, before including:
+ *   MC_AMX8_SYMBOL, MC_AMX8_LABEL   the kernel object and its name
+ *   amx_tile_config (cfg), amx_tile_release (), amx_tile_zero (t),
+ *   amx_tile_load (t, p, s), amx_tile_store (t, p, s)   as for bf16
+ *   amx_tile_dpbusd (c, a, b)    TDPBUSD tmm c += tmm a · tmm b
+ *   (t, c, a, b are literal tile numbers: the instructions encode them)
+ * and builds it with AVX2 at least (gemm_int8_x86.h's quantization and
+ * epilogue; the 512-bit epilogue where __AVX512F__).
+ *
+ * Numerics are those of every int8 kernel (gemm_kernels.h): A quantized
+ * unsigned (a_bias 0) by the shared quant_rows, B the signed panels of the
+ * AVX-512 slot (32 columns, 4 k per word), exact int32 sums (TDPBUSD sums
+ * unsigned·signed bytes in 32 bits like VPDPBUSD, and no sum can overflow:
+ * K ≤ MC_GEMM_INT8_MAX_K, |product| ≤ 254·127), then the float epilogue of
+ * the 512-bit VPDPBUSD kernel.  So outputs equal every other int8 kernel's
+ * bit for bit.
+ *
+ * Geometry: mr = 16, nr = 32.  A panel's row for one group of 4 k is 32
+ * words (128 bytes); a B tile is 16 such rows of 16 columns (64 bytes),
+ * columns 0-15 at byte 0 and 16-31 at byte 64, stride 128.  One step is 16
+ * groups (64 k):
+ *   tmm2 ← A (m rows × 64 bytes), tmm3, tmm4 ← B's two column halves,
+ *   tmm0 += tmm2·tmm3, tmm1 += tmm2·tmm4 (tmm0, tmm1: the m×32 int32 block).
+ * The r = groups mod 16 groups left after the whole steps go through tmm5
+ * (A: m rows × 4r bytes) and tmm6, tmm7 (B: r rows).  The tiles have
+ * exactly m rows: quant_a writes only m rows (its contract), so no tile load
+ * reads a row it did not write, and no load reads past the strip or the
+ * panel.  A configuration is thus one of 16 × 16 (m, r); it changes only at
+ * the last, short strip of a product or between products of different K,
+ * and is loaded only then.
+ *
+ * K is one block (the int8 rule), so a tile's int32 sums are final: they
+ * leave the tiles through a 16×32 buffer into the float epilogue.
+ *
+ * Tile state is per thread and given back after each product (release), as
+ * in the bf16 kernel, for the same reasons.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "amx_tilecfg.h"
+#include "gemm_kernels.h"
+#include "x86/gemm_int8_x86.h"
+
+#define MC_AMX8_MR 16
+#define MC_AMX8_NR 32
+#define MC_AMX8_STEP 16    /* groups of 4 k per TDPBUSD: 64 bytes of A */
+
+#if MC_AMX8_MR > MC_GEMM_INT8_MAX_MR || MC_AMX8_NR > MC_GEMM_MAX_NR
+#error "AMX int8 tile larger than gemm_kernels.h allows"
+#endif
+
+/* The (m, r) this thread's tiles are configured for, as m·16 + r, or -1
+ * when they hold no configuration of ours. */
+static _Thread_local int amx8_loaded = -1;
+
+/* Loads the configuration for m rows and a leftover of r groups.  TDPBUSD
+ * requires C's rows = A's rows (m), A's bytes per row / 4 = B's rows (16,
+ * or r), C's and B's bytes per row equal (64).  tmm5-7 are unused when
+ * r = 0. */
+static void
+amx8_configure (int m, int r)
+{
+  mc_amx_tilecfg cfg;
+
+  memset (&cfg, 0, sizeof cfg);
+  cfg.palette = 1;
+  for (int t = 0; t < 5; t++) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = t == 3 || t == 4 ? 16 : (uint8_t) m;
+  }
+  if (r) {
+    cfg.colsb[5] = (uint16_t) (4 * r);
+    cfg.rows[5] = (uint8_t) m;
+    cfg.colsb[6] = cfg.colsb[7] = 64;
+    cfg.rows[6] = cfg.rows[7] = (uint8_t) r;
+  }
+  /* LDTILECFG's operand names only the first bytes of cfg (GCC 12's
+   * _tile_loadconfig): the address handed to an asm with a memory clobber
+   * makes every store to cfg land first */
+  __asm__ volatile ("" : : "r" (&cfg) : "memory");
+  amx_tile_config (&cfg);
+  amx8_loaded = m * MC_AMX8_STEP + r;
+}
+
+static void
+amx8_quant_a (int m, int K, const float *a, ptrdiff_t lda, uint32_t *dst,
+    float *scale, int32_t *zero)
+{
+  quant_rows (m, K, a, lda, dst, scale, zero, 0);
+}
+
+/* the 32-column epilogue from the int32 sums (row stride 32) */
+static inline void
+amx8_finish (int m, const int32_t *sums, const int32_t *bsum,
+    const float *sa, const int32_t *za, const float *sb, const float *src,
+    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+{
+#ifdef __AVX512F__
+  __m512i acc[MC_AMX8_MR][2];
+
+  for (int i = 0; i < m; i++) {
+    acc[i][0] = _mm512_load_si512 (sums + i * MC_AMX8_NR);
+    acc[i][1] = _mm512_load_si512 (sums + i * MC_AMX8_NR + 16);
+  }
+  finish_rows512 (m, acc, bsum, sa, za, sb, src, lds, bias, out, ldo);
+#else
+  /* two 16-column halves: the same operations lane by lane */
+  for (int h = 0; h < MC_AMX8_NR; h += 16) {
+    __m256i acc[MC_AMX8_MR][2];
+    for (int i = 0; i < m; i++) {
+      acc[i][0] = _mm256_load_si256 ((const __m256i *) (sums + i * MC_AMX8_NR + h));
+      acc[i][1] = _mm256_load_si256 ((const __m256i *) (sums + i * MC_AMX8_NR + h + 8));
+    }
+    finish_rows (m, acc, 0, bsum + h, sa, za, sb + h, src ? src + h : NULL,
+        lds, bias ? bias + h : NULL, out + h, ldo);
+  }
+#endif
+}
+
+static void
+amx8_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
+    const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo)
+{
+  const int steps = groups / MC_AMX8_STEP, rest = groups % MC_AMX8_STEP;
+  const long astride = (long) groups * 4;     /* A row, bytes */
+  const long bstride = MC_AMX8_NR * 4;        /* a panel's group row, bytes */
+  const char *ap = (const char *) a, *bp = (const char *) b;
+  int32_t sums[MC_AMX8_MR * MC_AMX8_NR] __attribute__ ((aligned (64)));
+
+  if (m < 1 || m > MC_AMX8_MR)
+    return;
+  if (amx8_loaded != m * MC_AMX8_STEP + rest)
+    amx8_configure (m, rest);
+  /* the tile loads name their memory by address only: every store to A
+   * and B is done before them */
+  __asm__ volatile ("" ::: "memory");
+  amx_tile_zero (0);
+  amx_tile_zero (1);
+  for (int s = 0; s < steps; s++) {
+    const char *as = ap + (size_t) s * MC_AMX8_STEP * 4;
+    const char *bs = bp + (size_t) s * MC_AMX8_STEP * bstride;
+    amx_tile_load (2, as, astride);
+    amx_tile_load (3, bs, bstride);
+    amx_tile_load (4, bs + 64, bstride);
+    amx_tile_dpbusd (0, 2, 3);
+    amx_tile_dpbusd (1, 2, 4);
+  }
+  if (rest) {
+    const char *as = ap + (size_t) steps * MC_AMX8_STEP * 4;
+    const char *bs = bp + (size_t) steps * MC_AMX8_STEP * bstride;
+    amx_tile_load (5, as, astride);
+    amx_tile_load (6, bs, bstride);
+    amx_tile_load (7, bs + 64, bstride);
+    amx_tile_dpbusd (0, 5, 6);
+    amx_tile_dpbusd (1, 5, 7);
+  }
+  amx_tile_store (0, sums, bstride);
+  amx_tile_store (1, sums + 16, bstride);
+  amx8_finish (m, sums, bsum, sa, za, sb, src, lds, bias, out, ldo);
+}
+
+static void
+amx8_release (void)
+{
+  if (amx8_loaded >= 0) {
+    amx_tile_release ();
+    amx8_loaded = -1;
+  }
+}
+
+const mc_gemm_int8_kernels MC_AMX8_SYMBOL = {
+  .name = MC_AMX8_LABEL,
+  .mr = MC_AMX8_MR,
+  .nr = MC_AMX8_NR,
+  .a_bias = 0,
+  .quant_a = amx8_quant_a,
+  .tile = amx8_tile,
+  .release = amx8_release,
+};
+
+#undef MC_AMX8_MR
+#undef MC_AMX8_NR
+#undef MC_AMX8_STEP
