@@ -7,7 +7,9 @@
 #     (avx512 against avx2, or avx2 against portable), via MC_GEMM_VARIANT;
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0), when bf16
 #     is native; and bf16 (native) against fp32;
-#   int8 image: the VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0).
+#   int8 image: the AMX kernel against the 512-bit VPDPBUSD one
+#     (MC_GEMM_AMX=0), the VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0),
+#     and int8 against bf16 where bf16 is native.
 # The kernel names come from `mobileclip bench`'s own JSON, so a line says
 # what ran, not what was asked for.  Per pair: the median over rounds of each
 # side's median and their ratio (fast / replaced: below 1 is a gain).  Written
@@ -61,8 +63,17 @@ if [ "$bf16_native" = true ]; then
   pairs+=("bf16 vs fp32 image|-|--precision bf16|-|--precision fp32")
 fi
 case $(probe -- --threads 1 --iterations 1 --precision int8) in
-  *vnni*) pairs+=("int8 image, VNNI vs AVX2|-|--precision int8|MC_GEMM_VNNI=0|--precision int8") ;;
+  *amx*) pairs+=("int8 image, AMX vs VPDPBUSD|-|--precision int8|MC_GEMM_AMX=0|--precision int8") ;;
 esac
+# (MC_GEMM_AMX=0 on both sides: with AMX, MC_GEMM_VNNI=0 alone would still
+# run the AMX kernel)
+case $(probe MC_GEMM_AMX=0 -- --threads 1 --iterations 1 --precision int8) in
+  *vnni*) pairs+=("int8 image, VNNI vs AVX2|MC_GEMM_AMX=0|--precision int8|MC_GEMM_AMX=0 MC_GEMM_VNNI=0|--precision int8") ;;
+esac
+# which reduced precision is faster, where both run on their instructions
+if [ "$bf16_native" = true ]; then
+  pairs+=("int8 vs bf16 image|-|--precision int8|-|--precision bf16")
+fi
 
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
 echo "# flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8)$' | tr '\n' ' ')"
