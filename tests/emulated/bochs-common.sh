@@ -11,15 +11,28 @@
 # to port 0x8900 is such a panic).  ips only scales emulated time, not
 # speed; sync=none never waits.
 
+#
+# Another Bochs may be named instead of Debian's (Debian 12's 2.7 has no
+# CPU model with AMX or AVX512-BF16; Bochs 3 has sapphire_rapids):
+#   MC_BOCHS          its binary (default bochs-bin)
+#   MC_BOCHS_BIOS, MC_BOCHS_VGABIOS   its ROM images (default Debian's)
+#   MC_BOCHS_DISPLAY  its display_library line (default the rfb one above;
+#                     a build with --with-nogui takes "nogui")
+# Its bochsrc has no sound line, which a build without sound refuses.
+# It must have the internal debugger (the continue file below).
+bochs_bin=${MC_BOCHS:-bochs-bin}
+
 # The bochsrc lines shared by every run, to stdout.
 bochs_common_config () {
+  local sound="sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy"
+  [ -n "${MC_BOCHS:-}" ] && sound=
   cat <<EOF
-display_library: rfb, options="timeout=0"
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
+display_library: ${MC_BOCHS_DISPLAY:-rfb, options="timeout=0"}
+romimage: file=${MC_BOCHS_BIOS:-/usr/share/bochs/BIOS-bochs-latest}
+vgaromimage: file=${MC_BOCHS_VGABIOS:-/usr/share/vgabios/vgabios.bin}
 magic_break: enabled=0
 speaker: enabled=0
-sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+$sound
 panic: action=fatal
 error: action=report
 debug: action=ignore
@@ -39,5 +52,5 @@ bochs_exec () {
     flock 9
   fi
   echo c > "$2.debugger-rc"
-  exec timeout -k 5 "$1" $netns bochs-bin -q -f "$2" -rc "$2.debugger-rc" < /dev/null
+  exec timeout -k 5 "$1" $netns "$bochs_bin" -q -f "$2" -rc "$2.debugger-rc" < /dev/null
 }

@@ -53,7 +53,7 @@ emu_exception (unsigned vector, unsigned long long error,
  * first word), and FS's base is the thread pointer. */
 extern const char __tdata_start[], __tdata_end[], __tls_size[];
 
-#define TLS_MAX 4096
+#define TLS_MAX 16384   /* the AMX tile model keeps 8 KiB of tiles per thread */
 
 static char tls_block[TLS_MAX + 64] __attribute__ ((aligned (64)));
 
@@ -284,11 +284,8 @@ put_double (struct field *f, double x, char conv, int prec)
 }
 
 void
-emu_printf (const char *fmt, ...)
+emu_vprintf (const char *fmt, va_list ap)
 {
-  va_list ap;
-
-  va_start (ap, fmt);
   for (; *fmt; fmt++) {
     if (*fmt != '%') {
       emu_putc (*fmt);
@@ -382,5 +379,14 @@ emu_printf (const char *fmt, ...)
     for (; pad; pad--)
       emu_putc (' ');
   }
+}
+
+void
+emu_printf (const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  emu_vprintf (fmt, ap);
   va_end (ap);
 }

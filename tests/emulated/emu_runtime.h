@@ -7,6 +7,7 @@
 #ifndef EMU_RUNTIME_H
 #define EMU_RUNTIME_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void kmain (void);
@@ -17,6 +18,7 @@ void emu_putc (char c);
  * reaches 1e18, e.g. %f of 1e12). */
 void emu_printf (const char *fmt, ...)
     __attribute__ ((format (printf, 1, 2)));
+void emu_vprintf (const char *fmt, va_list ap);
 void emu_exit (int status) __attribute__ ((noreturn));
 
 /* Called by boot.S before kmain: sets up thread-local storage. */

@@ -6,12 +6,14 @@
  * Memory is a bump allocator over a static arena: free() gives nothing
  * back (the test allocates about 30 MiB in all before it exits).  getenv()
  * finds nothing, so the driver picks its kernels from cpuid alone; tests
- * choose others through the driver's override calls.  syscall() fails:
- * there is no kernel to ask for AMX permission. */
+ * choose others through the driver's override calls.  syscall() answers
+ * only the AMX permission request (granted: no kernel to ask).  fprintf()
+ * and abort() serve the AMX tile model's fault report. */
 #include <immintrin.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "emu_runtime.h"
@@ -103,11 +105,55 @@ snprintf (char *buf, size_t size, const char *fmt, ...)
   return (int) n;
 }
 
+/* Only arch_prctl's AMX permission calls (runtime/cpu.c) answer: on bare
+ * metal the tile state is usable once boot.S put it in XCR0, which is what
+ * Linux grants, so the grant reported is XCR0's. */
 long
 syscall (long number, ...)
 {
-  (void) number;
+  const long sys_arch_prctl = 158, req_xcomp_perm = 0x1023,
+      get_xcomp_perm = 0x1022;
+  va_list ap;
+  long code;
+  void *arg;
+
+  if (number != sys_arch_prctl)
+    return -1;
+  va_start (ap, number);
+  code = va_arg (ap, long);
+  arg = va_arg (ap, void *);
+  va_end (ap);
+  if (code == req_xcomp_perm)
+    return 0;
+  if (code == get_xcomp_perm) {
+    uint32_t lo, hi;
+    __asm__ volatile ("xgetbv" : "=a" (lo), "=d" (hi) : "c" (0));
+    *(uint64_t *) arg = ((uint64_t) hi << 32) | lo;
+    return 0;
+  }
   return -1;
+}
+
+/* for the AMX tile model (tests/ops/amx_tile_model.c): its fault report */
+FILE *stderr;
+
+int
+fprintf (FILE *stream, const char *fmt, ...)
+{
+  va_list ap;
+
+  (void) stream;
+  va_start (ap, fmt);
+  emu_vprintf (fmt, ap);
+  va_end (ap);
+  return 0;
+}
+
+void
+abort (void)
+{
+  emu_printf ("abort()\n");
+  emu_exit (99);
 }
 
 float
@@ -116,6 +162,23 @@ fabsf (float x)
   union { float f; uint32_t u; } v = { x };
   v.u &= 0x7fffffffu;
   return v.f;
+}
+
+/* the AMX tile model's (it is built -ffreestanding, so without builtins);
+ * every CPU model the test boots has FMA */
+float
+copysignf (float x, float y)
+{
+  union { float f; uint32_t u; } a = { x }, b = { y };
+  a.u = (a.u & 0x7fffffffu) | (b.u & 0x80000000u);
+  return a.f;
+}
+
+__attribute__ ((target ("fma"))) float
+fmaf (float a, float b, float c)
+{
+  return _mm_cvtss_f32 (_mm_fmadd_ss (_mm_set_ss (a), _mm_set_ss (b),
+          _mm_set_ss (c)));
 }
 
 float

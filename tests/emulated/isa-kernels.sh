@@ -11,17 +11,27 @@ cc=$1 archive=$2 work=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
-if ! command -v bochs >/dev/null; then
-  echo "SKIP: bochs not found (Debian packages bochs, bochs-term, bochsbios, vgabios; scripts/test installs them)"
+if ! command -v "${MC_BOCHS:-bochs-bin}" >/dev/null; then
+  echo "SKIP: ${MC_BOCHS:-bochs-bin} not found (Debian packages bochs, bochs-term, bochsbios, vgabios; scripts/test installs them)"
   exit 77
 fi
+# MC_BOCHS_CPU: another model of that Bochs (bochs-common.sh), e.g.
+# sapphire_rapids, whose AMX and AVX512-BF16 the test then checks too
+model=${MC_BOCHS_CPU:-tigerlake}
 mkdir -p "$work"
 flags=(-ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector
   -fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra
   -I"$here" -I"$src/inference" -I"$src/inference/ops" -I"$src/inference/include")
 "$cc" "${flags[@]}" -c "$here/isa_kernels.c" -o "$work/isa_kernels.o"
+# the AMX kernels' code on the C model of the tiles, as tests/ops builds it
+for f in amx_tile_model gemm_int8_amx_emulated gemm_bf16_amx_emulated; do
+  "$cc" "${flags[@]}" -mavx2 -mfma -Wno-psabi -I"$src/tests/ops" \
+      -c "$src/tests/ops/$f.c" -o "$work/$f.o"
+done
 # nearbyintf is ROUNDSS (SSE4.1, which every AVX-512 CPU has)
 "$cc" "${flags[@]}" -msse4.1 -c "$here/engine_shims.c" -o "$work/engine_shims.o"
 CC=$cc "$here/build-image.sh" "$work/isa-kernels.img" "$work/isa_kernels.o" \
-    "$work/engine_shims.o" "$archive"
-exec "$here/run-bochs.sh" "$work/isa-kernels.img" tigerlake 600
+    "$work/amx_tile_model.o" "$work/gemm_int8_amx_emulated.o" \
+    "$work/gemm_bf16_amx_emulated.o" "$work/engine_shims.o" "$archive"
+echo "Bochs CPU model: $model"
+exec "$here/run-bochs.sh" "$work/isa-kernels.img" "$model" 600

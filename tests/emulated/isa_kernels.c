@@ -291,10 +291,42 @@ check_gelu (void)
 
 /* ---- int8 and bf16 panels ---- */
 
-/* int8: the AVX-512 slot's kernel (VPDPBUSD on 512-bit vectors) and the
- * AVX2 slot's (VPDPBUSD on 256-bit vectors where the CPU has VNNI) against
- * the AVX2 kernel; every int8 kernel computes the same integers and the
- * same float epilogue, so all three agree bit for bit. */
+/* The AMX kernels' code on the C model of the tiles (tests/ops, linked
+ * in): where the CPU has AMX, the real kernels must give the model's bits. */
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+
+/* C of p on int8 (or bf16) panels of slot v, its kernel replaced by k */
+static float *
+run_product_int8_on (mc_gemm_variant v, const mc_gemm_int8_kernels *k,
+    const product *p)
+{
+  float *C;
+
+  mc_gemm_int8_kernels_override (v, k);
+  C = run_product (v, MC_GEMM_INT8, p);
+  mc_gemm_int8_kernels_override (v, NULL);
+  return C;
+}
+
+static float *
+run_product_bf16_on (mc_gemm_variant v, const mc_gemm_bf16_kernels *k,
+    const product *p)
+{
+  float *C;
+
+  mc_gemm_bf16_kernels_override (v, k);
+  C = run_product (v, MC_GEMM_BF16, p);
+  mc_gemm_bf16_kernels_override (v, NULL);
+  return C;
+}
+
+/* int8: the AVX-512 slot's kernel (AMX-INT8 where the CPU has it, else
+ * VPDPBUSD on 512-bit vectors) and the AVX2 slot's (VPDPBUSD on 256-bit
+ * vectors where the CPU has VNNI) against the AVX2 kernel; every int8
+ * kernel computes the same integers and the same float epilogue, so all
+ * agree bit for bit.  With AMX also the 512-bit VPDPBUSD kernel, which AMX
+ * replaces, and the AMX kernel's code on the tile model. */
 static void
 check_int8 (const mc_cpu_features *f)
 {
@@ -315,7 +347,10 @@ check_int8 (const mc_cpu_features *f)
   mc_gemm_set_variant (MC_GEMM_AVX2);
   k256 = mc_gemm_kernel_name (MC_GEMM_INT8);
   mc_gemm_set_pack_format (MC_GEMM_F32);
-  CHECK (!f->avx512_vnni || strcmp (k512, "avx512-vnni512-int8") == 0,
+  const int amx = f->amx_tile && f->amx_int8;
+  CHECK (!amx || strcmp (k512, "amx-int8") == 0,
+      "the CPU has AMX-INT8 but the AVX-512 slot's int8 runs %s", k512);
+  CHECK (amx || !f->avx512_vnni || strcmp (k512, "avx512-vnni512-int8") == 0,
       "the CPU has AVX512-VNNI but the AVX-512 slot's int8 runs %s", k512);
   CHECK (!f->avx512_vnni || f->avx_vnni || strcmp (k256, "avx512-vnni-int8") == 0,
       "the CPU has AVX512-VNNI but the AVX2 slot's int8 runs %s", k256);
@@ -336,10 +371,24 @@ check_int8 (const mc_cpu_features *f)
     at = first_difference (C256, C2, (size_t) M * N);
     CHECK (at < 0, "int8 %dx%dx%d %s: %s != avx2-int8 at %ld", M, K, N,
         ep_names[ep], k256, at);
+    if (amx && mc_gemm_int8_vnni512_kernels ()) {
+      const float *Cv = run_product_int8_on (MC_GEMM_AVX512,
+          mc_gemm_int8_vnni512_kernels (), &p);
+      const float *Cm = run_product_int8_on (MC_GEMM_AVX512,
+          &mc_gemm_int8_kernels_amx_emulated, &p);
+      at = first_difference (Cv, C2, (size_t) M * N);
+      CHECK (at < 0, "int8 %dx%dx%d %s: avx512-vnni512-int8 != avx2-int8 at %ld",
+          M, K, N, ep_names[ep], at);
+      at = first_difference (C512, Cm, (size_t) M * N);
+      CHECK (at < 0, "int8 %dx%dx%d %s: %s != its code on the tile model at %ld",
+          M, K, N, ep_names[ep], k512, at);
+    }
     outputs += (long) M * N;
   }
-  emu_printf ("%s int8 products (%s, %s): %ld outputs each bit for bit equal "
-      "to avx2-int8\n", verdict (before), k512, k256, outputs);
+  emu_printf ("%s int8 products (%s, %s%s): %ld outputs each bit for bit equal "
+      "to avx2-int8%s\n", verdict (before), k512, k256,
+      amx ? ", avx512-vnni512-int8" : "", outputs,
+      amx ? " and to the AMX tile model" : "");
 }
 
 static void
@@ -363,18 +412,33 @@ check_bf16 (const mc_cpu_features *f)
     return;
   }
   CHECK (mc_gemm_bf16_native (), "AVX512-BF16 present but bf16 runs %s", native);
+  const int amx = f->amx_tile && f->amx_bf16;
+  CHECK (!amx || strcmp (native, "amx-bf16") == 0,
+      "the CPU has AMX-BF16 but the AVX-512 slot's bf16 runs %s", native);
   for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const int M = cases[c].M, K = cases[c].K, N = cases[c].N, ep = cases[c].ep;
     const product p = random_product (M, K, N, ep);
-    const float *Cv = run_product (MC_GEMM_AVX512, MC_GEMM_BF16, &p);
+    /* VDPBF16PS's order: the same bits as the AVX2 emulation */
+    const float *Cv = run_product_bf16_on (MC_GEMM_AVX512,
+        &mc_gemm_bf16_kernels_avx512bf16, &p);
     const float *C2 = run_product (MC_GEMM_AVX2, MC_GEMM_BF16, &p);
-    const long at = first_difference (Cv, C2, (size_t) M * N);
-    CHECK (at < 0, "bf16 %dx%dx%d %s: %s != avx2 emulation at %ld", M, K, N,
-        ep_names[ep], native, at);
+    long at = first_difference (Cv, C2, (size_t) M * N);
+    CHECK (at < 0, "bf16 %dx%dx%d %s: avx512bf16 != avx2 emulation at %ld", M,
+        K, N, ep_names[ep], at);
+    if (amx) {   /* TDPBF16PS's order: the tile model's bits */
+      const float *Ca = run_product (MC_GEMM_AVX512, MC_GEMM_BF16, &p);
+      const float *Cm = run_product_bf16_on (MC_GEMM_AVX512,
+          &mc_gemm_bf16_kernels_amx_emulated, &p);
+      at = first_difference (Ca, Cm, (size_t) M * N);
+      CHECK (at < 0, "bf16 %dx%dx%d %s: amx-bf16 %e != tile model %e at %ld",
+          M, K, N, ep_names[ep], at < 0 ? 0.0 : Ca[at], at < 0 ? 0.0 : Cm[at],
+          at);
+    }
     outputs += (long) M * N;
   }
-  emu_printf ("%s bf16 products (%s): %ld outputs bit for bit equal to the avx2 "
-      "emulation\n", verdict (before), native, outputs);
+  emu_printf ("%s bf16 products (avx512bf16%s): %ld outputs bit for bit equal "
+      "to the avx2 emulation%s\n", verdict (before), amx ? ", amx-bf16" : "",
+      outputs, amx ? " (amx-bf16: to the AMX tile model)" : "");
 }
 
 /* ---- direct convs and the softmax (op_kernels.h) ---- */

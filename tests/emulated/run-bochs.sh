@@ -64,10 +64,13 @@ pid=
 
 # Bochs's stdout is its banner, the debugger's stop at the reset vector
 # (0xfffffff0), the guest's port 0xE9 bytes, and the debugger's line
-# "(0).[ticks] [addr] ..." at the end.  Keep the guest's bytes.
-sed -e '1,/^(0) \[0x0000fffffff0\]/d' -e '/^(0)\.\[[0-9]*\] \[0x/d' \
-  -e 's/(0)\.\[[0-9]*\] \[0x.*$//' \
-  "$tmp/stdout" > "$tmp/guest"
+# "(0).[ticks] [addr] ..." at the end.  Keep the guest's bytes.  (Bochs 3
+# prints no stop line there: the guest's bytes follow the banner.)
+if grep -q '^(0) \[0x0000fffffff0\]' "$tmp/stdout"; then
+  sed -e '1,/^(0) \[0x0000fffffff0\]/d' "$tmp/stdout"
+else   # from the line after the banner's closing rule
+  awk 'f { print } /Bochs x86 Emulator/ { b = 1 } b && !f && /^=====/ { f = 1 }' "$tmp/stdout"
+fi | sed -e '/^(0)\.\[[0-9]*\] \[0x/d' -e 's/(0)\.\[[0-9]*\] \[0x.*$//' > "$tmp/guest"
 cat "$tmp/guest"
 
 status=$(sed -n 's/^EMU-EXIT \(-\{0,1\}[0-9][0-9]*\)$/\1/p' "$tmp/guest" | tail -n 1)
