@@ -33,6 +33,11 @@ src=$(cd "$here/../.." && pwd)
 golden=${MOBILECLIP_GOLDEN_DIR:-$src/../shared/golden}
 vocab=${MOBILECLIP_VOCAB_DIR:-$src/../shared/vocab}
 limit=${LINUX_SUITE_TIMEOUT:-3600}
+# Another Bochs and model (bochs-common.sh: MC_BOCHS ...; MC_BOCHS_CPU, e.g.
+# sapphire_rapids with Bochs 3), and what the kernel must hide for it
+# (LINUX_SUITE_CLEARCPUID, a clearcpuid= list, empty for none).
+model=${MC_BOCHS_CPU:-corei7_skylake_x}
+clearcpuid=${LINUX_SUITE_CLEARCPUID-xsaves,xsavec}
 
 # The default: the golden tests on every precision path and the op tests,
 # about 10 minutes with the boot (ops/test-gemm alone takes longer than all
@@ -44,7 +49,7 @@ if [ $# -eq 0 ]; then
 fi
 
 missing=
-for tool in bochs-bin xorriso cpio apt-get dpkg-deb; do
+for tool in "$bochs_bin" xorriso cpio apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 isolinux=/usr/lib/ISOLINUX/isolinux.bin
@@ -110,7 +115,7 @@ mount -t devtmpfs dev /dev
 exec > /dev/ttyS0 2>&1
 export MOBILECLIP_GOLDEN_DIR=/g MOBILECLIP_VOCAB_DIR=/v MOBILECLIP_CONFIG_DIR=/configs
 export MOBILECLIP_PRECISION=fp32
-echo "=== cpu: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ')"
+echo "=== cpu: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma|amx)' | tr '\n' ' ')"
 cd /t
 while read -r t args; do
   echo "=== start $t $args"
@@ -124,14 +129,14 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$work/iso/initrd"
 cp "$vmlinuz" "$work/iso/vmlinuz"
 cp "$isolinux" "$ldlinux" "$work/iso/isolinux/"
-cat > "$work/iso/isolinux/isolinux.cfg" <<'EOF'
+cat > "$work/iso/isolinux/isolinux.cfg" <<EOF
 SERIAL 0 115200
 DEFAULT linux
 PROMPT 0
 TIMEOUT 0
 LABEL linux
   KERNEL /vmlinuz
-  APPEND initrd=/initrd console=ttyS0,115200 loglevel=4 clearcpuid=xsaves,xsavec panic=-1 mitigations=off tsc=reliable clocksource=tsc
+  APPEND initrd=/initrd console=ttyS0,115200 loglevel=4 ${clearcpuid:+clearcpuid=$clearcpuid} panic=-1 mitigations=off tsc=reliable clocksource=tsc
 EOF
 xorriso -as mkisofs -quiet -o "$work/suite.iso" -b isolinux/isolinux.bin \
   -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$work/iso" \
@@ -142,7 +147,7 @@ xorriso -as mkisofs -quiet -o "$work/suite.iso" -b isolinux/isolinux.bin \
 cat > "$work/bochsrc" <<EOF
 $(bochs_common_config)
 megs: 1024
-cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0
+cpu: model=$model, count=1, ips=50000000, reset_on_triple_fault=0
 ata0-master: type=cdrom, path="$work/suite.iso", status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev="$work/serial.txt"
