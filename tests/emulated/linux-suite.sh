@@ -136,7 +136,7 @@ PROMPT 0
 TIMEOUT 0
 LABEL linux
   KERNEL /vmlinuz
-  APPEND initrd=/initrd console=ttyS0,115200 loglevel=4 ${clearcpuid:+clearcpuid=$clearcpuid} panic=-1 mitigations=off tsc=reliable clocksource=tsc
+  APPEND initrd=/initrd console=ttyS0,115200 loglevel=${LINUX_SUITE_LOGLEVEL:-4} ${clearcpuid:+clearcpuid=$clearcpuid} panic=-1 reboot=t mitigations=off tsc=reliable clocksource=tsc
 EOF
 xorriso -as mkisofs -quiet -o "$work/suite.iso" -b isolinux/isolinux.bin \
   -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$work/iso" \
