@@ -52,7 +52,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "amx_tilecfg.h"
+#include "amx_tiles.h"
 #include "bf16.h"
 #include "gemm_kernels.h"
 
@@ -115,40 +115,13 @@ amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
 {
   const int pairs = (kc + 1) / 2;
   const int steps = pairs / MC_AMX_STEP, rest = pairs % MC_AMX_STEP;
-  const long sa = (long) pairs * 4;           /* A row stride, bytes */
-  const long sb = MC_AMX_NR * 4;              /* a panel's pair row, bytes */
-  const char *ap = a, *bp = (const char *) b;
   float acc[MC_AMX_MR * MC_AMX_NR] __attribute__ ((aligned (64)));
 
   if (amx_loaded < 0 || (rest && rest != amx_loaded)) {
     amx_tile_config (&amx_cfgs[rest]);
     amx_loaded = rest;
   }
-  /* the tile loads name their memory by address only: every store to A
-   * and B is done before them */
-  __asm__ volatile ("" ::: "memory");
-  amx_tile_zero (0);
-  amx_tile_zero (1);
-  for (int s = 0; s < steps; s++) {
-    const char *as = ap + (size_t) s * MC_AMX_STEP * 4;
-    const char *bs = bp + (size_t) s * MC_AMX_STEP * sb;
-    amx_tile_load (2, as, sa);
-    amx_tile_load (3, bs, sb);
-    amx_tile_load (4, bs + 64, sb);
-    amx_tile_dp (0, 2, 3);
-    amx_tile_dp (1, 2, 4);
-  }
-  if (rest) {
-    const char *as = ap + (size_t) steps * MC_AMX_STEP * 4;
-    const char *bs = bp + (size_t) steps * MC_AMX_STEP * sb;
-    amx_tile_load (5, as, sa);
-    amx_tile_load (6, bs, sb);
-    amx_tile_load (7, bs + 64, sb);
-    amx_tile_dp (0, 5, 6);
-    amx_tile_dp (1, 5, 7);
-  }
-  amx_tile_store (0, acc, sb);
-  amx_tile_store (1, acc + 16, sb);
+  mc_amx_block_16x32 (a, (long) pairs * 4, b, steps, rest, acc);
 
   /* the float epilogue, as in gemm_bf16_template.h: acc + src, then + bias
    * (src row i is read before out row i is written: src may equal out) */

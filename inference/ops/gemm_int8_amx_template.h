@@ -1,6 +1,7 @@
 /* gemm_int8_amx_template.h — the int8 kernel on AMX tiles (TDPBUSD),
  * written against the same small layer of tile operations as the bf16 one
- * (gemm_bf16_amx_template.h), so that the same code runs on the CPU's
+ * (gemm_bf16_amx_template.h) and the same block loop (amx_tiles.h), so that
+ * the same code runs on the CPU's
  * tiles (x86/gemm_int8_amx.c) and on the plain-C model of them
  * (tests/ops/amx_tile_model.c): that is how it is tested on machines
  * without AMX.
@@ -9,7 +10,7 @@
  *   MC_AMX8_SYMBOL, MC_AMX8_LABEL   the kernel object and its name
  *   amx_tile_config (cfg), amx_tile_release (), amx_tile_zero (t),
  *   amx_tile_load (t, p, s), amx_tile_store (t, p, s)   as for bf16
- *   amx_tile_dpbusd (c, a, b)    TDPBUSD tmm c += tmm a · tmm b
+ *   amx_tile_dp (c, a, b)        TDPBUSD tmm c += tmm a · tmm b
  *   (t, c, a, b are literal tile numbers: the instructions encode them)
  * and builds it with AVX2 at least (gemm_int8_x86.h's quantization and
  * epilogue; the 512-bit epilogue where __AVX512F__).
@@ -45,7 +46,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "amx_tilecfg.h"
+#include "amx_tiles.h"
 #include "gemm_kernels.h"
 #include "x86/gemm_int8_x86.h"
 
@@ -132,40 +133,13 @@ amx8_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     ptrdiff_t ldo)
 {
   const int steps = groups / MC_AMX8_STEP, rest = groups % MC_AMX8_STEP;
-  const long astride = (long) groups * 4;     /* A row, bytes */
-  const long bstride = MC_AMX8_NR * 4;        /* a panel's group row, bytes */
-  const char *ap = (const char *) a, *bp = (const char *) b;
   int32_t sums[MC_AMX8_MR * MC_AMX8_NR] __attribute__ ((aligned (64)));
 
   if (m < 1 || m > MC_AMX8_MR)
     return;
   if (amx8_loaded != m * MC_AMX8_STEP + rest)
     amx8_configure (m, rest);
-  /* the tile loads name their memory by address only: every store to A
-   * and B is done before them */
-  __asm__ volatile ("" ::: "memory");
-  amx_tile_zero (0);
-  amx_tile_zero (1);
-  for (int s = 0; s < steps; s++) {
-    const char *as = ap + (size_t) s * MC_AMX8_STEP * 4;
-    const char *bs = bp + (size_t) s * MC_AMX8_STEP * bstride;
-    amx_tile_load (2, as, astride);
-    amx_tile_load (3, bs, bstride);
-    amx_tile_load (4, bs + 64, bstride);
-    amx_tile_dpbusd (0, 2, 3);
-    amx_tile_dpbusd (1, 2, 4);
-  }
-  if (rest) {
-    const char *as = ap + (size_t) steps * MC_AMX8_STEP * 4;
-    const char *bs = bp + (size_t) steps * MC_AMX8_STEP * bstride;
-    amx_tile_load (5, as, astride);
-    amx_tile_load (6, bs, bstride);
-    amx_tile_load (7, bs + 64, bstride);
-    amx_tile_dpbusd (0, 5, 6);
-    amx_tile_dpbusd (1, 5, 7);
-  }
-  amx_tile_store (0, sums, bstride);
-  amx_tile_store (1, sums + 16, bstride);
+  mc_amx_block_16x32 (a, (long) groups * 4, b, steps, rest, sums);
   amx8_finish (m, sums, bsum, sa, za, sb, src, lds, bias, out, ldo);
 }
 

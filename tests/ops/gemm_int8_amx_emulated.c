@@ -11,7 +11,7 @@
  * (32-column panels) on the AVX2 slot. */
 #include "amx_tile_model.h"
 
-#define amx_tile_dpbusd(c, a, b) mc_amx_model_dpbusd (c, a, b)
+#define amx_tile_dp(c, a, b) mc_amx_model_dpbusd (c, a, b)
 
 #define MC_AMX8_SYMBOL mc_gemm_int8_kernels_amx_emulated
 #define MC_AMX8_LABEL "amx-int8-emulated"

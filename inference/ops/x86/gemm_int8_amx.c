@@ -17,7 +17,7 @@
 #define amx_tile_zero(t) _tile_zero (t)
 #define amx_tile_load(t, p, s) _tile_loadd (t, p, s)
 #define amx_tile_store(t, p, s) _tile_stored (t, p, s)
-#define amx_tile_dpbusd(c, a, b) _tile_dpbusd (c, a, b)
+#define amx_tile_dp(c, a, b) _tile_dpbusd (c, a, b)
 
 #define MC_AMX8_SYMBOL mc_gemm_int8_kernels_amx
 #define MC_AMX8_LABEL "amx-int8"

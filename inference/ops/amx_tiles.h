@@ -1,0 +1,69 @@
+/* amx_tiles.h — what the AMX kernel templates share
+ * (gemm_bf16_amx_template.h, gemm_int8_amx_template.h): LDTILECFG's memory
+ * operand, and the product of one 16×32 block of C on the tiles.  The
+ * block loop uses the tile operations the includer defines
+ * (amx_tile_zero, amx_tile_load, amx_tile_store and amx_tile_dp, the
+ * kernel's dot-product instruction), so every kernel file gets its own
+ * copy, on the CPU's tiles or on the tests' model of them. */
+#ifndef MC_OPS_AMX_TILES_H
+#define MC_OPS_AMX_TILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Palette 1: bytes 16-31 hold the bytes per row of tmm0-7, bytes 48-55
+ * their rows; the rest (tiles 8-15 included) must be zero, as must both
+ * fields of an unused tile. */
+typedef struct {
+  uint8_t palette;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} __attribute__ ((aligned (64))) mc_amx_tilecfg;
+
+_Static_assert (sizeof (mc_amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
+
+/* The 32-bit sums of one block of C (the configured rows × 32 columns) into
+ * out (row stride 128 bytes): A's rows at a (stride astride bytes), B a
+ * panel of 32 columns × 4 bytes per row (128 bytes) from b.  One step reads
+ * 64 bytes of each A row and 16 panel rows:
+ *   tmm2 ← A, tmm3, tmm4 ← B's columns 0-15 and 16-31 (bytes 0 and 64),
+ *   tmm0 += tmm2·tmm3, tmm1 += tmm2·tmm4;
+ * then `rest` (< 16) 4-byte words per A row and panel rows go through
+ * tmm5-7, which the configuration sizes for exactly that. */
+static inline void
+mc_amx_block_16x32 (const void *a, long astride, const void *b, int steps,
+    int rest, void *out)
+{
+  const long bstride = 32 * 4;
+  const char *ap = a, *bp = b;
+
+  /* the tile loads name their memory by address only: every store to A
+   * and B is done before them */
+  __asm__ volatile ("" ::: "memory");
+  amx_tile_zero (0);
+  amx_tile_zero (1);
+  for (int s = 0; s < steps; s++) {
+    const char *as = ap + (size_t) s * 64;
+    const char *bs = bp + (size_t) s * 16 * bstride;
+    amx_tile_load (2, as, astride);
+    amx_tile_load (3, bs, bstride);
+    amx_tile_load (4, bs + 64, bstride);
+    amx_tile_dp (0, 2, 3);
+    amx_tile_dp (1, 2, 4);
+  }
+  if (rest) {
+    const char *as = ap + (size_t) steps * 64;
+    const char *bs = bp + (size_t) steps * 16 * bstride;
+    amx_tile_load (5, as, astride);
+    amx_tile_load (6, bs, bstride);
+    amx_tile_load (7, bs + 64, bstride);
+    amx_tile_dp (0, 5, 6);
+    amx_tile_dp (1, 5, 7);
+  }
+  amx_tile_store (0, out, bstride);
+  amx_tile_store (1, (char *) out + 64, bstride);
+}
+
+#endif
