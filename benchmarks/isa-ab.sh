@@ -8,8 +8,9 @@
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0), when bf16
 #     is native; and bf16 (native) against fp32;
 #   int8 image: the AMX kernel against the 512-bit VPDPBUSD one
-#     (MC_GEMM_AMX=0), the VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0),
-#     and int8 against bf16 where bf16 is native.
+#     (MC_GEMM_AMX=0), its 32-row form against it (MC_GEMM_AMX_ROWS=32), the
+#     VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0), and int8 against
+#     bf16 where bf16 is native.
 # The kernel names come from `mobileclip bench`'s own JSON, so a line says
 # what ran, not what was asked for.  Per pair: the median over rounds of each
 # side's median and their ratio (fast / replaced: below 1 is a gain).  Written
@@ -63,7 +64,8 @@ if [ "$bf16_native" = true ]; then
   pairs+=("bf16 vs fp32 image|-|--precision bf16|-|--precision fp32")
 fi
 case $(probe -- --threads 1 --iterations 1 --precision int8) in
-  *amx*) pairs+=("int8 image, AMX vs VPDPBUSD|-|--precision int8|MC_GEMM_AMX=0|--precision int8") ;;
+  *amx*) pairs+=("int8 image, AMX vs VPDPBUSD|-|--precision int8|MC_GEMM_AMX=0|--precision int8")
+         pairs+=("int8 image, AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|--precision int8|-|--precision int8") ;;
 esac
 # (MC_GEMM_AMX=0 on both sides: with AMX, MC_GEMM_VNNI=0 alone would still
 # run the AMX kernel)

@@ -66,4 +66,63 @@ mc_amx_block_16x32 (const void *a, long astride, const void *b, int steps,
   amx_tile_store (1, (char *) out + 64, bstride);
 }
 
+/* A 32×32 block of C in four tiles: tmm0, tmm1 rows 0-15 × columns 0-15
+ * and 16-31, tmm2, tmm3 rows 16-31; per 64-byte step tmm4, tmm5 ← A's rows
+ * 0-15 and 16-31, tmm6, tmm7 ← B's column halves, and four products: four
+ * independent sums, each A and B tile used twice.  `steps` whole steps from
+ * C = 0, then optionally the same for one leftover step of a different
+ * configuration (the caller reloads the configuration in between and puts
+ * C back with mc_amx_load_c_32x32). */
+static inline void
+mc_amx_steps_32x32 (const void *a, long astride, const void *b, int steps,
+    int zero)
+{
+  const long bstride = 32 * 4;
+  const char *ap = a, *bp = b;
+
+  __asm__ volatile ("" ::: "memory");
+  if (zero) {
+    amx_tile_zero (0);
+    amx_tile_zero (1);
+    amx_tile_zero (2);
+    amx_tile_zero (3);
+  }
+  for (int s = 0; s < steps; s++) {
+    const char *as = ap + (size_t) s * 64;
+    const char *bs = bp + (size_t) s * 16 * bstride;
+    amx_tile_load (4, as, astride);
+    amx_tile_load (5, as + 16 * astride, astride);
+    amx_tile_load (6, bs, bstride);
+    amx_tile_load (7, bs + 64, bstride);
+    amx_tile_dp (0, 4, 6);
+    amx_tile_dp (1, 4, 7);
+    amx_tile_dp (2, 5, 6);
+    amx_tile_dp (3, 5, 7);
+  }
+}
+
+/* C of the 32×32 block to out / from in (row stride 128 bytes) */
+static inline void
+mc_amx_store_c_32x32 (void *out)
+{
+  char *o = out;
+
+  amx_tile_store (0, o, 128);
+  amx_tile_store (1, o + 64, 128);
+  amx_tile_store (2, o + 16 * 128, 128);
+  amx_tile_store (3, o + 16 * 128 + 64, 128);
+}
+
+static inline void
+mc_amx_load_c_32x32 (const void *in)
+{
+  const char *p = in;
+
+  __asm__ volatile ("" ::: "memory");
+  amx_tile_load (0, p, 128);
+  amx_tile_load (1, p + 64, 128);
+  amx_tile_load (2, p + 16 * 128, 128);
+  amx_tile_load (3, p + 16 * 128 + 64, 128);
+}
+
 #endif

@@ -274,13 +274,17 @@ mc_gemm_bf16_amx_kernels (const char **why)
   return amx_kernels;
 }
 
+static int amx_rows32;   /* MC_GEMM_AMX_ROWS=32: amx-int8-32 */
+
 static void
 amx_env_init (void)
 {
   const char *env = getenv ("MC_GEMM_AMX");
+  const char *rows = getenv ("MC_GEMM_AMX_ROWS");
 
   amx_off = env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
       || strcmp (env, "no") == 0 || strcmp (env, "false") == 0);
+  amx_rows32 = rows && strcmp (rows, "32") == 0;
 }
 
 /* The AMX kernel where the AVX-512 slot's bf16 products should run on it,
@@ -415,13 +419,19 @@ mc_gemm_int8_amx_kernels (const char **why)
 }
 
 /* The AVX-512 slot's own int8 kernel on this CPU, or NULL (its products are
- * then packed for the AVX2 slot): AMX-INT8, else 512-bit VPDPBUSD. */
+ * then packed for the AVX2 slot): AMX-INT8 (on 32-row strips where the
+ * environment asks), else 512-bit VPDPBUSD. */
 static const mc_gemm_int8_kernels *
 int8_avx512_kernels (void)
 {
   pthread_once (&amx_env_once, amx_env_init);
-  if (!amx_off && mc_gemm_int8_amx_kernels (NULL))
+  if (!amx_off && mc_gemm_int8_amx_kernels (NULL)) {
+#ifdef MC_GEMM_HAVE_AMX_INT8
+    if (amx_rows32)
+      return &mc_gemm_int8_kernels_amx32;
+#endif
     return mc_gemm_int8_amx_kernels (NULL);
+  }
   return mc_gemm_int8_vnni512_kernels ();
 }
 

@@ -50,45 +50,70 @@
 #include "gemm_kernels.h"
 #include "x86/gemm_int8_x86.h"
 
-#define MC_AMX8_MR 16
+#define MC_AMX8_MR 16       /* rows of the default kernel's strips */
+#define MC_AMX8_MR32 32     /* rows of the 32-row kernel's */
 #define MC_AMX8_NR 32
-#define MC_AMX8_STEP 16    /* groups of 4 k per TDPBUSD: 64 bytes of A */
+#define MC_AMX8_STEP 16     /* groups of 4 k per TDPBUSD: 64 bytes of A */
 
-#if MC_AMX8_MR > MC_GEMM_INT8_MAX_MR || MC_AMX8_NR > MC_GEMM_MAX_NR
+#if MC_AMX8_MR32 > MC_GEMM_INT8_MAX_MR || MC_AMX8_MR32 > MC_GEMM_MAX_MR \
+    || MC_AMX8_NR > MC_GEMM_MAX_NR
 #error "AMX int8 tile larger than gemm_kernels.h allows"
 #endif
 
-/* The (m, r) this thread's tiles are configured for, as m·16 + r, or -1
- * when they hold no configuration of ours. */
+/* The configurations: a 16×32 block of m ≤ 16 rows with a leftover of r
+ * groups (tmm0-7 as in mc_amx_block_16x32); the whole steps of a 32×32
+ * block of m > 16 rows (mc_amx_steps_32x32); its leftover step of r groups
+ * (tmm4, tmm5: A at 4r bytes a row, tmm6, tmm7: r rows of B). */
+enum { AMX8_16, AMX8_32, AMX8_32_REST };
+
+/* What this thread's tiles are configured for (kind·1024 + m·16 + r), or
+ * -1 when they hold no configuration of ours. */
 static _Thread_local int amx8_loaded = -1;
 
-/* Loads the configuration for m rows and a leftover of r groups.  TDPBUSD
- * requires C's rows = A's rows (m), A's bytes per row / 4 = B's rows (16,
- * or r), C's and B's bytes per row equal (64).  tmm5-7 are unused when
- * r = 0. */
+/* Loads configuration `kind` for m rows and a leftover of r groups unless
+ * it is the one loaded.  TDPBUSD requires C's rows = A's rows, A's bytes
+ * per row / 4 = B's rows (16, or r), C's and B's bytes per row equal (64);
+ * unused tiles have both fields zero.  Loading zeroes every tile. */
 static void
-amx8_configure (int m, int r)
+amx8_configure (int kind, int m, int r)
 {
+  const int key = kind * 1024 + m * MC_AMX8_STEP + r;
+  const uint8_t lower = (uint8_t) (m > 16 ? m - 16 : 0);
   mc_amx_tilecfg cfg;
 
+  if (amx8_loaded == key)
+    return;
   memset (&cfg, 0, sizeof cfg);
   cfg.palette = 1;
-  for (int t = 0; t < 5; t++) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = t == 3 || t == 4 ? 16 : (uint8_t) m;
-  }
-  if (r) {
-    cfg.colsb[5] = (uint16_t) (4 * r);
-    cfg.rows[5] = (uint8_t) m;
+  if (kind == AMX8_16) {
+    for (int t = 0; t < 5; t++) {
+      cfg.colsb[t] = 64;
+      cfg.rows[t] = t == 3 || t == 4 ? 16 : (uint8_t) m;
+    }
+    if (r) {
+      cfg.colsb[5] = (uint16_t) (4 * r);
+      cfg.rows[5] = (uint8_t) m;
+      cfg.colsb[6] = cfg.colsb[7] = 64;
+      cfg.rows[6] = cfg.rows[7] = (uint8_t) r;
+    }
+  } else {
+    const int kb = kind == AMX8_32 ? 64 : 4 * r, brows = kind == AMX8_32 ? 16 : r;
+    for (int t = 0; t < 4; t++) {
+      cfg.colsb[t] = 64;
+      cfg.rows[t] = t < 2 ? 16 : lower;
+    }
+    cfg.colsb[4] = cfg.colsb[5] = (uint16_t) kb;
+    cfg.rows[4] = 16;
+    cfg.rows[5] = lower;
     cfg.colsb[6] = cfg.colsb[7] = 64;
-    cfg.rows[6] = cfg.rows[7] = (uint8_t) r;
+    cfg.rows[6] = cfg.rows[7] = (uint8_t) brows;
   }
   /* LDTILECFG's operand names only the first bytes of cfg (GCC 12's
    * _tile_loadconfig): the address handed to an asm with a memory clobber
    * makes every store to cfg land first */
   __asm__ volatile ("" : : "r" (&cfg) : "memory");
   amx_tile_config (&cfg);
-  amx8_loaded = m * MC_AMX8_STEP + r;
+  amx8_loaded = key;
 }
 
 static void
@@ -105,7 +130,7 @@ amx8_finish (int m, const int32_t *sums, const int32_t *bsum,
     ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
 {
 #ifdef __AVX512F__
-  __m512i acc[MC_AMX8_MR][2];
+  __m512i acc[MC_AMX8_MR32][2];
 
   for (int i = 0; i < m; i++) {
     acc[i][0] = _mm512_load_si512 (sums + i * MC_AMX8_NR);
@@ -115,7 +140,7 @@ amx8_finish (int m, const int32_t *sums, const int32_t *bsum,
 #else
   /* two 16-column halves: the same operations lane by lane */
   for (int h = 0; h < MC_AMX8_NR; h += 16) {
-    __m256i acc[MC_AMX8_MR][2];
+    __m256i acc[MC_AMX8_MR32][2];
     for (int i = 0; i < m; i++) {
       acc[i][0] = _mm256_load_si256 ((const __m256i *) (sums + i * MC_AMX8_NR + h));
       acc[i][1] = _mm256_load_si256 ((const __m256i *) (sums + i * MC_AMX8_NR + h + 8));
@@ -126,20 +151,49 @@ amx8_finish (int m, const int32_t *sums, const int32_t *bsum,
 #endif
 }
 
+/* The sums of m ≤ 32 rows: a 16×32 block, or a 32×32 one whose leftover
+ * step (rare in the models: their depths are multiples of 64) runs after a
+ * configuration reload with C stored and loaded back. */
+static void
+amx8_sums (int m, int groups, const uint32_t *a, const uint32_t *b,
+    int32_t *sums)
+{
+  const int steps = groups / MC_AMX8_STEP, rest = groups % MC_AMX8_STEP;
+  const long astride = (long) groups * 4;
+
+  if (m <= 16) {
+    amx8_configure (AMX8_16, m, rest);
+    mc_amx_block_16x32 (a, astride, b, steps, rest, sums);
+    return;
+  }
+  if (steps) {
+    amx8_configure (AMX8_32, m, 0);
+    mc_amx_steps_32x32 (a, astride, b, steps, 1);
+  }
+  if (rest) {
+    if (steps)
+      mc_amx_store_c_32x32 (sums);
+    amx8_configure (AMX8_32_REST, m, rest);
+    if (steps)
+      mc_amx_load_c_32x32 (sums);
+    mc_amx_steps_32x32 ((const char *) a + (size_t) steps * 64, astride,
+        (const char *) b + (size_t) steps * MC_AMX8_STEP * MC_AMX8_NR * 4, 1,
+        !steps);
+  }
+  mc_amx_store_c_32x32 (sums);
+}
+
 static void
 amx8_tile (int m, int groups, const uint32_t *a, const uint32_t *b,
     const int32_t *bsum, const float *sa, const int32_t *za, const float *sb,
     const float *src, ptrdiff_t lds, const float *bias, float *out,
     ptrdiff_t ldo)
 {
-  const int steps = groups / MC_AMX8_STEP, rest = groups % MC_AMX8_STEP;
-  int32_t sums[MC_AMX8_MR * MC_AMX8_NR] __attribute__ ((aligned (64)));
+  int32_t sums[MC_AMX8_MR32 * MC_AMX8_NR] __attribute__ ((aligned (64)));
 
-  if (m < 1 || m > MC_AMX8_MR)
+  if (m < 1 || m > MC_AMX8_MR32)
     return;
-  if (amx8_loaded != m * MC_AMX8_STEP + rest)
-    amx8_configure (m, rest);
-  mc_amx_block_16x32 (a, (long) groups * 4, b, steps, rest, sums);
+  amx8_sums (m, groups, a, b, sums);
   amx8_finish (m, sums, bsum, sa, za, sb, src, lds, bias, out, ldo);
 }
 
@@ -152,6 +206,8 @@ amx8_release (void)
   }
 }
 
+/* The default kernel, 16-row strips, and the same code on 32-row strips
+ * (MC_GEMM_AMX_ROWS=32; gemm_kernels.h). */
 const mc_gemm_int8_kernels MC_AMX8_SYMBOL = {
   .name = MC_AMX8_LABEL,
   .mr = MC_AMX8_MR,
@@ -162,6 +218,17 @@ const mc_gemm_int8_kernels MC_AMX8_SYMBOL = {
   .release = amx8_release,
 };
 
+const mc_gemm_int8_kernels MC_AMX8_SYMBOL32 = {
+  .name = MC_AMX8_LABEL32,
+  .mr = MC_AMX8_MR32,
+  .nr = MC_AMX8_NR,
+  .a_bias = 0,
+  .quant_a = amx8_quant_a,
+  .tile = amx8_tile,
+  .release = amx8_release,
+};
+
 #undef MC_AMX8_MR
+#undef MC_AMX8_MR32
 #undef MC_AMX8_NR
 #undef MC_AMX8_STEP

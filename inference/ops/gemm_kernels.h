@@ -12,7 +12,7 @@
 
 /* The largest register tile any variant uses: the driver keeps one on the
  * stack for edge tiles and activation epilogues. */
-#define MC_GEMM_MAX_MR 16
+#define MC_GEMM_MAX_MR 32
 #define MC_GEMM_MAX_NR 64
 
 typedef struct {
@@ -149,7 +149,7 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  * (col_sum[j] = Σ_k qb[k][j] is packed with B).  The epilogue is float:
  * out = (float) (Σ qa·qb + (a_bias − za[i])·col_sum[j]) · (sa[i] · sb[j]),
  * + src, + bias, then the float kernel's finish (activation, residual).
- * K is a single block: the quantized row strip (≤ 16 × MC_GEMM_INT8_MAX_K
+ * K is a single block: the quantized row strip (≤ 32 × MC_GEMM_INT8_MAX_K
  * bytes) is on the stack.
  *
  * Square B (K = N) keeps its diagonal in float: qb (n, n) = 0, sb and
@@ -160,7 +160,7 @@ const mc_gemm_bf16_kernels *mc_gemm_bf16_amx_kernels (const char **why);
  * it in the scale, the other weights kept 1–2 bits (the first stem 1×1 of
  * tiny_s0 alone took the image embedding's cosine to 0.980). */
 #define MC_GEMM_INT8_MAX_K 16384
-#define MC_GEMM_INT8_MAX_MR 16
+#define MC_GEMM_INT8_MAX_MR 32
 
 typedef struct {
   const char *name;
@@ -213,9 +213,13 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_avx512_vnni512;
 
 /* TDPBUSD on AMX tiles with the same 32-column panels
  * (gemm_int8_amx_template.h; meson sets MC_GEMM_HAVE_AMX_INT8 where the
- * compiler has -mamx-int8).  Its outputs equal the other int8 kernels'. */
+ * compiler has -mamx-int8).  Its outputs equal the other int8 kernels'.
+ * The same code on 32-row strips (32×32 blocks of C: four independent
+ * sums, one tile load per product) is an experiment for machines with AMX,
+ * which MC_GEMM_AMX_ROWS=32 selects: which is faster is not measured. */
 #ifdef MC_GEMM_HAVE_AMX_INT8
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx;
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx32;
 #endif
 
 /* The AMX-INT8 kernel, when this build has it and this process may run it:
@@ -223,7 +227,8 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx;
  * usable (the kernel's epilogue) and Linux granted the tile data permission
  * (asked on the first call).  Otherwise NULL, and *why (may be NULL) says
  * which failed.  Ignores MC_GEMM_AMX; where it is not NULL, the int8
- * products of the AVX-512 slot run on it unless MC_GEMM_AMX=0. */
+ * products of the AVX-512 slot run on it unless MC_GEMM_AMX=0 (on its
+ * 32-row form with MC_GEMM_AMX_ROWS=32). */
 const mc_gemm_int8_kernels *mc_gemm_int8_amx_kernels (const char **why);
 
 /* The VNNI int8 kernel the AVX2 slot runs on this CPU, or NULL (none

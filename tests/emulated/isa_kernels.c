@@ -294,7 +294,12 @@ check_gelu (void)
 /* The AMX kernels' code on the C model of the tiles (tests/ops, linked
  * in): where the CPU has AMX, the real kernels must give the model's bits. */
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx32_emulated;
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+/* the engine's 32-row AMX-INT8 kernel (MC_GEMM_AMX_ROWS=32), where the
+ * compiler that built the archive had AMX */
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx32
+    __attribute__ ((weak));
 
 /* C of p on int8 (or bf16) panels of slot v, its kernel replaced by k */
 static float *
@@ -335,6 +340,9 @@ check_int8 (const mc_cpu_features *f)
     { 29, 256, 96, EP_BIAS_GELU }, { 14, 768, 64, EP_RES }, { 64, 128, 33, EP_BIAS },
     { 7, 100, 32, EP_GELU_RES }, { 16, 384, 384, EP_GELU_RES_IN_C },
     { 9, 20, 17, EP_NONE }, { 1, 2048, 512, EP_BIAS },
+    /* strips of more than 16 rows with a leftover of k (the 32-row AMX
+     * kernel's reloaded configuration), with and without whole steps */
+    { 40, 100, 48, EP_BIAS }, { 20, 36, 40, EP_NONE },
   };
   const char *k512, *k256;
   long outputs = 0;
@@ -383,11 +391,23 @@ check_int8 (const mc_cpu_features *f)
       CHECK (at < 0, "int8 %dx%dx%d %s: %s != its code on the tile model at %ld",
           M, K, N, ep_names[ep], k512, at);
     }
+    if (amx && &mc_gemm_int8_kernels_amx32) {   /* 32-row strips */
+      const float *C32 = run_product_int8_on (MC_GEMM_AVX512,
+          &mc_gemm_int8_kernels_amx32, &p);
+      const float *Cm32 = run_product_int8_on (MC_GEMM_AVX512,
+          &mc_gemm_int8_kernels_amx32_emulated, &p);
+      at = first_difference (C32, C2, (size_t) M * N);
+      CHECK (at < 0, "int8 %dx%dx%d %s: amx-int8-32 != avx2-int8 at %ld",
+          M, K, N, ep_names[ep], at);
+      at = first_difference (C32, Cm32, (size_t) M * N);
+      CHECK (at < 0, "int8 %dx%dx%d %s: amx-int8-32 != its code on the tile "
+          "model at %ld", M, K, N, ep_names[ep], at);
+    }
     outputs += (long) M * N;
   }
   emu_printf ("%s int8 products (%s, %s%s): %ld outputs each bit for bit equal "
       "to avx2-int8%s\n", verdict (before), k512, k256,
-      amx ? ", avx512-vnni512-int8" : "", outputs,
+      amx ? ", avx512-vnni512-int8, amx-int8-32" : "", outputs,
       amx ? " and to the AMX tile model" : "");
 }
 

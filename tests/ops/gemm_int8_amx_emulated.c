@@ -15,4 +15,6 @@
 
 #define MC_AMX8_SYMBOL mc_gemm_int8_kernels_amx_emulated
 #define MC_AMX8_LABEL "amx-int8-emulated"
+#define MC_AMX8_SYMBOL32 mc_gemm_int8_kernels_amx32_emulated
+#define MC_AMX8_LABEL32 "amx-int8-32-emulated"
 #include "ops/gemm_int8_amx_template.h"

@@ -517,12 +517,13 @@ extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_vnni_emulated;
 #include "amx_tile_model.h"
 extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx32_emulated;
 #endif
 
 int
 main (void)
 {
-  int8_kernel kernels[9];
+  int8_kernel kernels[11];
   const int8_kernel *avx2 = NULL;
   int n = 0;
   mc_threadpool *pools[2] = { mc_threadpool_new (1), mc_threadpool_new (2) };
@@ -586,10 +587,15 @@ main (void)
 #ifdef MC_TEST_AMX_EMULATION
   /* the AMX-INT8 kernel's code on the tile model, with the AVX-512 float
    * geometry (its 32-column panels) on the AVX2 slot */
-  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
+  if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     kernels[n++] = (int8_kernel) { "amx-int8-emulated",
       &mc_gemm_int8_kernels_amx_emulated, MC_GEMM_AVX2,
       &mc_gemm_kernels_avx512_geometry };
+    /* and on 32-row strips (32×32 blocks, MC_GEMM_AMX_ROWS=32) */
+    kernels[n++] = (int8_kernel) { "amx-int8-32-emulated",
+      &mc_gemm_int8_kernels_amx32_emulated, MC_GEMM_AVX2,
+      &mc_gemm_kernels_avx512_geometry };
+  }
 #endif
 
   check_pack ();
@@ -616,7 +622,8 @@ main (void)
     printf ("  products: worst error %.3f of the model bound, %.4f of the "
         "quantization bound\n", worst_model, worst_quant);
 #ifdef MC_TEST_AMX_EMULATION
-    if (kernels[i].k == &mc_gemm_int8_kernels_amx_emulated) {
+    if (kernels[i].k == &mc_gemm_int8_kernels_amx_emulated
+        || kernels[i].k == &mc_gemm_int8_kernels_amx32_emulated) {
       printf ("  %ld TDPBUSD modelled\n",
           mc_amx_emulated_dpbusd_count () - dp_before);
       CHECK (mc_amx_emulated_dpbusd_count () > dp_before,

@@ -21,4 +21,6 @@
 
 #define MC_AMX8_SYMBOL mc_gemm_int8_kernels_amx
 #define MC_AMX8_LABEL "amx-int8"
+#define MC_AMX8_SYMBOL32 mc_gemm_int8_kernels_amx32
+#define MC_AMX8_LABEL32 "amx-int8-32"
 #include "../gemm_int8_amx_template.h"
