@@ -1,13 +1,13 @@
 /* gemm_int8_amx_template.h — the int8 kernel on AMX tiles (TDPBUSD),
  * written against the same small layer of tile operations as the bf16 one
- * (gemm_bf16_amx_template.h) and the same block loop (amx_tiles.h), so that
- * the same code runs on the CPU's
- * tiles (x86/gemm_int8_amx.c) and on the plain-C model of them
- * (tests/ops/amx_tile_model.c): that is how it is tested on machines
- * without AMX.
+ * (gemm_bf16_amx_template.h) and the same block loops (amx_tiles.h), so
+ * that the same code runs on the CPU's tiles (x86/gemm_int8_amx.c) and on
+ * the plain-C model of them (tests/ops/amx_tile_model.c): that is how it is
+ * tested on machines without AMX.
  *
  * The includer defines, before including:
  *   MC_AMX8_SYMBOL, MC_AMX8_LABEL   the kernel object and its name
+ *   MC_AMX8_SYMBOL32, MC_AMX8_LABEL32   the same on 32-row strips
  *   amx_tile_config (cfg), amx_tile_release (), amx_tile_zero (t),
  *   amx_tile_load (t, p, s), amx_tile_store (t, p, s)   as for bf16
  *   amx_tile_dp (c, a, b)        TDPBUSD tmm c += tmm a · tmm b
@@ -23,7 +23,7 @@
  * the 512-bit VPDPBUSD kernel.  So outputs equal every other int8 kernel's
  * bit for bit.
  *
- * Geometry: mr = 16, nr = 32.  A panel's row for one group of 4 k is 32
+ * Geometry: mr = 16 (or 32, below), nr = 32.  A panel's row for one group of 4 k is 32
  * words (128 bytes); a B tile is 16 such rows of 16 columns (64 bytes),
  * columns 0-15 at byte 0 and 16-31 at byte 64, stride 128.  One step is 16
  * groups (64 k):
@@ -37,8 +37,14 @@
  * the last, short strip of a product or between products of different K,
  * and is loaded only then.
  *
+ * The 32-row form (an experiment: MC_GEMM_AMX_ROWS=32) computes strips of
+ * more than 16 rows as 32×32 blocks, four C tiles with four independent
+ * sums (mc_amx_steps_32x32), which matters if a TDPBUSD's latency exceeds
+ * two issue slots; the eight tiles are then all in use, so a leftover of k
+ * runs after a configuration reload, with C stored and loaded back.
+ *
  * K is one block (the int8 rule), so a tile's int32 sums are final: they
- * leave the tiles through a 16×32 buffer into the float epilogue.
+ * leave the tiles through a 32×32 buffer into the float epilogue.
  *
  * Tile state is per thread and given back after each product (release), as
  * in the bf16 kernel, for the same reasons.
