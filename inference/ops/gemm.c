@@ -235,6 +235,24 @@ bf16_variant (int v)
   return v;
 }
 
+#if defined(MC_GEMM_HAVE_AMX) || defined(MC_GEMM_HAVE_AMX_INT8)
+/* Why an AMX kernel cannot run in this process, or NULL: the tile type
+ * (cpuid and XCR0), the other ISA it needs, then the Linux tile permission
+ * (asked here). */
+static const char *
+amx_refusal (int has_type, const char *no_type, int has_isa,
+    const char *no_isa)
+{
+  if (!mc_cpu_get_features ()->amx_tile || !has_type)
+    return no_type;
+  if (!has_isa)
+    return no_isa;
+  if (mc_cpu_request_amx () != 0)
+    return "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
+  return NULL;
+}
+#endif
+
 /* AMX-BF16 (x86/gemm_amx.c): TDPBF16PS reads the AVX512-BF16 kernel's
  * pair-word panels as they are, so it is the other bf16 kernel of the
  * AVX-512 slot, used in its place where the CPU, the OS and this build
@@ -251,13 +269,11 @@ amx_init (void)
 #ifdef MC_GEMM_HAVE_AMX
   const mc_cpu_features *f = mc_cpu_get_features ();
 
-  if (!f->amx_tile || !f->amx_bf16)
-    amx_why = "cpuid/XCR0 report no usable AMX-TILE and AMX-BF16";
-  else if (!mc_gemm_variant_supported (MC_GEMM_AVX512) || !f->avx512_bf16)
-    amx_why = "no AVX-512 with AVX512-BF16 (the kernel's A conversion)";
-  else if (mc_cpu_request_amx () != 0)
-    amx_why = "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
-  else
+  amx_why = amx_refusal (f->amx_bf16,
+      "cpuid/XCR0 report no usable AMX-TILE and AMX-BF16",
+      mc_gemm_variant_supported (MC_GEMM_AVX512) && f->avx512_bf16,
+      "no AVX-512 with AVX512-BF16 (the kernel's A conversion)");
+  if (!amx_why)
     amx_kernels = &mc_gemm_bf16_kernels_amx;
 #else
   amx_why = "this build has no AMX kernel (compiler without -mamx-bf16, "
@@ -393,15 +409,11 @@ static void
 amx8_init (void)
 {
 #ifdef MC_GEMM_HAVE_AMX_INT8
-  const mc_cpu_features *f = mc_cpu_get_features ();
-
-  if (!f->amx_tile || !f->amx_int8)
-    amx8_why = "cpuid/XCR0 report no usable AMX-TILE and AMX-INT8";
-  else if (!mc_gemm_variant_supported (MC_GEMM_AVX512))
-    amx8_why = "no usable AVX-512 (the kernel's epilogue)";
-  else if (mc_cpu_request_amx () != 0)
-    amx8_why = "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
-  else
+  amx8_why = amx_refusal (mc_cpu_get_features ()->amx_int8,
+      "cpuid/XCR0 report no usable AMX-TILE and AMX-INT8",
+      mc_gemm_variant_supported (MC_GEMM_AVX512),
+      "no usable AVX-512 (the kernel's epilogue)");
+  if (!amx8_why)
     amx8_kernels = &mc_gemm_int8_kernels_amx;
 #else
   amx8_why = "this build has no AMX-INT8 kernel (compiler without "

@@ -316,78 +316,56 @@ golden_vnni_emulated (const char *golden)
 #endif
 
 #ifdef MC_TEST_AMX_EMULATION
+#include "../ops/amx_tile_model.h"
 extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
-extern int mc_amx_emulated_configured (void);
-extern long mc_amx_emulated_dp_count (void);
+extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
 
-/* The golden cases with bf16 products on the AMX kernel's code (tile
- * model), paired as in test_gemm_bf16 with the AVX-512 float geometry on
- * the AVX2 slot (32-column panels; the fp32 context runs that geometry). */
+/* The precision's TDPBF16PS or TDPBUSD modelled so far */
+static long
+amx_dp_count (void)
+{
+  return tested == MC_PRECISION_BF16 ? mc_amx_emulated_dp_count ()
+      : mc_amx_emulated_dpbusd_count ();
+}
+
+/* The golden cases with the precision's products on its AMX kernel's code
+ * (tile model), paired as in test_gemm_bf16 with the AVX-512 float
+ * geometry on the AVX2 slot (32-column panels; the fp32 context runs that
+ * geometry, so the embeddings are held to the bound, not compared with
+ * the default kernel's bits). */
 static void
 golden_amx_emulated (const char *golden)
 {
+  const int bf16 = tested == MC_PRECISION_BF16;
   mc_gemm_variant saved = mc_gemm_get_variant ();
   long before;
 
   if (!mc_gemm_variant_supported (MC_GEMM_AVX2)) {
-    printf ("AMX-BF16 kernel on the tile model: SKIPPED, no AVX2\n");
+    printf ("AMX kernel on the tile model: SKIPPED, no AVX2\n");
     return;
   }
   mc_gemm_set_variant (MC_GEMM_AVX2);
   mc_gemm_kernels_override (MC_GEMM_AVX2, &mc_gemm_kernels_avx512_geometry);
-  mc_gemm_bf16_kernels_override (MC_GEMM_AVX2,
-      &mc_gemm_bf16_kernels_amx_emulated);
-  printf ("bf16 products on %s (AMX-BF16 kernel, C model of the tiles):\n",
-      mc_gemm_kernel_name (MC_GEMM_BF16));
-  before = mc_amx_emulated_dp_count ();
+  if (bf16)
+    mc_gemm_bf16_kernels_override (MC_GEMM_AVX2,
+        &mc_gemm_bf16_kernels_amx_emulated);
+  else
+    mc_gemm_int8_kernels_override (MC_GEMM_AVX2,
+        &mc_gemm_int8_kernels_amx_emulated);
+  printf ("%s products on %s (AMX kernel, C model of the tiles):\n",
+      tested_name, mc_gemm_kernel_name (tested_format));
+  before = amx_dp_count ();
   golden_case (golden, "tiny_s0");
   golden_case (golden, "tiny_s1b");
-  printf ("  %ld TDPBF16PS modelled\n", mc_amx_emulated_dp_count () - before);
-  CHECK (mc_amx_emulated_dp_count () > before,
-      "the models' bf16 products did not run on the AMX kernel");
+  printf ("  %ld %s modelled\n", amx_dp_count () - before,
+      bf16 ? "TDPBF16PS" : "TDPBUSD");
+  CHECK (amx_dp_count () > before,
+      "the models' %s products did not run on the AMX kernel", tested_name);
   CHECK (!mc_amx_emulated_configured (),
       "tiles left configured on the calling thread");
   mc_gemm_kernels_override (MC_GEMM_AVX2, NULL);
   mc_gemm_bf16_kernels_override (MC_GEMM_AVX2, NULL);
-  mc_gemm_set_variant (saved);
-}
-#endif
-
-#ifdef MC_TEST_AMX_EMULATION
-extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx_emulated;
-extern long mc_amx_emulated_dpbusd_count (void);
-
-/* The golden cases with int8 products on the AMX-INT8 kernel's code (tile
- * model), paired in the same way with the AVX-512 float geometry.  Its
- * outputs equal the other int8 kernels' product by product
- * (test_gemm_int8), but the float geometry's are not the AVX2 kernel's, so
- * here the bound is what is checked. */
-static void
-golden_amx8_emulated (const char *golden)
-{
-  mc_gemm_variant saved = mc_gemm_get_variant ();
-  long before;
-
-  if (!mc_gemm_variant_supported (MC_GEMM_AVX2)) {
-    printf ("AMX-INT8 kernel on the tile model: SKIPPED, no AVX2\n");
-    return;
-  }
-  mc_gemm_set_variant (MC_GEMM_AVX2);
-  mc_gemm_kernels_override (MC_GEMM_AVX2, &mc_gemm_kernels_avx512_geometry);
-  mc_gemm_int8_kernels_override (MC_GEMM_AVX2,
-      &mc_gemm_int8_kernels_amx_emulated);
-  printf ("int8 products on %s (AMX-INT8 kernel, C model of the tiles):\n",
-      mc_gemm_kernel_name (MC_GEMM_INT8));
-  before = mc_amx_emulated_dpbusd_count ();
-  golden_case (golden, "tiny_s0");
-  golden_case (golden, "tiny_s1b");
-  printf ("  %ld TDPBUSD modelled\n", mc_amx_emulated_dpbusd_count () - before);
-  CHECK (mc_amx_emulated_dpbusd_count () > before,
-      "the models' int8 products did not run on the AMX kernel");
-  CHECK (!mc_amx_emulated_configured (),
-      "tiles left configured on the calling thread");
-  mc_gemm_kernels_override (MC_GEMM_AVX2, NULL);
   mc_gemm_int8_kernels_override (MC_GEMM_AVX2, NULL);
   mc_gemm_set_variant (saved);
 }
@@ -492,17 +470,13 @@ main (int argc, char **argv)
   check_auto (golden);
   golden_case (golden, "tiny_s0");
   golden_case (golden, "tiny_s1b");
-#ifdef MC_TEST_AMX_EMULATION
-  if (tested == MC_PRECISION_BF16)
-    golden_amx_emulated (golden);
-#endif
+
 #ifdef MC_TEST_VNNI_EMULATION
   if (tested == MC_PRECISION_INT8)
     golden_vnni_emulated (golden);
 #endif
 #ifdef MC_TEST_AMX_EMULATION
-  if (tested == MC_PRECISION_INT8)
-    golden_amx8_emulated (golden);
+  golden_amx_emulated (golden);
 #endif
   random_s0 (golden);
   name = g_strdup_printf ("%s-golden", tested_name);
