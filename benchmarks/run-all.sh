@@ -46,4 +46,4 @@ else
   echo "# PyTorch baseline skipped: Debian's python3-torch is not installed"
 fi
 ITER=$iter "$here/benchmarks/ort-baseline.sh" "$build"
-ITER=$iter "$here/benchmarks/versus-ort.sh" "$build"
+"$here/benchmarks/versus-ort.sh" "$build"
