@@ -5,8 +5,9 @@
 # threads.  The pairs, where the CPU has them:
 #   fp32 image and text: the default GEMM variant against the next lower one
 #     (avx512 against avx2, or avx2 against portable), via MC_GEMM_VARIANT;
-#   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0), when bf16
-#     is native; and bf16 (native) against fp32;
+#   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
+#     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
+#     bf16 (native) against fp32;
 #   int8 image: the AMX kernel against the 512-bit VPDPBUSD one
 #     (MC_GEMM_AMX=0), its 32-row form against it (MC_GEMM_AMX_ROWS=32), the
 #     VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0), and int8 against
@@ -59,7 +60,8 @@ bf16_native=$("$mc" bench --model "$s0" --config mobileclip_s0 --iterations 1 --
     | field bf16_native)
 if [ "$bf16_native" = true ]; then
   case $(probe -- --threads 1 --iterations 1 --precision bf16) in
-    *amx*) pairs+=("bf16 image, AMX vs VDPBF16PS|-|--precision bf16|MC_GEMM_AMX=0|--precision bf16") ;;
+    *amx*) pairs+=("bf16 image, AMX vs VDPBF16PS|-|--precision bf16|MC_GEMM_AMX=0|--precision bf16")
+           pairs+=("bf16 image, AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|--precision bf16|-|--precision bf16") ;;
   esac
   pairs+=("bf16 vs fp32 image|-|--precision bf16|-|--precision fp32")
 fi

@@ -1,7 +1,7 @@
 /* amx_tiles.h — what the AMX kernel templates share
  * (gemm_bf16_amx_template.h, gemm_int8_amx_template.h): LDTILECFG's memory
- * operand, and the product of one 16×32 block of C on the tiles.  The
- * block loop uses the tile operations the includer defines
+ * operand, and the products of one 16×32 or 32×32 block of C on the
+ * tiles.  The block loops use the tile operations the includer defines
  * (amx_tile_zero, amx_tile_load, amx_tile_store and amx_tile_dp, the
  * kernel's dot-product instruction), so every kernel file gets its own
  * copy, on the CPU's tiles or on the tests' model of them. */
@@ -123,6 +123,34 @@ mc_amx_load_c_32x32 (const void *in)
   amx_tile_load (1, p + 64, 128);
   amx_tile_load (2, p + 16 * 128, 128);
   amx_tile_load (3, p + 16 * 128 + 64, 128);
+}
+
+/* The 32-bit sums of one 32×32 block of C into out (row stride 128 bytes):
+ * `steps` whole steps, then `rest` (< 16) 4-byte words per A row and panel
+ * rows.  All eight tiles are in use, so the leftover step runs under another
+ * configuration, loaded between the two with C stored and loaded back
+ * (which keeps its bits).  set_config (r, ctx) loads the configuration of
+ * the whole steps (r = 0) or of a leftover of r (tmm4, tmm5 at 4r bytes a
+ * row, tmm6, tmm7 at r rows), unless it is loaded. */
+static inline void
+mc_amx_block_32x32 (const void *a, long astride, const void *b, int steps,
+    int rest, void *out, void (*set_config) (int r, const void *ctx),
+    const void *ctx)
+{
+  if (steps) {
+    set_config (0, ctx);
+    mc_amx_steps_32x32 (a, astride, b, steps, 1);
+  }
+  if (rest) {
+    if (steps)
+      mc_amx_store_c_32x32 (out);
+    set_config (rest, ctx);
+    if (steps)
+      mc_amx_load_c_32x32 (out);
+    mc_amx_steps_32x32 ((const char *) a + (size_t) steps * 64, astride,
+        (const char *) b + (size_t) steps * 16 * 32 * 4, 1, !steps);
+  }
+  mc_amx_store_c_32x32 (out);
 }
 
 #endif

@@ -290,7 +290,7 @@ mc_gemm_bf16_amx_kernels (const char **why)
   return amx_kernels;
 }
 
-static int amx_rows32;   /* MC_GEMM_AMX_ROWS=32: amx-int8-32 */
+static int amx_rows32;   /* MC_GEMM_AMX_ROWS=32: amx-bf16-32, amx-int8-32 */
 
 static void
 amx_env_init (void)
@@ -303,14 +303,20 @@ amx_env_init (void)
   amx_rows32 = rows && strcmp (rows, "32") == 0;
 }
 
-/* The AMX kernel where the AVX-512 slot's bf16 products should run on it,
- * else NULL; MC_GEMM_AMX=0 (for bf16 and int8 alike) keeps the process from
- * even asking Linux. */
+/* The AMX kernel where the AVX-512 slot's bf16 products should run on it
+ * (on 32-row strips where the environment asks), else NULL; MC_GEMM_AMX=0
+ * (for bf16 and int8 alike) keeps the process from even asking Linux. */
 static const mc_gemm_bf16_kernels *
 amx_default (void)
 {
   pthread_once (&amx_env_once, amx_env_init);
-  return amx_off ? NULL : mc_gemm_bf16_amx_kernels (NULL);
+  if (amx_off || !mc_gemm_bf16_amx_kernels (NULL))
+    return NULL;
+#ifdef MC_GEMM_HAVE_AMX
+  if (amx_rows32)
+    return &mc_gemm_bf16_kernels_amx32;
+#endif
+  return mc_gemm_bf16_amx_kernels (NULL);
 }
 
 static const mc_gemm_bf16_kernels *

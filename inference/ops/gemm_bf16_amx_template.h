@@ -9,6 +9,7 @@
  * The includer defines, before including:
  *   MC_AMX_SYMBOL, MC_AMX_LABEL, MC_AMX_NATIVE   the kernel object, its name,
  *                                  1 on the real tiles
+ *   MC_AMX_SYMBOL32, MC_AMX_LABEL32   the same on 32-row strips (below)
  *   vf (16 floats), v_load, v_store              the float epilogue
  *   amx_tile_config (cfg)      LDTILECFG from the 64 bytes at cfg
  *   amx_tile_release ()        TILERELEASE
@@ -37,7 +38,17 @@
  * is cheap next to the block's tiles.
  *
  * Rows: pack_a writes 16 rows whatever m is (rows m-15 zero); the tiles
- * compute all 16 and the epilogue writes m.  The C block leaves the tiles
+ * compute all 16 and the epilogue writes m.
+ *
+ * The 32-row form (an experiment for AMX hardware, as amx-int8-32:
+ * MC_GEMM_AMX_ROWS=32) computes strips of more than 16 rows as 32×32
+ * blocks (mc_amx_block_32x32): four C tiles, so four independent sums where
+ * the 16×32 block has two, and one tile load per TDPBF16PS instead of 1.5.
+ * Its pack_a writes 32 rows (rows m-31 zero) when m > 16, and strips of at
+ * most 16 rows run as in the default form.  Each C element gets the same
+ * TDPBF16PS steps in the same order in both forms (C stored to memory and
+ * loaded back around a leftover's configuration keeps its bits), so their
+ * outputs are identical.  The C block leaves the tiles
  * through a 16×32 float buffer, and the epilogue adds src then bias in float
  * in the caller's MXCSR, as the other kernels do (loading src into the C
  * tiles instead would flush its denormals and change the order).
@@ -57,10 +68,11 @@
 #include "gemm_kernels.h"
 
 #define MC_AMX_MR 16
+#define MC_AMX_MR32 32
 #define MC_AMX_NR 32
 #define MC_AMX_STEP 16     /* pairs of k per TDPBF16PS: 16 × 4 bytes of A */
 
-#if MC_AMX_MR > MC_GEMM_MAX_MR || MC_AMX_NR > MC_GEMM_MAX_NR
+#if MC_AMX_MR32 > MC_GEMM_MAX_MR || MC_AMX_NR > MC_GEMM_MAX_NR
 #error "AMX tile larger than gemm_kernels.h allows"
 #endif
 
@@ -79,15 +91,49 @@ static const mc_amx_tilecfg amx_cfgs[MC_AMX_STEP] = {
   MC_AMX_CFG (12), MC_AMX_CFG (13), MC_AMX_CFG (14), MC_AMX_CFG (15),
 };
 
-/* The leftover r this thread's tiles are configured for, or -1 when they
- * hold no configuration of ours (before the first tile of a product, and
- * after release). */
+/* The 32×32 block's configurations: [0] for its whole steps (all eight
+ * tiles 16 rows × 64 bytes), [r] for a leftover of r pairs (A's tmm4, tmm5
+ * at 4r bytes a row, B's tmm6, tmm7 at r rows). */
+#define MC_AMX_CFG32(r) { .palette = 1, \
+    .colsb = { 64, 64, 64, 64, (r) ? 4 * (r) : 64, (r) ? 4 * (r) : 64, 64, 64 }, \
+    .rows = { 16, 16, 16, 16, 16, 16, (r) ? (r) : 16, (r) ? (r) : 16 } }
+
+static const mc_amx_tilecfg amx_cfgs32[MC_AMX_STEP] = {
+  MC_AMX_CFG32 (0), MC_AMX_CFG32 (1), MC_AMX_CFG32 (2), MC_AMX_CFG32 (3),
+  MC_AMX_CFG32 (4), MC_AMX_CFG32 (5), MC_AMX_CFG32 (6), MC_AMX_CFG32 (7),
+  MC_AMX_CFG32 (8), MC_AMX_CFG32 (9), MC_AMX_CFG32 (10), MC_AMX_CFG32 (11),
+  MC_AMX_CFG32 (12), MC_AMX_CFG32 (13), MC_AMX_CFG32 (14), MC_AMX_CFG32 (15),
+};
+
+/* The configuration this thread's tiles hold: r for amx_cfgs[r], STEP + r
+ * for amx_cfgs32[r], or -1 when they hold none of ours (before the first
+ * tile of a product, and after release). */
 static _Thread_local int amx_loaded = -1;
 
-/* 16 rows of ceil(kc/2) pair words, row stride ceil(kc/2) words (16 ×
- * ceil(kc/2) ≤ mr·(kc + 1) floats, the driver's buffer); rows m-15 zero. */
 static void
-amx_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
+amx_configure (int key)
+{
+  if (amx_loaded == key)
+    return;
+  amx_tile_config (key < MC_AMX_STEP ? &amx_cfgs[key]
+      : &amx_cfgs32[key - MC_AMX_STEP]);
+  amx_loaded = key;
+}
+
+/* mc_amx_block_32x32's configurations */
+static void
+amx_set_config32 (int r, const void *ctx)
+{
+  (void) ctx;
+  amx_configure (MC_AMX_STEP + r);
+}
+
+/* m rows of ceil(kc/2) pair words, row stride ceil(kc/2) words, then zero
+ * rows up to `rows` (16 × ceil(kc/2), or 32 ×, ≤ mr·(kc + 1) floats, the
+ * driver's buffer). */
+static void
+amx_pack_rows (int m, int rows, int kc, const float *a, ptrdiff_t lda,
+    void *dst)
 {
   const int pairs = (kc + 1) / 2;
   uint32_t *d = dst;
@@ -104,9 +150,20 @@ amx_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
       o[pairs - 1] = mc_bf16_pair (row[kc - 1], 0.0f);
 #endif
   }
-  if (m < MC_AMX_MR)
-    memset (d + (size_t) m * pairs, 0,
-        (size_t) (MC_AMX_MR - m) * pairs * sizeof (uint32_t));
+  if (m < rows)
+    memset (d + (size_t) m * pairs, 0, (size_t) (rows - m) * pairs * sizeof (uint32_t));
+}
+
+static void
+amx_pack_a (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
+{
+  amx_pack_rows (m, MC_AMX_MR, kc, a, lda, dst);
+}
+
+static void
+amx_pack_a32 (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
+{
+  amx_pack_rows (m, m > MC_AMX_MR ? MC_AMX_MR32 : MC_AMX_MR, kc, a, lda, dst);
 }
 
 static void
@@ -115,13 +172,18 @@ amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
 {
   const int pairs = (kc + 1) / 2;
   const int steps = pairs / MC_AMX_STEP, rest = pairs % MC_AMX_STEP;
-  float acc[MC_AMX_MR * MC_AMX_NR] __attribute__ ((aligned (64)));
+  float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
 
-  if (amx_loaded < 0 || (rest && rest != amx_loaded)) {
-    amx_tile_config (&amx_cfgs[rest]);
-    amx_loaded = rest;
+  if (m > MC_AMX_MR) {
+    mc_amx_block_32x32 (a, (long) pairs * 4, b, steps, rest, acc,
+        amx_set_config32, NULL);
+  } else {
+    /* without a leftover the block uses tmm0-4 at 16 rows × 64 bytes, as
+     * every configuration but a 32×32 leftover's has them */
+    amx_configure (rest || amx_loaded < 0 || amx_loaded > MC_AMX_STEP
+        ? rest : amx_loaded);
+    mc_amx_block_16x32 (a, (long) pairs * 4, b, steps, rest, acc);
   }
-  mc_amx_block_16x32 (a, (long) pairs * 4, b, steps, rest, acc);
 
   /* the float epilogue, as in gemm_bf16_template.h: acc + src, then + bias
    * (src row i is read before out row i is written: src may equal out) */
@@ -156,7 +218,19 @@ const mc_gemm_bf16_kernels MC_AMX_SYMBOL = {
   .release = amx_release,
 };
 
+const mc_gemm_bf16_kernels MC_AMX_SYMBOL32 = {
+  .name = MC_AMX_LABEL32,
+  .mr = MC_AMX_MR32,
+  .nr = MC_AMX_NR,
+  .native = MC_AMX_NATIVE,
+  .pack_a = amx_pack_a32,
+  .tile = amx_tile,
+  .release = amx_release,
+};
+
 #undef MC_AMX_MR
+#undef MC_AMX_MR32
 #undef MC_AMX_NR
 #undef MC_AMX_STEP
 #undef MC_AMX_CFG
+#undef MC_AMX_CFG32

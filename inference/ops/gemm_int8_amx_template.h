@@ -157,9 +157,14 @@ amx8_finish (int m, const int32_t *sums, const int32_t *bsum,
 #endif
 }
 
-/* The sums of m ≤ 32 rows: a 16×32 block, or a 32×32 one whose leftover
- * step (rare in the models: their depths are multiples of 64) runs after a
- * configuration reload with C stored and loaded back. */
+/* mc_amx_block_32x32's configurations for m rows (ctx) */
+static void
+amx8_set_config32 (int r, const void *ctx)
+{
+  amx8_configure (r ? AMX8_32_REST : AMX8_32, *(const int *) ctx, r);
+}
+
+/* The sums of m ≤ 32 rows: a 16×32 block, or a 32×32 one. */
 static void
 amx8_sums (int m, int groups, const uint32_t *a, const uint32_t *b,
     int32_t *sums)
@@ -172,21 +177,7 @@ amx8_sums (int m, int groups, const uint32_t *a, const uint32_t *b,
     mc_amx_block_16x32 (a, astride, b, steps, rest, sums);
     return;
   }
-  if (steps) {
-    amx8_configure (AMX8_32, m, 0);
-    mc_amx_steps_32x32 (a, astride, b, steps, 1);
-  }
-  if (rest) {
-    if (steps)
-      mc_amx_store_c_32x32 (sums);
-    amx8_configure (AMX8_32_REST, m, rest);
-    if (steps)
-      mc_amx_load_c_32x32 (sums);
-    mc_amx_steps_32x32 ((const char *) a + (size_t) steps * 64, astride,
-        (const char *) b + (size_t) steps * MC_AMX8_STEP * MC_AMX8_NR * 4, 1,
-        !steps);
-  }
-  mc_amx_store_c_32x32 (sums);
+  mc_amx_block_32x32 (a, astride, b, steps, rest, sums, amx8_set_config32, &m);
 }
 
 static void

@@ -111,6 +111,10 @@ extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16;
 #endif
 #ifdef MC_GEMM_HAVE_AMX   /* set by meson where the compiler has -mamx-bf16 */
 extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx;
+/* the same code on 32-row strips (32×32 blocks of C), which
+ * MC_GEMM_AMX_ROWS=32 selects, as for int8: which is faster is not
+ * measured */
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx32;
 #endif
 
 /* The AMX-BF16 kernel, when this build has it and this process may run it:

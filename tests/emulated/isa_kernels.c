@@ -300,6 +300,9 @@ extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
  * compiler that built the archive had AMX */
 extern const mc_gemm_int8_kernels mc_gemm_int8_kernels_amx32
     __attribute__ ((weak));
+/* and its 32-row AMX-BF16 kernel */
+extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx32
+    __attribute__ ((weak));
 
 /* C of p on int8 (or bf16) panels of slot v, its kernel replaced by k */
 static float *
@@ -453,12 +456,20 @@ check_bf16 (const mc_cpu_features *f)
       CHECK (at < 0, "bf16 %dx%dx%d %s: amx-bf16 %e != tile model %e at %ld",
           M, K, N, ep_names[ep], at < 0 ? 0.0 : Ca[at], at < 0 ? 0.0 : Cm[at],
           at);
+      if (&mc_gemm_bf16_kernels_amx32) {   /* 32-row strips: the same bits */
+        const float *C32 = run_product_bf16_on (MC_GEMM_AVX512,
+            &mc_gemm_bf16_kernels_amx32, &p);
+        at = first_difference (C32, Cm, (size_t) M * N);
+        CHECK (at < 0, "bf16 %dx%dx%d %s: amx-bf16-32 != tile model at %ld",
+            M, K, N, ep_names[ep], at);
+      }
     }
     outputs += (long) M * N;
   }
   emu_printf ("%s bf16 products (avx512bf16%s): %ld outputs bit for bit equal "
-      "to the avx2 emulation%s\n", verdict (before), amx ? ", amx-bf16" : "",
-      outputs, amx ? " (amx-bf16: to the AMX tile model)" : "");
+      "to the avx2 emulation%s\n", verdict (before),
+      amx ? ", amx-bf16, amx-bf16-32" : "", outputs,
+      amx ? " (amx-bf16, amx-bf16-32: to the AMX tile model)" : "");
 }
 
 /* ---- direct convs and the softmax (op_kernels.h) ---- */

@@ -1,6 +1,6 @@
 /* gemm_bf16_amx_emulated.c — the AMX-BF16 kernel's template instance
  * (gemm_bf16_amx_template.h: packing, 16×32 tiles, K steps and leftovers,
- * tile configurations, the epilogue) on the plain-C model of the AMX tiles
+ * tile configurations, the epilogue; and its 32-row form) on the plain-C model of the AMX tiles
  * (amx_tile_model.c), so that machines without AMX run everything
  * x86/gemm_amx.c runs but the _tile_* intrinsics and the AVX512-BF16 row
  * conversion.
@@ -15,5 +15,7 @@
 
 #define MC_AMX_SYMBOL mc_gemm_bf16_kernels_amx_emulated
 #define MC_AMX_LABEL "amx-bf16-emulated"
+#define MC_AMX_SYMBOL32 mc_gemm_bf16_kernels_amx32_emulated
+#define MC_AMX_LABEL32 "amx-bf16-32-emulated"
 #define MC_AMX_NATIVE 0
 #include "ops/gemm_bf16_amx_template.h"

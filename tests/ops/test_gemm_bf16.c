@@ -168,7 +168,7 @@ check_pack_a (const char *name, const mc_gemm_bf16_kernels *k, int words)
   static const guint32 specials[] = { 0x00000001, 0x807fffff, 0x80000000,
     0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0x7f7fffff, 0x3f808000,
     0x3f818000 };
-  const int rows = 16, kc = 255, lda = 260;
+  const int rows = k->mr > 16 ? k->mr : 16, kc = 255, lda = 260;
   float *a = g_new (float, rows * lda);
   guint32 *out = g_new0 (guint32, rows * (kc + 1));
   int bad = 0;
@@ -195,17 +195,19 @@ check_pack_a (const char *name, const mc_gemm_bf16_kernels *k, int words)
   printf ("  %-28s A conversion of %d random bit patterns: %d wrong\n", name,
       rows * (2 * kc - 1), bad);
   CHECK (bad == 0, "%s: %d A elements converted wrongly", name, bad);
-  if (k->mr == 16 && words) {
-    /* the AMX kernels' A tile always has 16 rows: the rest are zero */
+  if (k->mr >= 16 && words) {
+    /* the AMX kernels' A tiles have 16 rows (32 in a 32×32 block, which
+     * the 32-row form uses for more than 16): the rows past m are zero */
     int nonzero = 0;
     for (int m = 1; m < rows; m += 6) {
+      const int padded = m > 16 ? rows : 16;
       memset (out, 0xff, sizeof (guint32) * rows * (kc + 1));
       k->pack_a (m, kc - 2, a, lda, out);
-      for (int i = m * ((kc - 1) / 2); i < rows * ((kc - 1) / 2); i++)
+      for (int i = m * ((kc - 1) / 2); i < padded * ((kc - 1) / 2); i++)
         nonzero += out[i] != 0;
     }
-    printf ("  %-28s rows past m of the 16-row A slice: %d not zero\n", name,
-        nonzero);
+    printf ("  %-28s rows past m of the %d-row A slice: %d not zero\n", name,
+        rows, nonzero);
     CHECK (nonzero == 0, "%s: %d padding words of A not zero", name, nonzero);
   }
   g_free (a);
@@ -738,7 +740,7 @@ int
 main (int argc, char **argv)
 {
   mc_threadpool *pool;
-  kernel_case cases[8];
+  kernel_case cases[10];
   int n = 0;
   char cpu[256];
   const char *amx_why = NULL;
@@ -789,6 +791,10 @@ main (int argc, char **argv)
   if (amx) {
     cases[n++] = (kernel_case) { .name = "amx-bf16", .slot = MC_GEMM_AVX512,
       .bf16 = amx, .ord = ORDER_AMX_COUNTED };
+#ifdef MC_GEMM_HAVE_AMX
+    cases[n++] = (kernel_case) { .name = "amx-bf16-32", .slot = MC_GEMM_AVX512,
+      .bf16 = &mc_gemm_bf16_kernels_amx32, .ord = ORDER_AMX_COUNTED };
+#endif
     printf ("amx-bf16 (real tiles): runs, TDPBF16PS on this CPU\n");
   } else {
     printf ("amx-bf16 (real tiles): SKIPPED, %s\n", amx_why);
@@ -808,9 +814,14 @@ main (int argc, char **argv)
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     extern const mc_gemm_kernels mc_gemm_kernels_avx512_geometry;
     extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+    extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx32_emulated;
     cases[n++] = (kernel_case) { .name = "amx-bf16-emulated",
       .slot = MC_GEMM_AVX2, .f32 = &mc_gemm_kernels_avx512_geometry,
       .bf16 = &mc_gemm_bf16_kernels_amx_emulated, .ord = ORDER_AMX };
+    /* its 32-row form: the same model, the same bits */
+    cases[n++] = (kernel_case) { .name = "amx-bf16-32-emulated",
+      .slot = MC_GEMM_AVX2, .f32 = &mc_gemm_kernels_avx512_geometry,
+      .bf16 = &mc_gemm_bf16_kernels_amx32_emulated, .ord = ORDER_AMX };
   } else {
     printf ("amx-bf16 on the tile model: SKIPPED, this CPU has no AVX2\n");
   }
@@ -838,6 +849,10 @@ main (int argc, char **argv)
 #endif
   if (amx)
     check_pack_a ("amx-bf16", amx, 1);
+#ifdef MC_GEMM_HAVE_AMX
+  if (amx)
+    check_pack_a ("amx-bf16-32", &mc_gemm_bf16_kernels_amx32, 1);
+#endif
 #ifdef MC_TEST_AVX512_GEOMETRY
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_avx512bf16_geometry;
@@ -848,7 +863,9 @@ main (int argc, char **argv)
 #ifdef MC_TEST_AMX_EMULATION
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx_emulated;
+    extern const mc_gemm_bf16_kernels mc_gemm_bf16_kernels_amx32_emulated;
     check_pack_a ("amx-bf16-emulated", &mc_gemm_bf16_kernels_amx_emulated, 1);
+    check_pack_a ("amx-bf16-32-emulated", &mc_gemm_bf16_kernels_amx32_emulated, 1);
   }
 #endif
 

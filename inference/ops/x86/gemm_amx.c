@@ -29,5 +29,7 @@
 #define MC_AMX_PACK_A_ROW mc_bf16_pack_row_avx512
 #define MC_AMX_SYMBOL mc_gemm_bf16_kernels_amx
 #define MC_AMX_LABEL "amx-bf16"
+#define MC_AMX_SYMBOL32 mc_gemm_bf16_kernels_amx32
+#define MC_AMX_LABEL32 "amx-bf16-32"
 #define MC_AMX_NATIVE 1
 #include "../gemm_bf16_amx_template.h"
