@@ -47,3 +47,4 @@ else
 fi
 ITER=$iter "$here/benchmarks/ort-baseline.sh" "$build"
 "$here/benchmarks/versus-ort.sh" "$build"
+"$here/benchmarks/gemm-versus-ort.sh" "$build"
