@@ -5,6 +5,8 @@
 # threads.  The pairs, where the CPU has them:
 #   fp32 image and text: the default GEMM variant against the next lower one
 #     (avx512 against avx2, or avx2 against portable), via MC_GEMM_VARIANT;
+#     with avx512 also its K blocks of 2048 (MC_GEMM_KC=2048, as on AVX2)
+#     against its own 256;
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
 #     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
 #     bf16 (native) against fp32;
@@ -55,6 +57,11 @@ esac
 if [ -n "$lower" ]; then
   pairs+=("fp32 image|-||MC_GEMM_VARIANT=$lower|")
   pairs+=("fp32 text|-|--text|MC_GEMM_VARIANT=$lower|--text")
+fi
+# the AVX-512 kernel's K blocks of 256 against the AVX2 kernel's 2048
+if [ "$fp32" = avx512 ]; then
+  pairs+=("fp32 image, avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||-|")
+  pairs+=("fp32 text, avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048|--text|-|--text")
 fi
 bf16_native=$("$mc" bench --model "$s0" --config mobileclip_s0 --iterations 1 --threads 1 --precision bf16 \
     | field bf16_native)

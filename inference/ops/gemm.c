@@ -927,6 +927,35 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
     j->ik->release ();
 }
 
+/* MC_GEMM_KC=N (N ≥ 16) replaces the float kernels' K block (2048 on AVX2,
+ * 256 on AVX-512, gemm_avx*.c): a timing experiment for machines this
+ * project could not time on (isa-ab.sh), read once.  Other K blocks sum in
+ * another order, so results move within the error bounds; the tests run the
+ * kernels' own. */
+static int kc_override;
+static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
+
+static void
+kc_init (void)
+{
+  const char *env = getenv ("MC_GEMM_KC");
+  const long v = env ? strtol (env, NULL, 10) : 0;
+  kc_override = v >= 16 && v <= 65536 ? (int) v : 0;
+}
+
+static int
+float_kc (const mc_gemm_kernels *kr)
+{
+  pthread_once (&kc_once, kc_init);
+  return kc_override ? kc_override : kr->kc;
+}
+
+int
+mc_gemm_k_block (mc_gemm_variant v)
+{
+  return float_kc (kernels_for (v));
+}
+
 /* Even K blocks no deeper than the kernel's kc (K = 384 → 2 × 192). */
 static int
 k_block (int K, int kc)
@@ -1019,7 +1048,7 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.C = C;
   j.ldc = ldc;
   j.kc = j.bk ? k_block_bf16 (j.K) : j.ik ? (j.K > 0 ? j.K : 1)
-      : k_block (j.K, j.kr->kc);
+      : k_block (j.K, float_kc (j.kr));
   /* an activation adds the residual after the whole sum: K blocks cannot
    * keep their partial sums in C when C is the residual, nor can the
    * activation run in place in C */
@@ -1146,7 +1175,7 @@ mc_gemm_plain (int M, int N, int K, float alpha, const float *A, int lda,
   j.act = MC_ACT_NONE;
   j.C = C;
   j.ldc = ldc;
-  j.kc = k_block (K, kr->kc);
+  j.kc = k_block (K, float_kc (kr));
   j.tm = j.tn = 1;
   run_part (&j, 0, 1, 0);
 }

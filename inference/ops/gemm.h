@@ -146,6 +146,11 @@ const char *mc_gemm_variant_name (mc_gemm_variant v);
 const char *mc_gemm_kernel_name (mc_gemm_format f);
 int mc_gemm_bf16_native (void);
 
+/* The deepest K block variant v's float kernel sums before adding to C:
+ * its own (2048 on AVX2, 256 on AVX-512), or MC_GEMM_KC=N (N ≥ 16) from the
+ * environment, a timing experiment (docs/performance.md). */
+int mc_gemm_k_block (mc_gemm_variant v);
+
 /* x[i] = exact GELU, x·Φ(x) as torch.nn.GELU(), for i < n, vectorized with
  * the current variant (the same code as mc_gemm's MC_ACT_GELU epilogue). */
 void mc_gelu_inplace (float *x, size_t n);

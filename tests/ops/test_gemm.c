@@ -404,7 +404,14 @@ main (void)
           mc_gemm_variant_name (v));
       continue;
     }
-    printf ("variant %s:\n", mc_gemm_variant_name (v));
+    printf ("variant %s (K blocks of up to %d):\n", mc_gemm_variant_name (v),
+        mc_gemm_k_block (v));
+    /* the test "gemm-kc64" runs all of this with K blocks of 64, so that
+     * nearly every product sums in several blocks */
+    if (g_getenv ("MC_GEMM_KC"))
+      CHECK (mc_gemm_k_block (v) == atoi (g_getenv ("MC_GEMM_KC")),
+          "MC_GEMM_KC=%s, but %s sums K blocks of %d", g_getenv ("MC_GEMM_KC"),
+          mc_gemm_variant_name (v), mc_gemm_k_block (v));
     run_variant (v, mc_gemm_variant_name (v), pool);
   }
 #ifdef MC_TEST_AVX512_GEOMETRY
