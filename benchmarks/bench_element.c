@@ -26,28 +26,9 @@
 
 #include "mobileclip.h"
 #include "io/safetensors.h"
+#include "bench_timing.h"
 
 #define N_LABELS 80
-
-static double
-now_ms (void)
-{
-  return g_get_monotonic_time () / 1000.0;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* The first n frames of the video, as `format`. */
 static GPtrArray *

@@ -21,6 +21,7 @@
 #include "ops/gemm.h"
 #include "runtime/cpu.h"
 #include "runtime/threadpool.h"
+#include "bench_timing.h"
 
 typedef struct {
   int M, K, N;
@@ -46,21 +47,6 @@ static const struct {
   { 4096, 32, 4096, 1 }, { 4096, 4096, 32, 0 },
 };
 
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-compare_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 static float *
 random_floats (size_t n, uint32_t seed)
 {
@@ -79,7 +65,7 @@ report (const char *op, const char *variant, int threads, int M, int K, int N,
     const char *epilogue, double *t, int runs)
 {
   double flops = 2.0 * M * K * N;
-  qsort (t, (size_t) runs, sizeof *t, compare_double);
+  qsort (t, (size_t) runs, sizeof *t, cmp_double);
   printf ("{\"op\": \"%s\", \"variant\": \"%s\", \"kernel\": \"%s\", "
       "\"threads\": %d, \"M\": %d, "
       "\"K\": %d, \"N\": %d, \"epilogue\": \"%s\", \"runs\": %d, "

@@ -37,6 +37,7 @@
 #include "ops/gemm.h"
 #include "runtime/cpu.h"
 #include "runtime/threadpool.h"
+#include "bench_timing.h"
 #include "ort_runner.h"
 
 #define MAX_SHAPES 64
@@ -124,28 +125,6 @@ parse_args (int argc, char **argv, args *a)
     a->n_shapes = (int) (sizeof default_shapes / sizeof default_shapes[0]);
     memcpy (a->shapes, default_shapes, sizeof default_shapes);
   }
-}
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double (const void *x, const void *y)
-{
-  const double a = *(const double *) x, b = *(const double *) y;
-  return a < b ? -1 : a > b;
-}
-
-static double
-quantile (const double *v, int n, double q)
-{
-  int i = (int) (q * (n - 1) + 0.5);
-  return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
 /* ---- ONNX Runtime's side, in a child process ---- */

@@ -21,20 +21,7 @@
 
 #include "mobileclip.h"
 #include "ops/gemm.h"
-
-static int
-compare_double (const void *a, const void *b)
-{
-  const double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench_timing.h"
 
 static mc_context *
 load (const char *model, const char *config, int threads, mc_precision p)

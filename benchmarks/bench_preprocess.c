@@ -19,6 +19,7 @@
 
 #include "mobileclip.h"
 #include "preprocess/variant.h"
+#include "bench_timing.h"
 
 static const struct {
   const char *name;
@@ -34,35 +35,11 @@ static const struct {
 };
 
 static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int compare_double (const void *a, const void *b);
-
-static double
 cpu_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, n, sizeof (double), compare_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static int
-compare_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
 }
 
 /* Plane layout of a frame: bytes per row and rows of each plane. */

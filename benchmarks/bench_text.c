@@ -21,19 +21,7 @@
 
 #include "mobileclip.h"
 #include "random_weights.h"
-
-static double
-now_ms (void)
-{
-  return g_get_monotonic_time () / 1000.0;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
+#include "bench_timing.h"
 
 int
 main (int argc, char **argv)

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "mobileclip.h"
+#include "bench_timing.h"
 #include "ort_runner.h"
 
 #define WARM_MS 60
@@ -101,29 +102,6 @@ parse_args (int argc, char **argv, args *a)
   }
   if (pos != 3)
     usage (2);
-}
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double (const void *x, const void *y)
-{
-  const double a = *(const double *) x, b = *(const double *) y;
-  return a < b ? -1 : a > b;
-}
-
-/* the q-quantile of sorted v[n], by nearest rank */
-static double
-quantile (const double *v, int n, double q)
-{
-  int i = (int) (q * (n - 1) + 0.5);
-  return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
 typedef struct {

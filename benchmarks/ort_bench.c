@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_timing.h"
 #include "ort_runner.h"
 
 typedef struct {
@@ -115,21 +116,6 @@ parse_args (int argc, char **argv, args *a)
     usage (2);
 }
 
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-cmp_double (const void *x, const void *y)
-{
-  const double a = *(const double *) x, b = *(const double *) y;
-  return a < b ? -1 : a > b;
-}
-
 static void
 time_one (const args *a, int threads, const char *save_optimized,
     const char *profile, const char *version)
@@ -158,16 +144,14 @@ time_one (const args *a, int threads, const char *save_optimized,
     if (i >= 0)
       times[i] = now_ms () - t0;
   }
-  qsort (times, (size_t) a->iterations, sizeof *times, cmp_double);
+  const double med = median (times, a->iterations);
 
   printf ("{\"engine\": \"onnxruntime %s\", \"model\": \"%s\", \"threads\": %d, \"batch\": %lld, ",
       version, a->name ? a->name : a->model, threads, (long long) a->shape[0]);
   if (!a->int64_input && a->rank == 4)
     printf ("\"size\": %lld, ", (long long) a->shape[3]);
   printf ("\"iterations\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f}\n",
-      a->iterations, a->iterations % 2 ? times[a->iterations / 2]
-      : 0.5 * (times[a->iterations / 2 - 1] + times[a->iterations / 2]),
-      times[0], times[a->iterations - 1]);
+      a->iterations, med, times[0], times[a->iterations - 1]);
   fflush (stdout);
   ort_runner_free (r);
   free (times);
