@@ -38,7 +38,10 @@
  * is cheap next to the block's tiles.
  *
  * Rows: pack_a writes 16 rows whatever m is (rows m-15 zero); the tiles
- * compute all 16 and the epilogue writes m.
+ * compute all 16 and the epilogue writes m.  The C block leaves the tiles
+ * through a float buffer, and the epilogue adds src then bias in float in
+ * the caller's MXCSR, as the other kernels do (loading src into the C tiles
+ * instead would flush its denormals and change the order).
  *
  * The 32-row form (an experiment for AMX hardware, as amx-int8-32:
  * MC_GEMM_AMX_ROWS=32) computes strips of more than 16 rows as 32×32
@@ -48,10 +51,7 @@
  * most 16 rows run as in the default form.  Each C element gets the same
  * TDPBF16PS steps in the same order in both forms (C stored to memory and
  * loaded back around a leftover's configuration keeps its bits), so their
- * outputs are identical.  The C block leaves the tiles
- * through a 16×32 float buffer, and the epilogue adds src then bias in float
- * in the caller's MXCSR, as the other kernels do (loading src into the C
- * tiles instead would flush its denormals and change the order).
+ * outputs are identical.
  *
  * Tile state is per thread.  A thread loads the configuration at its first
  * tile of a product and gives it back with TILERELEASE when the driver calls
