@@ -1,8 +1,9 @@
 /* bench_gemm_versus_ort.c — the engine's GEMM against ONNX Runtime's (MLAS
- * SGEMM with a prepacked weight), shape by shape, in one process.
+ * SGEMM with a prepacked weight), shape by shape, side by side.
  *
  *   bench-gemm-versus-ort LIBONNXRUNTIME.so MODEL_DIR [--shape MxKxN]...
  *       [--threads N] [--pairs K] [--block B] [--variant portable|avx2|avx512]
+ *   bench-gemm-versus-ort --list-shapes
  *
  * MODEL_DIR holds matmul_MxKxN.onnx for every shape (benchmarks/gemm_onnx.py
  * writes them; benchmarks/gemm-versus-ort.sh does it all).  The engine side
@@ -22,10 +23,12 @@
  * second core that has been idle runs the first tens of milliseconds of
  * work slowly (a 2-thread product after 150 ms idle: 2-3 ms instead of
  * 0.9-1.3, with both threads on separate CPUs), so a block's first calls
- * would measure those, not the products.  Default shapes: the ConvFFN products of MCi0 and
- * MCi2 and the S0 text tower's MLP at 256×256, and where ConvFFN bands cut
- * them in the engine (64 rows for stage 3, 32 for stage 4).  One JSON line
- * per shape.
+ * would measure those, not the products.
+ *
+ * Default shapes (--list-shapes prints them): the ConvFFN products of MCi0
+ * and MCi2 at 256×256, the bands MCi2's stages 3 and 4 cut them into in the
+ * engine (64 and 32 rows), and the S0 text tower's MLP.  One JSON line per
+ * shape.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,10 +51,10 @@ typedef struct {
 } shape;
 
 static const shape default_shapes[] = {
-  /* MCi0: stages 1-4 fc1 and fc2, and the stage-3/4 bands */
+  /* MCi0: stages 1-4, fc1 and fc2 */
   { 4096, 64, 192 }, { 4096, 192, 64 }, { 1024, 128, 384 }, { 1024, 384, 128 },
   { 256, 256, 768 }, { 256, 768, 256 }, { 64, 512, 1536 }, { 64, 1536, 512 },
-  /* MCi2 */
+  /* MCi2, and its stage-3 and -4 bands */
   { 4096, 80, 240 }, { 4096, 240, 80 }, { 1024, 160, 480 }, { 1024, 480, 160 },
   { 256, 320, 960 }, { 256, 960, 320 }, { 64, 320, 960 }, { 64, 960, 320 },
   { 64, 640, 1920 }, { 64, 1920, 640 }, { 32, 640, 1920 },
@@ -70,7 +73,8 @@ usage (int code)
 {
   fprintf (code ? stderr : stdout,
       "usage: bench-gemm-versus-ort LIBONNXRUNTIME.so MODEL_DIR [--shape MxKxN]...\n"
-      "           [--threads N] [--pairs K] [--block B] [--variant portable|avx2|avx512]\n");
+      "           [--threads N] [--pairs K] [--block B] [--variant portable|avx2|avx512]\n"
+      "       bench-gemm-versus-ort --list-shapes\n");
   exit (code);
 }
 
@@ -97,7 +101,11 @@ parse_args (int argc, char **argv, args *a)
     const int more = i + 1 < argc;
     if (strcmp (s, "--help") == 0)
       usage (0);
-    else if (strcmp (s, "--shape") == 0 && more && a->n_shapes < MAX_SHAPES) {
+    else if (strcmp (s, "--list-shapes") == 0) {
+      for (size_t k = 0; k < sizeof default_shapes / sizeof default_shapes[0]; k++)
+        printf ("%dx%dx%d\n", default_shapes[k].M, default_shapes[k].K, default_shapes[k].N);
+      exit (0);
+    } else if (strcmp (s, "--shape") == 0 && more && a->n_shapes < MAX_SHAPES) {
       shape *sh = &a->shapes[a->n_shapes++];
       if (sscanf (argv[++i], "%dx%dx%d", &sh->M, &sh->K, &sh->N) != 3
           || sh->M < 1 || sh->K < 1 || sh->N < 1)

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The engine's GEMM against ONNX Runtime's (MLAS SGEMM, weight prepacked),
-# shape by shape, in one process (bench-gemm-versus-ort), on 1 and 2
-# threads: the ConvFFN products of MCi0 and MCi2 and the S0 text MLP, or
-# SHAPES="MxKxN ...".  Shows whether the products themselves, where 80-90 %
-# of a forward pass goes, are as fast as MLAS's on this CPU (on AVX-512
-# machines: our 14×32 kernel against MLAS's AVX-512 one).  Needs ONNX Runtime
-# from benchmarks/ort-baseline.sh (run that once first) and Debian's
-# python3-torch for the one-product models (benchmarks/gemm_onnx.py, written
-# once under BUILD_DIR/ort-baseline/gemm).  Nothing here is a test.
+# shape by shape, side by side (bench-gemm-versus-ort, ONNX Runtime in a
+# child process), on 1 and 2 threads: the tool's shapes (the ConvFFN
+# products of MCi0 and MCi2, the S0 text MLP; bench-gemm-versus-ort
+# --list-shapes), or SHAPES="MxKxN ...".  Shows whether the products
+# themselves, where 80-90 % of a forward pass goes, are as fast as MLAS's on
+# this CPU (on AVX-512 machines: our 14×32 kernel against MLAS's AVX-512
+# one).  Needs ONNX Runtime from benchmarks/ort-baseline.sh (run that once
+# first) and Debian's python3-torch for the one-product models
+# (benchmarks/gemm_onnx.py, written once under BUILD_DIR/ort-baseline/gemm).
+# Nothing here is a test.
 #   benchmarks/gemm-versus-ort.sh [BUILD_DIR]
 # PAIRS (default 8) and BLOCK (default 5) as in bench-gemm-versus-ort.
 set -euo pipefail
@@ -16,11 +18,11 @@ build=${1:-${MOBILECLIP_BUILD_DIR:-$here/build}}
 lib=$build/ort-baseline/node/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 tool=$build/benchmarks/bench-gemm-versus-ort
 dir=$build/ort-baseline/gemm
-shapes=${SHAPES:-"4096x64x192 4096x192x64 1024x128x384 1024x384x128 256x256x768 256x768x256 64x512x1536 64x1536x512 4096x80x240 4096x240x80 1024x160x480 1024x480x160 256x320x960 256x960x320 64x320x960 64x960x320 64x640x1920 64x1920x640 32x640x1920 77x512x2048 77x2048x512 77x512x1536"}
 
 skip () { echo "# gemm-versus-ort skipped: $*"; exit 0; }
 [ -f "$lib" ] || skip "$lib is missing (run benchmarks/ort-baseline.sh $build first)"
 [ -x "$tool" ] || skip "$tool is not built (ninja -C $build)"
+shapes=${SHAPES:-$("$tool" --list-shapes | tr '\n' ' ')}
 /usr/bin/python3 -c 'import torch' 2>/dev/null \
   || skip "Debian's python3-torch is not installed (apt-get install python3-torch); it writes the models"
 # shellcheck disable=SC2086
