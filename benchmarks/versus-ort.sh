@@ -5,9 +5,10 @@
 # within a second or so; and that ROUNDS times (default 3) to see the spread
 # between phases of the machine.  CASES (default "image text int8") picks
 # from: image (MCi0 256×256, fp32, batch 1), text (the S0 text tower on one
-# 77-token prompt), int8 (the engine's int8 MCi0 against ONNX Runtime's
-# fp32 graph: ONNX Runtime's own int8 needs Python tools that cannot be
-# installed here), mci2 (MCi2 256×256).  Each round prints one JSON line per
+# 77-token prompt), int8 and bf16 (the engine's int8 or bf16 MCi0 against
+# ONNX Runtime's fp32 graph: ONNX Runtime's own int8 needs Python tools that
+# cannot be installed here; bf16 is emulated, and slow, on CPUs without
+# AVX512-BF16), mci2 (MCi2 256×256).  Each round prints one JSON line per
 # measurement; the last lines give, per case and thread count, the median over
 # rounds of each side's median and of the ratio within pairs (the figure to
 # read: this VM's speed drifts by tens of percent between minutes, which the
@@ -34,10 +35,10 @@ skip () { echo "# versus-ort skipped: $*"; exit 0; }
 [ -x "$versus" ] || skip "$versus is not built (ninja -C $build)"
 for c in $cases; do
   case $c in
-    image|int8) graph=s0_image.onnx ;;
+    image|int8|bf16) graph=s0_image.onnx ;;
     text) graph=s0_text.onnx ;;
     mci2) graph=s2_image.onnx ;;
-    *) echo "versus-ort: unknown case '$c' (image, text, int8, mci2)" >&2; exit 2 ;;
+    *) echo "versus-ort: unknown case '$c' (image, text, int8, bf16, mci2)" >&2; exit 2 ;;
   esac
   [ -f "$work/$graph" ] || skip "$work/$graph is missing (run benchmarks/ort-baseline.sh $build first)"
 done
@@ -52,7 +53,7 @@ measure () {
   case $c in
     image) args=("$s0" "$work/s0_image.onnx" --config mobileclip_s0) ;;
     text) args=("$s0" "$work/s0_text.onnx" --config mobileclip_s0 --text) ;;
-    int8) args=("$s0" "$work/s0_image.onnx" --config mobileclip_s0 --precision int8) ;;
+    int8|bf16) args=("$s0" "$work/s0_image.onnx" --config mobileclip_s0 --precision "$c") ;;
     mci2) args=("$s2" "$work/s2_image.onnx" --config mobileclip_s2) ;;
   esac
   "$versus" "$lib" "${args[@]}" --threads "$t" --pairs "$pairs" --block "$block" \
