@@ -40,6 +40,7 @@
 #include "ops/gemm.h"
 #include "runtime/cpu.h"
 #include "runtime/threadpool.h"
+#include "bench_args.h"
 #include "bench_timing.h"
 #include "ort_runner.h"
 
@@ -78,16 +79,6 @@ usage (int code)
   exit (code);
 }
 
-static int
-count_arg (const char *s, int min)
-{
-  char *end;
-  long v = strtol (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > 1000000)
-    usage (2);
-  return (int) v;
-}
-
 static void
 parse_args (int argc, char **argv, args *a)
 {
@@ -111,11 +102,11 @@ parse_args (int argc, char **argv, args *a)
           || sh->M < 1 || sh->K < 1 || sh->N < 1)
         usage (2);
     } else if (strcmp (s, "--threads") == 0 && more)
-      a->threads = count_arg (argv[++i], 1);
+      a->threads = count_arg (argv[++i], 1, usage);
     else if (strcmp (s, "--pairs") == 0 && more)
-      a->pairs = count_arg (argv[++i], 1);
+      a->pairs = count_arg (argv[++i], 1, usage);
     else if (strcmp (s, "--block") == 0 && more)
-      a->block = count_arg (argv[++i], 1);
+      a->block = count_arg (argv[++i], 1, usage);
     else if (strcmp (s, "--variant") == 0 && more)
       a->variant = argv[++i];
     else if (s[0] == '-')

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "mobileclip.h"
+#include "bench_args.h"
 #include "bench_timing.h"
 #include "ort_runner.h"
 
@@ -49,16 +50,6 @@ usage (int code)
       "           [--text] [--threads N] [--pairs K] [--block B] [--warmup W]\n"
       "           [--precision auto|fp32|bf16|int8]\n");
   exit (code);
-}
-
-static int
-count_arg (const char *s, int min)
-{
-  char *end;
-  long v = strtol (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > 1000000)
-    usage (2);
-  return (int) v;
 }
 
 static void
@@ -82,13 +73,13 @@ parse_args (int argc, char **argv, args *a)
     else if (strcmp (s, "--text") == 0)
       a->text = 1;
     else if (strcmp (s, "--threads") == 0 && more)
-      a->threads = count_arg (argv[++i], 1);
+      a->threads = count_arg (argv[++i], 1, usage);
     else if (strcmp (s, "--pairs") == 0 && more)
-      a->pairs = count_arg (argv[++i], 1);
+      a->pairs = count_arg (argv[++i], 1, usage);
     else if (strcmp (s, "--warmup") == 0 && more)
-      a->warmup = count_arg (argv[++i], 0);
+      a->warmup = count_arg (argv[++i], 0, usage);
     else if (strcmp (s, "--block") == 0 && more)
-      a->block = count_arg (argv[++i], 1);
+      a->block = count_arg (argv[++i], 1, usage);
     else if (s[0] == '-')
       usage (2);
     else if (pos == 0)

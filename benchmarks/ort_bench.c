@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_args.h"
 #include "bench_timing.h"
 #include "ort_runner.h"
 
@@ -43,16 +44,6 @@ usage (int code)
       "           [--int64] [--name NAME] [--threads N...] [--iterations K]\n"
       "           [--warmup W] [--save-optimized PATH] [--profile PREFIX]\n");
   exit (code);
-}
-
-static int
-count_arg (const char *s, int min)
-{
-  char *end;
-  long v = strtol (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > 1000000)
-    usage (2);
-  return (int) v;
 }
 
 static void
@@ -80,9 +71,9 @@ parse_args (int argc, char **argv, args *a)
     } else if (strcmp (s, "--int64") == 0) {
       a->int64_input = 1;
     } else if (strcmp (s, "--iterations") == 0 && more) {
-      a->iterations = count_arg (argv[++i], 1);
+      a->iterations = count_arg (argv[++i], 1, usage);
     } else if (strcmp (s, "--warmup") == 0 && more) {
-      a->warmup = count_arg (argv[++i], 0);
+      a->warmup = count_arg (argv[++i], 0, usage);
     } else if (strcmp (s, "--shape") == 0 && more) {
       char *p = argv[++i], *end;
       a->rank = 0;
@@ -99,7 +90,7 @@ parse_args (int argc, char **argv, args *a)
       a->n_threads = 0;
       while (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9'
           && a->n_threads < 16)
-        a->threads[a->n_threads++] = count_arg (argv[++i], 1);
+        a->threads[a->n_threads++] = count_arg (argv[++i], 1, usage);
       if (!a->n_threads)
         usage (2);
     } else if (s[0] == '-') {
