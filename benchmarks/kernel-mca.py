@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Static throughput of the GEMM kernels' inner loops on a CPU model (llvm-mca).
+
+    benchmarks/kernel-mca.py [BUILD_DIR] [--mcpu sapphirerapids]
+
+For CPUs this project cannot time on: compiles each x86 GEMM kernel file with
+the flags of BUILD_DIR's compile_commands.json to assembly, finds the register
+tile's k loop (the loop with exactly the tile's multiply-add count), and prints
+per loop iteration its multiply-add instructions, the stack accesses in it
+(spills or reloads), and the cycles llvm-mca's model of --mcpu predicts, next
+to the bound of two vector multiply-add ports.  A model, not a measurement: it
+tells whether the loop is bound by the multiply-add ports or by something the
+compiler added, nothing about caches or clocks.  Needs llvm-mca (Debian's
+llvm-14); without it, says so and exits 0.  Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# file, kernel, multiply-add mnemonic, vector register, multiply-adds per k
+# step (rows × vectors of the register tile)
+KERNELS = [
+    ("ops/x86/gemm_avx512.c", "avx512 fp32 14×32", "vfmadd", "zmm", 28),
+    ("ops/x86/gemm_avx512bf16.c", "avx512bf16 14×32 (k pairs)", "vdpbf16ps", "zmm", 28),
+    ("ops/x86/gemm_int8_vnni512.c", "avx512-vnni512-int8 8×32 (k quads)", "vpdpbusd", "zmm", 16),
+    ("ops/x86/gemm_avx2.c", "avx2 fp32 6×16", "vfmadd", "ymm", 12),
+]
+
+
+def loops(asm, mnemonic, reg):
+    """(label, body lines, multiply-adds) of every block that jumps back to its own label."""
+    lines, out, cur = asm.split("\n"), [], None
+    for line in lines:
+        m = re.match(r"^(\.L\w+):", line)
+        if m:
+            cur = (m.group(1), [])
+            out.append(cur)
+        elif cur is not None and not line.startswith("\t."):
+            cur[1].append(line)
+    found = []
+    for label, body in out:
+        if any(re.match(r"\s+j\w+\s+%s$" % re.escape(label), l) for l in body):
+            end = next(i for i, l in enumerate(body) if re.match(r"\s+j\w+\s+%s$" % re.escape(label), l))
+            body = body[:end + 1]
+            n = sum(1 for l in body if mnemonic in l and reg in l)
+            found.append((label, body, n))
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build", nargs="?",
+                    default=os.environ.get("MOBILECLIP_BUILD_DIR", os.path.join(HERE, "build")))
+    ap.add_argument("--mcpu", default="sapphirerapids")
+    a = ap.parse_args()
+    mca = shutil.which("llvm-mca") or shutil.which("llvm-mca-14")
+    if not mca:
+        print("# kernel-mca skipped: llvm-mca is missing (apt-get install llvm-14)")
+        return 0
+    commands = json.load(open(os.path.join(a.build, "compile_commands.json")))
+    tmp = tempfile.mkdtemp()
+    print("| kernel | multiply-adds per k step | stack accesses per step | llvm-mca cycles per step (%s) "
+          "| two-port bound |\n|---|---|---|---|---|" % a.mcpu)
+    for src, name, mnemonic, reg, want in KERNELS:
+        entry = next((e for e in commands if e["file"].endswith(src)), None)
+        if entry is None:
+            print("| %s | not built | | | |" % name)
+            continue
+        args = shlex.split(entry["command"])
+        i = args.index("-o")
+        args[i + 1] = os.path.join(tmp, os.path.basename(src) + ".s")
+        args = [x for j, x in enumerate(args)
+                if x not in ("-MD", "-c") and args[j - 1] not in ("-MQ", "-MF") and x not in ("-MQ", "-MF")]
+        subprocess.run(args + ["-S"], check=True, cwd=entry["directory"])
+        asm = open(args[args.index("-o") + 1]).read()
+        match = [(lab, body) for lab, body, n in loops(asm, mnemonic, reg) if n == want]
+        if not match:
+            print("| %s | no loop with %d %s | | | |" % (name, want, mnemonic))
+            continue
+        label, body = match[0]
+        stack = sum(1 for l in body if "(%rsp)" in l or "(%rbp)" in l)
+        loop = os.path.join(tmp, "loop.s")
+        with open(loop, "w") as f:
+            f.write("\n".join(body) + "\n")
+        iters = 1000
+        p = subprocess.run([mca, "-mcpu=" + a.mcpu, "-iterations=%d" % iters, loop],
+                           capture_output=True, text=True)
+        m = re.search(r"Total Cycles:\s+(\d+)", p.stdout)
+        cycles = "%.2f" % (int(m.group(1)) / iters) if m else "llvm-mca: " + p.stderr.strip()[:60]
+        print("| %s | %d | %d | %s | %.1f |" % (name, want, stack, cycles, want / 2))
+    shutil.rmtree(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""Issue 5's targets measured on this machine, one verdict per target.
+
+    benchmarks/targets.py [BUILD_DIR] [--rounds R] [--iterations K]
+                          [--s0 FILE] [--s2 FILE] [--no-golden] [--no-ort]
+
+Runs the measurements each target names (`mobileclip bench`, bench-preprocess,
+the golden precision test, bench-versus-ort) ROUNDS times, rotating their order
+from round to round so that a slow phase of the machine does not always land on
+the same one, and prints one JSON line per measurement, then a table: the
+target, its limit, the median over the rounds with the rounds' spread, and
+"met" or "not met".  A reduced-precision target only applies where
+precision=auto picks bf16 or int8; elsewhere the int8 path is timed for
+information.  Side by side with ONNX Runtime (what ort-baseline.sh installs)
+gives the engine / ONNX Runtime ratio in pairs of blocks, for reading, with no
+verdict: the issue asks for "well ahead" without a number.
+
+Weights: full-size S0 and MCi2 with random values (the real checkpoints cannot
+be downloaded here; values do not change the work), made with
+make-random-weights when missing, as run-all.sh does; --s0 and --s2 take real
+checkpoints instead.  Nothing here is a test: the machine's speed is what is
+measured.  Standard library only.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ORT_LIB = "ort-baseline/node/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+
+
+def run_json(cmd, env=None):
+    """Runs cmd and returns its output as one JSON object."""
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out)
+
+
+class Bench:
+    def __init__(self, build, s0, s2, iterations):
+        self.build, self.s0, self.s2, self.iterations = build, s0, s2, iterations
+        self.mc = os.path.join(build, "tools", "mobileclip")
+
+    def model(self, which=None, threads=2, batch=1, text=False, precision="fp32"):
+        path, config = (self.s2, "mobileclip_s2") if which == "s2" else (self.s0, "mobileclip_s0")
+        cmd = [self.mc, "bench", "--model", path, "--config", config, "--threads", str(threads),
+               "--batch", str(batch), "--iterations", str(self.iterations), "--precision", precision]
+        return run_json(cmd + (["--text"] if text else []))
+
+    def preprocess(self):
+        return run_json([os.path.join(self.build, "benchmarks", "bench-preprocess")])
+
+    def versus(self, which, threads):
+        graph, extra = {"image": ("s0_image.onnx", []), "text": ("s0_text.onnx", ["--text"]),
+                        "mci2": ("s2_image.onnx", [])}[which]
+        model, config = (self.s2, "mobileclip_s2") if which == "mci2" else (self.s0, "mobileclip_s0")
+        cmd = [os.path.join(self.build, "benchmarks", "bench-versus-ort"),
+               os.path.join(self.build, ORT_LIB), model,
+               os.path.join(self.build, "ort-baseline", graph), "--config", config,
+               "--threads", str(threads)] + extra
+        return run_json(cmd)
+
+
+def golden_cosines(build, precision):
+    """The lowest reduced-precision/fp32 cosine over the golden cases, from the
+    suite's own precision test (it prints one line per case and tower)."""
+    exe = os.path.join(build, "tests", "model", "test-precision-golden")
+    env = dict(os.environ, MOBILECLIP_CONFIG_DIR=os.path.join(HERE, "configs"),
+               MOBILECLIP_PRECISION="fp32")
+    p = subprocess.run([exe, precision], capture_output=True, text=True, env=env)
+    if p.returncode == 77:
+        return None, "skipped: " + (p.stdout + p.stderr).strip().splitlines()[-1]
+    if p.returncode != 0:
+        return None, "test-precision-golden %s failed (exit %d)" % (precision, p.returncode)
+    key = "vs fp32 min cosine "
+    values = [float(line.split(key)[1].split(",")[0]) for line in p.stdout.splitlines()
+              if key in line and "vs reference" in line]
+    return (min(values), "%d image and text checks" % len(values)) if values else \
+        (None, "no cosine printed")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build", nargs="?",
+                    default=os.environ.get("MOBILECLIP_BUILD_DIR", os.path.join(HERE, "build")))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--s0", help="S0 checkpoint (image + text); default: random weights")
+    ap.add_argument("--s2", help="S2 image checkpoint; default: random weights")
+    ap.add_argument("--no-golden", action="store_true", help="skip the golden cosines")
+    ap.add_argument("--no-ort", action="store_true", help="skip the side-by-side ONNX Runtime runs")
+    a = ap.parse_args()
+
+    make = os.path.join(a.build, "benchmarks", "make-random-weights")
+    s0 = a.s0 or os.path.join(a.build, "benchmarks", "random_s0_full.safetensors")
+    s2 = a.s2 or os.path.join(a.build, "benchmarks", "random_s2_image.safetensors")
+    if not os.path.exists(s0):
+        subprocess.run([make, os.path.join(HERE, "..", "shared", "real", "mobileclip_s0.keys.tsv"),
+                        "", s0], check=True)
+    if not os.path.exists(s2):
+        subprocess.run([make, "--config", "mobileclip_s2", "image_encoder.", s2], check=True)
+    b = Bench(a.build, s0, s2, a.iterations)
+
+    # precision=auto resolved once: bf16 or int8 where the CPU has a fast path
+    auto = b.model(threads=2, precision="auto")
+    reduced = auto["precision"] if auto["precision"] != "fp32" else None
+    low = reduced or "int8"
+    ort = (not a.no_ort) and os.path.exists(os.path.join(a.build, ORT_LIB)) \
+        and os.path.exists(os.path.join(a.build, "ort-baseline", "s2_image.onnx"))
+
+    jobs = [
+        ("mci0_1t", lambda: b.model(threads=1)),
+        ("mci0_2t", lambda: b.model(threads=2)),
+        ("mci0_2t_batch4", lambda: b.model(threads=2, batch=4)),
+        ("text_2t", lambda: b.model(threads=2, text=True)),
+        ("mci2_2t", lambda: b.model("s2", threads=2)),
+        ("low_2t", lambda: b.model(threads=2, precision=low)),
+        ("preprocess", b.preprocess),
+    ]
+    if ort:
+        jobs += [("versus_image_1t", lambda: b.versus("image", 1)),
+                 ("versus_image_2t", lambda: b.versus("image", 2)),
+                 ("versus_text_2t", lambda: b.versus("text", 2)),
+                 ("versus_mci2_2t", lambda: b.versus("mci2", 2))]
+    res = {name: [] for name, _ in jobs}
+    for r in range(a.rounds):
+        k = r % len(jobs)
+        for name, fn in jobs[k:] + jobs[:k]:
+            d = fn()
+            res[name].append(d)
+            print(json.dumps({"round": r + 1, "measurement": name,
+                              **{key: v for key, v in d.items() if key != "breakdown_ms_per_forward"}}),
+                  flush=True)
+
+    def spread(values, fmt):
+        """The median and 'median unit (min–max)'; fmt is "%.1f ms" and the like."""
+        values = sorted(values)
+        med = statistics.median(values)
+        num = fmt.split(" ")[0].rstrip("×")
+        return med, (fmt % med) + " (" + ((num % values[0]) + "–" + (num % values[-1])
+                                          if len(values) > 1 else "1 round") + ")"
+
+    rows = []
+
+    def target(what, limit, values, fmt, ok):
+        med, text = spread(values, fmt)
+        rows.append((what, limit, text, "met" if ok(med) else "not met"))
+
+    ms = lambda name: [d["median_ms"] for d in res[name]]
+    target("MCi0 fp32, 1 thread", "≤ 43 ms", ms("mci0_1t"), "%.1f ms", lambda v: v <= 43)
+    target("MCi0 fp32, 2 threads", "≤ 30 ms", ms("mci0_2t"), "%.1f ms", lambda v: v <= 30)
+    target("MCi0 fp32, 2 threads, effective GFLOP/s", "≥ 160",
+           [d["gflops_effective"] for d in res["mci0_2t"]], "%.0f", lambda v: v >= 160)
+    target("S0 text fp32, one prompt, 2 threads", "≤ 17 ms", ms("text_2t"), "%.1f ms",
+           lambda v: v <= 17)
+    target("MCi2 fp32, 2 threads", "≤ 85 ms", ms("mci2_2t"), "%.1f ms", lambda v: v <= 85)
+    kernel = res["low_2t"][0]["gemm_kernel"]
+    if reduced:
+        target("MCi0 %s (auto, %s), 2 threads" % (reduced, kernel), "≤ 13 ms", ms("low_2t"),
+               "%.1f ms", lambda v: v <= 13)
+    else:
+        med, text = spread(ms("low_2t"), "%.1f ms")
+        rows.append(("MCi0 reduced precision, 2 threads", "≤ 13 ms",
+                     "auto runs fp32 on this CPU; int8 (%s) for information: %s" % (kernel, text),
+                     "not applicable"))
+    if not a.no_golden:
+        cos, note = golden_cosines(a.build, low)
+        if cos is None:
+            rows.append(("%s cosine to fp32, golden cases" % low, "≥ 0.999", note, "not measured"))
+        else:
+            rows.append(("%s cosine to fp32, golden cases (%s)" % (low, note), "≥ 0.999",
+                         "min %.6f" % cos, "met" if cos >= 0.999 else "not met"))
+    gain = [b4["frames_per_s"] / b1["frames_per_s"]
+            for b4, b1 in zip(res["mci0_2t_batch4"], res["mci0_2t"])]
+    target("Batch 4 frames/s over batch 1, 2 threads", "≥ 1.3×", gain, "%.2f×", lambda v: v >= 1.3)
+    pre = res["preprocess"][0]
+    target("Preprocess 1080p %s → 256², 1 thread (%s)" % (pre["format"], pre["variant"]), "≤ 1 ms",
+           [d["median_ms"] for d in res["preprocess"]], "%.2f ms", lambda v: v <= 1)
+    rss = [d["rss_after_run_mib"] / d["fp32_weights_mib"] for d in res["mci0_2t"]]
+    target("Resident S0 (image + text) after a forward / fp32 weights", "≤ 1.3×", rss, "%.3f×",
+           lambda v: v <= 1.3)
+    for name, label in (("versus_image_1t", "MCi0 fp32, 1 thread"),
+                        ("versus_image_2t", "MCi0 fp32, 2 threads"),
+                        ("versus_text_2t", "S0 text, 2 threads"),
+                        ("versus_mci2_2t", "MCi2 fp32, 2 threads")):
+        if name in res:
+            med, text = spread([d["engine_over_onnxruntime"] for d in res[name]], "%.3f")
+            rows.append(("Engine / ONNX Runtime side by side: " + label,
+                         "ahead (< 1); reference targets ≈ 0.71", text, "ahead" if med < 1 else "behind"))
+    if not ort:
+        rows.append(("Engine / ONNX Runtime side by side", "", "not run (%s)" % (
+            "--no-ort" if a.no_ort else "run benchmarks/ort-baseline.sh first"), "not measured"))
+
+    m = auto["machine"]
+    print("\n# %s, %d CPUs (%s); %d rounds of %d iterations; fp32 GEMM kernel %s"
+          % (m["cpu"], m["online_cpus"], m["features"], a.rounds, a.iterations,
+             res["mci0_2t"][0]["gemm_kernel"]))
+    print("\n| target | limit | median (rounds' min–max) | verdict |\n|---|---|---|---|")
+    for row in rows:
+        print("| %s | %s | %s | %s |" % row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
