@@ -48,3 +48,5 @@ fi
 ITER=$iter "$here/benchmarks/ort-baseline.sh" "$build"
 "$here/benchmarks/versus-ort.sh" "$build"
 "$here/benchmarks/gemm-versus-ort.sh" "$build"
+# issue 5's targets on this machine, met or not (docs/performance.md)
+/usr/bin/python3 "$here/benchmarks/targets.py" "$build"
