@@ -16,7 +16,7 @@ usage (FILE *f)
   fprintf (f,
       "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
       "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
-      "                        [--precision fp32|auto|bf16|int8] [--text]\n"
+      "                        [--precision fp32|auto|bf16|int8] [--text] [--shapes]\n"
       "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
@@ -24,7 +24,11 @@ usage (FILE *f)
       "GFLOP/s (2 × MACs / time) and ms per op family per forward.\n"
       "The JSON names the precision that ran and the GEMM kernel (bf16 on a CPU\n"
       "without AVX512-BF16 runs an emulation, slower than fp32; int8 runs an\n"
-      "integer kernel, e.g. avx2-int8).\n");
+      "integer kernel, e.g. avx2-int8).\n"
+      "--shapes adds gemm_shapes_per_forward: each product shape (M×K×N,\n"
+      "activation, residual, format, threads it was split over) with its calls\n"
+      "and thread time per forward (wall time × threads) and GFLOP/s per thread,\n"
+      "the most thread time first.\n");
 }
 
 static int
@@ -64,6 +68,31 @@ rss_mib (void)
   return v;
 }
 
+/* The products timed by shape since mc_gemm_shapes_start, per forward. */
+static void
+print_shapes (int iters)
+{
+  static const char *const acts[] = { "none", "gelu", "relu" };
+  static const char *const formats[] = { "f32", "bf16", "int8" };
+  mc_gemm_shape_stat st[256];
+  int64_t dropped = 0;
+  const int n = MIN (mc_gemm_shapes_stop (st, 256, &dropped), 256);
+
+  printf (",\n  \"gemm_shapes_per_forward\": [");
+  for (int i = 0; i < n; i++) {
+    const double thread_ms = st[i].ms * st[i].threads;
+    printf ("%s\n    {\"m\": %d, \"k\": %d, \"n\": %d, \"act\": \"%s\", \"residual\": %s, "
+        "\"format\": \"%s\", \"threads\": %d, \"calls\": %g, \"thread_ms\": %.4f, "
+        "\"gflops_per_thread\": %.1f}", i ? "," : "", st[i].M, st[i].K, st[i].N,
+        acts[st[i].act], st[i].residual ? "true" : "false", formats[st[i].format],
+        st[i].threads, (double) st[i].calls / iters, thread_ms / iters,
+        thread_ms > 0 ? 2.0 * st[i].M * st[i].K * st[i].N * st[i].calls / thread_ms / 1e6 : 0.0);
+  }
+  printf ("\n  ]");
+  if (dropped)
+    printf (",\n  \"gemm_shapes_dropped_calls\": %" G_GINT64_FORMAT, dropped);
+}
+
 int
 cli_bench (int argc, char **argv)
 {
@@ -77,11 +106,13 @@ cli_bench (int argc, char **argv)
     { "size", required_argument, NULL, 's' },
     { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "text", no_argument, NULL, 't' },
+    { "shapes", no_argument, NULL, 'S' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL;
-  int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, opt, rc = 1;
+  int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, shapes = 0, opt;
+  int rc = 1;
   int precision = MC_PRECISION_FP32;
   mc_context *ctx;
   mc_model_info info;
@@ -108,6 +139,7 @@ cli_bench (int argc, char **argv)
           return 2;
         break;
       case 't': text = 1; break;
+      case 'S': shapes = 1; break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
     }
@@ -143,8 +175,11 @@ cli_bench (int argc, char **argv)
   for (int i = -warmup; i < iters; i++) {
     double t0;
     mc_status st;
-    if (i == 0)
+    if (i == 0) {
       mc_set_profiling (ctx, 1);
+      if (shapes)
+        mc_gemm_shapes_start ();
+    }
     t0 = g_get_monotonic_time () / 1000.0;
     st = text ? mc_encode_texts (ctx, tokens, batch, out, &err)
         : mc_encode_images (ctx, input, MC_LAYOUT_NHWC, batch, size, size, out, &err);
@@ -191,6 +226,8 @@ cli_bench (int argc, char **argv)
         printf ("%s\"%s\": %.3f", i ? ", " : "", prof[i].family, prof[i].ms / iters);
       printf ("}");
     }
+    if (shapes)
+      print_shapes (iters);
     printf ("\n}\n");
     g_free (cpu);
   }

@@ -26,6 +26,7 @@
 
 #include "bf16.h"
 #include "gemm_kernels.h"
+#include "gemm_shapes.h"
 #include "runtime/cpu.h"
 #include "vec_portable.h"
 
@@ -1029,6 +1030,8 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
 {
   gemm_job j = { 0 };
   float bias_tail[MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
+  const mc_gemm_shape_hooks *hooks;
+  double t0;
 
   if (M <= 0 || B->N <= 0)
     return;
@@ -1072,10 +1075,17 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
     j.bias_tail = bias_tail;
   }
   choose_grid (&j, mc_threadpool_size (pool));
+  hooks = __atomic_load_n (&mc_gemm_shape_hooks_active, __ATOMIC_ACQUIRE);
+  t0 = hooks ? hooks->now_ms () : 0;
   if (j.tm * j.tn == 1)
     run_part (&j, 0, 1, 0);
   else
     mc_parallel_for (pool, j.tm * j.tn, 1, run_part, &j);
+  if (hooks) {
+    const mc_gemm_shape_stat call = { M, j.K, j.N, act, residual != NULL, B->format,
+      j.tm * j.tn, 1, 0 };
+    hooks->record (&call, hooks->now_ms () - t0);
+  }
 }
 
 /* ---- unpacked products (attention) ---- */

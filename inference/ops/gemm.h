@@ -151,6 +151,28 @@ int mc_gemm_bf16_native (void);
  * environment, a timing experiment (docs/performance.md). */
 int mc_gemm_k_block (mc_gemm_variant v);
 
+/* ---- products timed by shape (`mobileclip bench --shapes`) ---- */
+typedef struct {
+  int M, K, N;
+  mc_act act;
+  int residual;            /* 1 when a residual was added */
+  mc_gemm_format format;
+  int threads;             /* the threads the product was split over */
+  int64_t calls;
+  double ms;               /* wall time, summed over the calls */
+} mc_gemm_shape_stat;
+
+/* Starts timing every mc_gemm call by shape (process-wide; clears the
+ * earlier table).  Products that run at the same time on several threads
+ * (ConvFFN bands, whole images per thread) each add their own wall time, so
+ * ms × threads is thread time either way.  While off, mc_gemm pays one
+ * pointer load per call. */
+void mc_gemm_shapes_start (void);
+/* Stops timing and copies up to max entries (the most thread time first)
+ * to out; returns how many shapes there were.  Calls of shapes beyond the
+ * table's room (256) are counted in *dropped_calls (may be NULL). */
+int mc_gemm_shapes_stop (mc_gemm_shape_stat *out, int max, int64_t *dropped_calls);
+
 /* x[i] = exact GELU, x·Φ(x) as torch.nn.GELU(), for i < n, vectorized with
  * the current variant (the same code as mc_gemm's MC_ACT_GELU epilogue). */
 void mc_gelu_inplace (float *x, size_t n);
