@@ -5,7 +5,8 @@
  * item rate agrees with the median and the batch, and the per-family
  * breakdown names exactly the encoder's families, each >= 0, the products'
  * share > 0, and sums to no more than the slowest forward (the families are
- * timed inside the forward passes). */
+ * timed inside the forward passes); with --shapes, the products by shape
+ * (check_shapes), without it none. */
 #include <cjson/cJSON.h>
 #include <glib.h>
 #include <math.h>
@@ -23,14 +24,19 @@ static const char *const text_families[] = {
 };
 
 static char *
-run_bench (const char *cli, const char *dir, int text, const char *batch)
+run_bench (const char *cli, const char *dir, int text, const char *batch, int shapes)
 {
-  const char *argv[] = { cli, "bench", "--model", dir, "--iterations", "3",
-    "--warmup", "1", "--threads", "2", "--batch", batch, text ? "--text" : NULL, NULL };
+  const char *argv[16] = { cli, "bench", "--model", dir, "--iterations", "3",
+    "--warmup", "1", "--threads", "2", "--batch", batch };
+  int argc = 12;
   GError *error = NULL;
   char *out = NULL;
   int wait_status = 0;
 
+  if (text)
+    argv[argc++] = "--text";
+  if (shapes)
+    argv[argc++] = "--shapes";
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
           &out, NULL, &wait_status, &error)) {
     fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
@@ -51,12 +57,53 @@ number (const cJSON *root, const char *key)
   return cJSON_IsNumber (v) ? v->valuedouble : NAN;
 }
 
+/* --shapes: each product shape once, with whole calls per forward, thread
+ * time and rate; their multiply-adds per forward are no more than the
+ * model's (a shape counted twice would exceed them) and not under 40 % of
+ * them (tiny_s0: 67.5 % image, 50.4 % text; the rest is convs, depthwise
+ * convs, attention's own products and, in text, the last layer's rows the
+ * engine skips but the model's count includes). */
 static void
-check_bench (const char *cli, const char *dir, int text, const char *batch)
+check_shapes (const cJSON *root, const char *what, int batch)
+{
+  const cJSON *list = cJSON_GetObjectItem (root, "gemm_shapes_per_forward");
+  const double model = number (root, "gmacs_per_item") * 1e9 * batch;
+  double macs = 0;
+  int n = 0;
+
+  CHECK (cJSON_IsArray (list) && cJSON_GetArraySize (list) > 0,
+      "bench %s --shapes: no gemm_shapes_per_forward", what);
+  for (const cJSON *e = list ? list->child : NULL; e; e = e->next, n++) {
+    const double m = number (e, "m"), k = number (e, "k"), nn = number (e, "n");
+    const double calls = number (e, "calls"), tms = number (e, "thread_ms");
+    const double threads = number (e, "threads"), rate = number (e, "gflops_per_thread");
+    const char *act = cJSON_GetStringValue (cJSON_GetObjectItem (e, "act"));
+    const char *fmt = cJSON_GetStringValue (cJSON_GetObjectItem (e, "format"));
+    CHECK (m >= 1 && k >= 1 && nn >= 1 && threads >= 1 && threads <= 2,
+        "bench %s --shapes: entry %d: %gx%gx%g on %g threads", what, n, m, k, nn, threads);
+    CHECK (calls >= 1 && calls == floor (calls), "bench %s --shapes: entry %d: %g calls per forward",
+        what, n, calls);
+    CHECK (tms >= 0 && rate >= 0, "bench %s --shapes: entry %d: %g ms, %g GFLOP/s", what, n,
+        tms, rate);
+    CHECK (act && (!strcmp (act, "none") || !strcmp (act, "gelu") || !strcmp (act, "relu"))
+        && fmt && !strcmp (fmt, "f32") && cJSON_IsBool (cJSON_GetObjectItem (e, "residual")),
+        "bench %s --shapes: entry %d: act %s, format %s", what, n, act ? act : "?",
+        fmt ? fmt : "?");
+    macs += m * k * nn * calls;
+  }
+  CHECK (macs <= model * 1.000001 && macs >= 0.4 * model,
+      "bench %s --shapes: the shapes do %.4g multiply-adds per forward, the model %.4g", what,
+      macs, model);
+  printf ("  bench %s --shapes: %d shapes, %.1f %% of the model's multiply-adds\n", what, n,
+      100 * macs / model);
+}
+
+static void
+check_bench (const char *cli, const char *dir, int text, const char *batch, int shapes)
 {
   const char *what = text ? "text" : "image";
   const char *const *families = text ? text_families : image_families;
-  char *out = run_bench (cli, dir, text, batch);
+  char *out = run_bench (cli, dir, text, batch, shapes);
   cJSON *root = cJSON_Parse (out ? out : "");
   const cJSON *bd = cJSON_GetObjectItem (root, "breakdown_ms_per_forward");
   const double median = number (root, "median_ms"), lo = number (root, "min_ms");
@@ -99,6 +146,11 @@ check_bench (const char *cli, const char *dir, int text, const char *batch)
       what, sum, hi);
   printf ("  bench %s --batch %s: median %.3f ms, %d families summing to %.3f ms (%.0f %%)\n",
       what, batch, median, n_families, sum, 100 * sum / median);
+  if (shapes)
+    check_shapes (root, what, b);
+  else
+    CHECK (!cJSON_GetObjectItem (root, "gemm_shapes_per_forward"),
+        "bench %s: gemm_shapes_per_forward without --shapes", what);
   cJSON_Delete (root);
   g_free (out);
 }
@@ -117,8 +169,9 @@ main (int argc, char **argv)
   }
   dir = g_build_filename (golden, "tiny_s0", NULL);
   for (int text = 0; text <= 1; text++) {
-    check_bench (argv[1], dir, text, "1");
-    check_bench (argv[1], dir, text, "3");
+    check_bench (argv[1], dir, text, "1", 0);
+    check_bench (argv[1], dir, text, "3", 0);
+    check_bench (argv[1], dir, text, "2", 1);
   }
   g_free (dir);
   return mc_test_finish ("cli-bench");
