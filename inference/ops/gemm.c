@@ -691,6 +691,10 @@ mc_packed_b_free (mc_packed_b *pb)
 
 /* ---- the blocked product ---- */
 
+/* defined here, not in gemm_shapes.c, so that linking mc_gemm does not pull
+ * in the timing code and its GLib calls (the bare-metal kernel tests) */
+const mc_gemm_shape_hooks *mc_gemm_shape_hooks_active;
+
 typedef struct {
   const mc_gemm_kernels *kr;
   const mc_gemm_bf16_kernels *bk;  /* bf16 panels: their kernel (kr then

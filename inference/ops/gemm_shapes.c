@@ -54,7 +54,6 @@ record (const mc_gemm_shape_stat *call, double ms)
 }
 
 static const mc_gemm_shape_hooks hooks = { now_ms, record };
-const mc_gemm_shape_hooks *mc_gemm_shape_hooks_active;
 
 void
 mc_gemm_shapes_start (void)

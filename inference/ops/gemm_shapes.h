@@ -13,7 +13,8 @@ typedef struct {
   void (*record) (const mc_gemm_shape_stat *call, double ms);
 } mc_gemm_shape_hooks;
 
-/* NULL unless timing; read and written with __atomic builtins */
+/* NULL unless timing (defined in gemm.c); read and written with __atomic
+ * builtins */
 extern const mc_gemm_shape_hooks *mc_gemm_shape_hooks_active;
 
 #endif
