@@ -74,9 +74,9 @@ print_shapes (int iters)
 {
   static const char *const acts[] = { "none", "gelu", "relu" };
   static const char *const formats[] = { "f32", "bf16", "int8" };
-  mc_gemm_shape_stat st[256];
+  mc_gemm_shape_stat st[MC_GEMM_SHAPES_MAX];
   int64_t dropped = 0;
-  const int n = MIN (mc_gemm_shapes_stop (st, 256, &dropped), 256);
+  const int n = mc_gemm_shapes_stop (st, MC_GEMM_SHAPES_MAX, &dropped);
 
   printf (",\n  \"gemm_shapes_per_forward\": [");
   for (int i = 0; i < n; i++) {

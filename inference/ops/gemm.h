@@ -168,9 +168,11 @@ typedef struct {
  * ms × threads is thread time either way.  While off, mc_gemm pays one
  * pointer load per call. */
 void mc_gemm_shapes_start (void);
+/* the distinct shapes kept (MCi2 at batch 1 has under 20) */
+#define MC_GEMM_SHAPES_MAX 256
 /* Stops timing and copies up to max entries (the most thread time first)
  * to out; returns how many shapes there were.  Calls of shapes beyond the
- * table's room (256) are counted in *dropped_calls (may be NULL). */
+ * first MC_GEMM_SHAPES_MAX are counted in *dropped_calls (may be NULL). */
 int mc_gemm_shapes_stop (mc_gemm_shape_stat *out, int max, int64_t *dropped_calls);
 
 /* x[i] = exact GELU, x·Φ(x) as torch.nn.GELU(), for i < n, vectorized with

@@ -9,11 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* distinct shapes kept; MCi2 at batch 1 has under 20 */
-#define SHAPES_MAX 256
-
 static GMutex lock;
-static mc_gemm_shape_stat table[SHAPES_MAX];
+static mc_gemm_shape_stat table[MC_GEMM_SHAPES_MAX];
 static int n_shapes;
 static int64_t dropped;
 
@@ -38,7 +35,7 @@ record (const mc_gemm_shape_stat *call, double ms)
   g_mutex_lock (&lock);
   for (i = 0; i < n_shapes && !same_shape (&table[i], call); i++)
     ;
-  if (i == n_shapes && n_shapes < SHAPES_MAX) {
+  if (i == n_shapes && n_shapes < MC_GEMM_SHAPES_MAX) {
     table[i] = *call;
     table[i].calls = 0;
     table[i].ms = 0;
