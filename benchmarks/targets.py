@@ -71,7 +71,8 @@ def golden_cosines(build, precision):
                MOBILECLIP_PRECISION="fp32")
     p = subprocess.run([exe, precision], capture_output=True, text=True, env=env)
     if p.returncode == 77:
-        return None, "skipped: " + (p.stdout + p.stderr).strip().splitlines()[-1]
+        lines = (p.stdout + p.stderr).strip().splitlines()
+        return None, "skipped: " + (lines[-1] if lines else "no reason given")
     if p.returncode != 0:
         return None, "test-precision-golden %s failed (exit %d)" % (precision, p.returncode)
     key = "vs fp32 min cosine "
