@@ -151,6 +151,10 @@ int mc_gemm_bf16_native (void);
  * environment, a timing experiment (docs/performance.md). */
 int mc_gemm_k_block (mc_gemm_variant v);
 
+/* While the float tiles of one block of B run, they prefetch the block the
+ * next pass reads first (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the
+ * environment turns that off, a timing experiment (docs/performance.md). */
+
 /* ---- products timed by shape (`mobileclip bench --shapes`) ---- */
 typedef struct {
   int M, K, N;

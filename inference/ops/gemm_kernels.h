@@ -23,10 +23,13 @@ typedef struct {
   int nc;         /* N block (a multiple of nr): a kc×nc slice of B stays in L2 */
   /* out[i][0:nr] = Σ_k a[i·lda + k]·b[k·nr + 0:nr] + src[i·lds + 0:nr] (src
    * may be NULL, or equal out) + bias[0:nr] (may be NULL), for i < m ≤ mr.
-   * b is a packed panel (nr floats per k); every row is written full width. */
+   * b is a packed panel (nr floats per k); every row is written full width.
+   * Meanwhile the cache lines from pf up to pf_end (NULL, NULL for none) are
+   * prefetched, one every MC_GEMM_PF_STEPS k steps: B that a later tile
+   * reads first (gemm.c, run_region). */
   void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
-      ptrdiff_t ldo);
+      ptrdiff_t ldo, const char *pf, const char *pf_end);
   /* For i < m, j < n: c[i·ldc + j] = act(src[i·lds + j]) + res[i·ldr + j]
    * (res may be NULL).  act is applied in place in src, which may be c;
    * when lds == nr (a register tile) the whole rows, padding included. */
@@ -35,6 +38,12 @@ typedef struct {
   /* x[i] = exact GELU of x[i], i < n (exposed for tests and other ops). */
   void (*gelu) (float *x, size_t n);
 } mc_gemm_kernels;
+
+/* k steps per prefetched line in the float tiles: a step reads one line of
+ * B (AVX2) or two (AVX-512), so a tile can bring in an eighth (a sixteenth)
+ * of what it consumes, about what the next block needs when the block has
+ * at least that many row strips */
+#define MC_GEMM_PF_STEPS 8
 
 /* Tests only: makes products of variant v (its packing included) use k
  * instead of the built-in kernels; NULL restores them.  Lets a test run the
