@@ -889,7 +889,7 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
        * waiting for L3 or memory.  On Zen 3, with the weights in memory,
        * the time over that with them in cache went 1.03–1.12 → 1.02–1.03
        * (77×512×2048, GELU) and 1.12–1.17 → 1.03–1.09 (64×320×960); S0
-       * text 2-4 % faster, the image towers unchanged (docs/performance.md). */
+       * text 1-5 % faster, the image towers unchanged (docs/performance.md). */
       int q0 = 0, q1 = 0, nk0 = 0;
       if (j->prefetch && !j->bk && !j->ik) {
         if (k0 + kc < j->K) {
