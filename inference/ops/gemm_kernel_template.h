@@ -32,30 +32,12 @@
  * (row-major activations); each B step is MC_NV vector loads from the packed
  * panel, each A element one broadcast. */
 MC_INLINE void
-tile_step (const int m, int k, const float *const *row, const float *b,
-    vf acc[MC_MR][MC_NV])
-{
-  vf bv[MC_NV];
-#pragma GCC unroll 8
-  for (int j = 0; j < MC_NV; j++)
-    bv[j] = v_load (b + (ptrdiff_t) k * MC_NR + j * MC_VL);
-#pragma GCC unroll 16
-  for (int i = 0; i < m; i++) {
-    const vf av = v_set1 (row[i][k]);
-#pragma GCC unroll 8
-    for (int j = 0; j < MC_NV; j++)
-      acc[i][j] = v_fma (av, bv[j], acc[i][j]);
-  }
-}
-
-MC_INLINE void
 tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
     const float *src, ptrdiff_t lds, const float *bias, float *out,
     ptrdiff_t ldo, const char *pf, const char *pf_end)
 {
   vf acc[MC_MR][MC_NV];
   const float *row[MC_MR];
-  int k = 0;
 
 #pragma GCC unroll 16
   for (int i = 0; i < m; i++) {
@@ -67,12 +49,22 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
 
   /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather
    * than an unrolled block of steps, with which GCC 12 spilled accumulators */
-  for (; k < kc; k++) {
+  for (int k = 0; k < kc; k++) {
+    vf bv[MC_NV];
     if ((k & (MC_GEMM_PF_STEPS - 1)) == 0 && pf < pf_end) {
       __builtin_prefetch (pf, 0, 2);
       pf += 64;
     }
-    tile_step (m, k, row, b, acc);
+#pragma GCC unroll 8
+    for (int j = 0; j < MC_NV; j++)
+      bv[j] = v_load (b + (ptrdiff_t) k * MC_NR + j * MC_VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < m; i++) {
+      const vf av = v_set1 (row[i][k]);
+#pragma GCC unroll 8
+      for (int j = 0; j < MC_NV; j++)
+        acc[i][j] = v_fma (av, bv[j], acc[i][j]);
+    }
   }
 
   /* src row i is read before out row i is written: src may equal out */
