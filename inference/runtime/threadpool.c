@@ -1,23 +1,35 @@
 /* threadpool.c — see threadpool.h.
  *
  * One job at a time.  The caller publishes a job and bumps an atomic
- * generation counter; workers notice it by spinning for a short while after
- * their last job, and only then sleep on a condition variable.  A forward
- * pass issues hundreds of short ops back to back, and waking a sleeping
- * thread costs 100–400 µs on a virtual machine (measured), more than many of
- * those ops take; a brief spin hands an op over in about 10 µs.  The caller
- * waits for the last chunk the same way: spin, then sleep.
+ * generation counter; workers notice it by polling for a while after their
+ * last job, and only then sleep on a condition variable.  A forward pass
+ * issues hundreds of short ops back to back, and waking a sleeping thread
+ * costs 100–400 µs on a virtual machine (measured), more than many of those
+ * ops take; polling hands an op over in about 10 µs.  The caller waits for
+ * the last chunk the same way: poll, then sleep.
+ *
+ * The caller polls longer than the workers: it is on the critical path, and
+ * it waits only for the rest of a worker's chunk.  With a 60 µs poll it went
+ * to sleep 11–22 times per MCi0 forward on a 2-vCPU KVM guest (a worker's
+ * half ran longer) and lost ~1.1 ms of 50 to being woken.  Past the first
+ * 50 µs a poller yields its CPU between polls, so that a thread it shares the
+ * CPU with (more threads than cores, a decoder) can run.
  */
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-/* How long an idle thread polls before it sleeps. */
-#define SPIN_NS 60000
+/* How long a waiting thread polls with `pause` before it starts yielding its
+ * CPU between polls, and how long the caller and the workers poll in all
+ * before they sleep. */
+#define PAUSE_NS 50000
+#define CALLER_POLL_NS 1000000
+#define WORKER_POLL_NS 250000
 
 struct mc_threadpool {
   int n_threads;
@@ -56,33 +68,38 @@ now_ns (void)
   return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Polls for a new job (or quit) for up to SPIN_NS; returns whether one came. */
+/* Polls until ready() or poll_ns have passed; returns whether ready. */
 static int
-spin_until_new_generation (mc_threadpool *pool, uint_fast64_t seen)
+poll_until (int (*ready) (mc_threadpool *, uint_fast64_t), mc_threadpool *pool,
+    uint_fast64_t arg, int64_t poll_ns)
 {
   int64_t start = now_ns ();
-  for (int i = 0;; i++) {
-    if (atomic_load_explicit (&pool->generation, memory_order_acquire) != seen
-        || atomic_load_explicit (&pool->quit, memory_order_relaxed))
-      return 1;
-    cpu_relax ();
-    if ((i & 63) == 63 && now_ns () - start > SPIN_NS)
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (ready (pool, arg))
+        return 1;
+      cpu_relax ();
+    }
+    int64_t waited = now_ns () - start;
+    if (waited > poll_ns)
       return 0;
+    if (waited > PAUSE_NS)
+      sched_yield ();
   }
 }
 
-/* Polls for the workers' chunks to finish for up to SPIN_NS. */
 static int
-spin_until_done (mc_threadpool *pool)
+new_generation (mc_threadpool *pool, uint_fast64_t seen)
 {
-  int64_t start = now_ns ();
-  for (int i = 0;; i++) {
-    if (atomic_load_explicit (&pool->pending, memory_order_acquire) == 0)
-      return 1;
-    cpu_relax ();
-    if ((i & 63) == 63 && now_ns () - start > SPIN_NS)
-      return 0;
-  }
+  return atomic_load_explicit (&pool->generation, memory_order_acquire) != seen
+      || atomic_load_explicit (&pool->quit, memory_order_relaxed);
+}
+
+static int
+chunks_done (mc_threadpool *pool, uint_fast64_t unused)
+{
+  (void) unused;
+  return atomic_load_explicit (&pool->pending, memory_order_acquire) == 0;
 }
 
 static void
@@ -106,7 +123,7 @@ worker_main (void *p)
 
   free (ws);
   for (;;) {
-    if (!spin_until_new_generation (pool, seen)) {
+    if (!poll_until (new_generation, pool, seen, WORKER_POLL_NS)) {
       pthread_mutex_lock (&pool->lock);
       while (!atomic_load (&pool->quit) && atomic_load (&pool->generation) == seen)
         pthread_cond_wait (&pool->wake, &pool->lock);
@@ -226,7 +243,7 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
 
   run_chunk (pool, 0);
 
-  if (!spin_until_done (pool)) {
+  if (!poll_until (chunks_done, pool, 0, CALLER_POLL_NS)) {
     pthread_mutex_lock (&pool->lock);
     while (atomic_load (&pool->pending) > 0)
       pthread_cond_wait (&pool->done, &pool->lock);

@@ -1,0 +1,118 @@
+/* test_threadpool.c — the pool runs every item exactly once, on distinct
+ * worker indices, through each of its waiting paths.
+ *
+ * Covered: pools of 1–4 threads (4 is more threads than this 2-CPU machine
+ * has, where polling threads must let the others run), ranges shorter than
+ * the pool and not divisible by it, grains; thousands of calls back to back
+ * (the polled hand-over); calls after the workers have gone to sleep (the
+ * condition-variable wake-up); a worker chunk that outlasts the caller's poll
+ * (the caller's own sleep); a NULL pool.  A lost wake-up hangs the test, and
+ * meson's timeout fails it.
+ */
+#include <glib.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "runtime/threadpool.h"
+#include "test_util.h"
+
+#define MAX_ITEMS 1000
+#define MAX_CHUNKS 8
+
+typedef struct {
+  atomic_int visits[MAX_ITEMS];
+  atomic_int worker_busy[MAX_CHUNKS];   /* a worker index in use right now */
+  atomic_int shared_index;              /* two chunks ran on one index */
+  atomic_int bad_index;
+  atomic_int calls;                     /* fn calls (chunks) */
+  int64_t grain, n;
+  atomic_int short_chunks;              /* a chunk below grain, not the last */
+  int slow_worker_us;                   /* workers (index > 0) sleep this long */
+} job;
+
+static void
+visit (void *p, int64_t begin, int64_t end, int worker)
+{
+  job *j = p;
+
+  if (worker < 0 || worker >= MAX_CHUNKS) {
+    atomic_fetch_add (&j->bad_index, 1);
+    return;
+  }
+  if (atomic_fetch_add (&j->worker_busy[worker], 1) != 0)
+    atomic_fetch_add (&j->shared_index, 1);
+  atomic_fetch_add (&j->calls, 1);
+  if (end - begin < j->grain && end != j->n)
+    atomic_fetch_add (&j->short_chunks, 1);
+  if (worker > 0 && j->slow_worker_us)
+    g_usleep (j->slow_worker_us);
+  for (int64_t i = begin; i < end; i++)
+    atomic_fetch_add (&j->visits[i], 1);
+  atomic_fetch_sub (&j->worker_busy[worker], 1);
+}
+
+/* One call over [0, n); returns the number of failed checks it added. */
+static int
+run_once (mc_threadpool *pool, int64_t n, int64_t grain, int slow_worker_us)
+{
+  static job j;
+  int before = mc_test_failures, threads = mc_threadpool_size (pool);
+
+  memset (&j, 0, sizeof j);
+  j.grain = grain;
+  j.n = n;
+  j.slow_worker_us = slow_worker_us;
+  mc_parallel_for (pool, n, grain, visit, &j);
+
+  int wrong = 0;
+  for (int64_t i = 0; i < n; i++)
+    wrong += atomic_load (&j.visits[i]) != 1;
+  CHECK (wrong == 0, "n %ld grain %ld threads %d: %d items not visited exactly once",
+      (long) n, (long) grain, threads, wrong);
+  CHECK (atomic_load (&j.bad_index) == 0 && atomic_load (&j.shared_index) == 0,
+      "n %ld threads %d: worker index out of range %d times, shared %d times",
+      (long) n, threads, atomic_load (&j.bad_index), atomic_load (&j.shared_index));
+  int64_t most = (n + grain - 1) / grain;
+  CHECK (atomic_load (&j.calls) >= 1 && atomic_load (&j.calls) <= threads
+      && atomic_load (&j.calls) <= most,
+      "n %ld grain %ld threads %d: %d chunks", (long) n, (long) grain, threads,
+      atomic_load (&j.calls));
+  CHECK (atomic_load (&j.short_chunks) == 0, "n %ld grain %ld: %d chunks below the grain",
+      (long) n, (long) grain, atomic_load (&j.short_chunks));
+  return mc_test_failures - before;
+}
+
+int
+main (void)
+{
+  static const int64_t sizes[] = { 1, 2, 3, 5, 7, 64, 999, 1000 };
+  static const int64_t grains[] = { 1, 3, 100, 2000 };
+
+  run_once (NULL, 10, 1, 0);
+  for (int threads = 1; threads <= 4; threads++) {
+    mc_threadpool *pool = mc_threadpool_new (threads);
+    CHECK (pool && mc_threadpool_size (pool) == threads, "a pool of %d threads", threads);
+    if (!pool)
+      continue;
+
+    for (size_t s = 0; s < G_N_ELEMENTS (sizes); s++)
+      for (size_t g = 0; g < G_N_ELEMENTS (grains); g++)
+        run_once (pool, sizes[s], grains[g], 0);
+
+    /* back to back: the workers pick each call up while polling */
+    int failed = 0;
+    for (int i = 0; i < 3000 && !failed; i++)
+      failed = run_once (pool, 1 + i % 64, 1, 0);
+
+    /* after the workers have slept, and with a worker chunk that outlasts
+     * the caller's poll (so the caller sleeps and must be woken) */
+    for (int i = 0; i < 4; i++) {
+      g_usleep (20000);
+      run_once (pool, 16, 1, 0);
+      run_once (pool, 16, 1, 5000);
+    }
+    printf ("pool of %d threads: every call checked\n", threads);
+    mc_threadpool_free (pool);
+  }
+  return mc_test_finish ("threadpool");
+}
