@@ -13,6 +13,11 @@
  *                             work on them; casts between them reinterpret)
  *   v_load, v_store (unaligned), v_set1, v_max, v_div,
  *   v_fma (a·b + c, fused where the ISA can), v_select_gt (x > y ? a : b)
+ * and may define
+ *   MC_FULL_TILE_STEPS        k = f (kc, a, lda, b, acc, &pf, pf_end): the
+ *                             first k steps of a full tile (m == MC_MR) from
+ *                             zeroed accumulators, in the order of the C loop
+ *                             (x86/gemm_avx2.c: its k loop in assembly)
  */
 #include <math.h>
 #include <string.h>
@@ -47,9 +52,14 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       acc[i][j] = v_set1 (0.0f);
   }
 
+  int k = 0;
+#ifdef MC_FULL_TILE_STEPS
+  if (m == MC_MR)
+    k = MC_FULL_TILE_STEPS (kc, a, lda, b, acc, &pf, pf_end);
+#endif
   /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather
    * than an unrolled block of steps, with which GCC 12 spilled accumulators */
-  for (int k = 0; k < kc; k++) {
+  for (; k < kc; k++) {
     vf bv[MC_NV];
     if ((k & (MC_GEMM_PF_STEPS - 1)) == 0 && pf < pf_end) {
       __builtin_prefetch (pf, 0, 2);
