@@ -7,7 +7,8 @@
 #     (avx512 against avx2, or avx2 against portable), via MC_GEMM_VARIANT;
 #     with avx512 also its K blocks of 2048 (MC_GEMM_KC=2048, as on AVX2)
 #     against its own 256; and on any CPU the float tiles prefetching the
-#     next block of B against not (MC_GEMM_PREFETCH=0);
+#     next block of B against not (MC_GEMM_PREFETCH=0), and on x86 the full
+#     tiles' k loop in assembly against the C one (MC_GEMM_ASM=0);
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
 #     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
 #     bf16 (native) against fp32;
@@ -62,6 +63,11 @@ fi
 # the float tiles prefetching the next block of B, against not (any CPU)
 pairs+=("fp32 image, B prefetched vs not|-||MC_GEMM_PREFETCH=0|")
 pairs+=("fp32 text, B prefetched vs not|-|--text|MC_GEMM_PREFETCH=0|--text")
+# the full tiles' k loop in assembly against the C loop (avx2 and avx512)
+if [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ]; then
+  pairs+=("fp32 image, tile k loop asm vs C|-||MC_GEMM_ASM=0|")
+  pairs+=("fp32 text, tile k loop asm vs C|-|--text|MC_GEMM_ASM=0|--text")
+fi
 # the AVX-512 kernel's K blocks of 256 against the AVX2 kernel's 2048
 if [ "$fp32" = avx512 ]; then
   pairs+=("fp32 image, avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||-|")

@@ -6,7 +6,7 @@
 For CPUs this project cannot time on: compiles each x86 GEMM kernel file with
 the flags of BUILD_DIR's compile_commands.json to assembly, finds the register
 tile's k loop (the smallest loop with exactly the tile's multiply-add count
-per pass; the AVX2 tile's loop is inline assembly doing 8 k steps a pass),
+per pass; the fp32 tiles' loops are inline assembly doing 8 k steps a pass),
 and prints per k step its multiply-add instructions, the stack accesses in it
 (spills or reloads), and the cycles llvm-mca's model of --mcpu predicts, next
 to the bound of two vector multiply-add ports.  A model, not a measurement: it
@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the loop must not hold (gemm_avx2.c also has the bf16 emulation's 6×16
 # tile, with shifts, and the C loop that finishes the full tile's last steps)
 KERNELS = [
-    ("ops/x86/gemm_avx512.c", "avx512 fp32 14×32", "vfmadd", "zmm", 28, 1, ()),
+    ("ops/x86/gemm_avx512.c", "avx512 fp32 14×32", "vfmadd", "zmm", 28, 8, ()),
     ("ops/x86/gemm_avx512bf16.c", "avx512bf16 14×32 (k pairs)", "vdpbf16ps", "zmm", 28, 1, ()),
     ("ops/x86/gemm_int8_vnni512.c", "avx512-vnni512-int8 8×32 (k quads)", "vpdpbusd", "zmm", 16, 1, ()),
     ("ops/x86/gemm_avx2.c", "avx2 fp32 6×16", "vfmadd", "ymm", 12, 8, ("vpslld",)),

@@ -974,16 +974,23 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
 static int kc_override;
 static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
 
+/* MC_GEMM_ASM=0 makes full float tiles run the C k loop instead of the
+ * assembly one (gemm_kernels.h), another timing experiment read here: every
+ * product reads its K block first.  Same bits either way. */
+int mc_gemm_asm_off;
+
 static void
 kc_init (void)
 {
-  const char *p = getenv ("MC_GEMM_KC");
+  const char *p = getenv ("MC_GEMM_KC"), *asm_loop = getenv ("MC_GEMM_ASM");
   long v = 0;
 
   /* digits by hand: the bare-metal test build (tests/emulated) has no strtol */
   for (; p && *p >= '0' && *p <= '9' && v <= 65536; p++)
     v = v * 10 + (*p - '0');
   kc_override = p && *p == '\0' && v >= 16 && v <= 65536 ? (int) v : 0;
+  if (asm_loop)   /* unset: whatever a test chose stays */
+    mc_gemm_asm_off = asm_loop[0] == '0' && asm_loop[1] == '\0';
 }
 
 static int

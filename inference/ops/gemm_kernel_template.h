@@ -17,7 +17,8 @@
  *   MC_FULL_TILE_STEPS        k = f (kc, a, lda, b, acc, &pf, pf_end): the
  *                             first k steps of a full tile (m == MC_MR) from
  *                             zeroed accumulators, in the order of the C loop
- *                             (x86/gemm_avx2.c: its k loop in assembly)
+ *                             (x86/gemm_avx2.c, gemm_avx512.c: the k loop in
+ *                             assembly; MC_GEMM_ASM=0 turns it off)
  */
 #include <math.h>
 #include <string.h>
@@ -54,7 +55,7 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
 
   int k = 0;
 #ifdef MC_FULL_TILE_STEPS
-  if (m == MC_MR)
+  if (m == MC_MR && !mc_gemm_asm_off)
     k = MC_FULL_TILE_STEPS (kc, a, lda, b, acc, &pf, pf_end);
 #endif
   /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather

@@ -45,6 +45,11 @@ typedef struct {
  * at least that many row strips */
 #define MC_GEMM_PF_STEPS 8
 
+/* Set from MC_GEMM_ASM=0 (gemm.c): the full float tiles of the AVX2 and
+ * AVX-512 variants run their C k loop, not their assembly one (a timing
+ * experiment, benchmarks/isa-ab.sh; same bits). */
+extern int mc_gemm_asm_off;
+
 /* Tests only: makes products of variant v (its packing included) use k
  * instead of the built-in kernels; NULL restores them.  Lets a test run the
  * AVX-512 geometry (16 lanes, 14×32 tile) through AVX2 code on machines

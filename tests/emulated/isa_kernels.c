@@ -150,7 +150,7 @@ run_product (mc_gemm_variant v, mc_gemm_format f, const product *p)
 }
 
 typedef struct {
-  long outputs, identical, bounded;
+  long outputs, identical, asm_identical, bounded;
   double max_ratio;      /* |err| over its bound, worst case */
 } product_stats;
 
@@ -204,6 +204,17 @@ check_fp32_products (void)
         const product p = random_product (M, K, N, ep);
         const float *C512 = run_product (MC_GEMM_AVX512, MC_GEMM_F32, &p);
         const float *C2 = run_product (MC_GEMM_AVX2, MC_GEMM_F32, &p);
+        const float *C512c;
+
+        /* the full tiles' k loop in C instead of assembly: the same bits */
+        mc_gemm_asm_off = 1;
+        C512c = run_product (MC_GEMM_AVX512, MC_GEMM_F32, &p);
+        mc_gemm_asm_off = 0;
+        const long asm_at = first_difference (C512, C512c, (size_t) M * N);
+        CHECK (asm_at < 0, "fp32 %dx%dx%d %s: avx512 assembly k loop %e != C loop %e at %ld",
+            M, K, N, ep_names[ep], asm_at < 0 ? 0.0 : C512[asm_at],
+            asm_at < 0 ? 0.0 : C512c[asm_at], asm_at);
+        st.asm_identical += (long) M * N;
 
         st.outputs += (long) M * N;
         /* one K block in both variants (or the driver's single block for
@@ -221,9 +232,10 @@ check_fp32_products (void)
       }
   mc_gemm_set_variant (MC_GEMM_AVX512);
   emu_printf ("%s fp32 products (%s): %ld outputs, %ld compared bit for bit "
-      "with avx2, %ld within the double bound (max err/bound %.3f)\n",
+      "with avx2, %ld with the C k loop, %ld within the double bound "
+      "(max err/bound %.3f)\n",
       verdict (before), mc_gemm_kernel_name (MC_GEMM_F32), st.outputs,
-      st.identical, st.bounded, st.max_ratio);
+      st.identical, st.asm_identical, st.bounded, st.max_ratio);
 }
 
 /* attention's unpacked products, both layouts of B, alpha folded in */

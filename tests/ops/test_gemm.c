@@ -389,6 +389,63 @@ check_cross_variant (mc_threadpool *pool)
   g_free (C1);
 }
 
+/* The AVX2 and AVX-512 full tiles run their first k steps in assembly
+ * (gemm_kernels.h): the same products with the C loop (mc_gemm_asm_off)
+ * must give the same bits, for K below one pass of 8 steps, with a
+ * remainder, over several K blocks, and with every epilogue. */
+static void
+check_asm_loop (mc_threadpool *pool)
+{
+  static const int Ms[] = { 6, 14, 37, 64 };
+  static const int Ks[] = { 5, 8, 13, 64, 300, 2100 };
+  const int N = 80;
+  long compared = 0;
+
+  for (int v = MC_GEMM_AVX2; v <= MC_GEMM_AVX512; v++) {
+    if (!mc_gemm_variant_supported (v))
+      continue;
+    mc_gemm_set_variant (v);
+    for (unsigned a = 0; a < G_N_ELEMENTS (Ms); a++)
+      for (unsigned b = 0; b < G_N_ELEMENTS (Ks); b++) {
+        const int M = Ms[a], K = Ks[b], ep = (a + b) % 3;
+        const mc_act act = ep == 1 ? MC_ACT_GELU : MC_ACT_NONE;
+        float *A = g_new (float, M * K), *W = g_new (float, N * K);
+        float *bias = g_new (float, N), *R = g_new (float, M * N);
+        float *C[2] = { g_new (float, M * N), g_new (float, M * N) };
+        mc_packed_b pb;
+
+        for (int i = 0; i < M * K; i++)
+          A[i] = rnd ();
+        for (int i = 0; i < N * K; i++)
+          W[i] = rnd ();
+        for (int i = 0; i < N; i++)
+          bias[i] = rnd ();
+        for (int i = 0; i < M * N; i++)
+          R[i] = rnd ();
+        CHECK (mc_pack_b_from_nk (&pb, W, N, K, NULL) == 0, "pack");
+        for (int off = 0; off < 2; off++) {
+          mc_gemm_asm_off = off;
+          mc_gemm (pool, M, A, K, &pb, ep ? bias : NULL, act,
+              ep == 2 ? R : NULL, N, C[off], N);
+        }
+        mc_gemm_asm_off = 0;
+        CHECK (memcmp (C[0], C[1], sizeof (float) * M * N) == 0,
+            "%s %dx%dx%d: the assembly k loop and the C loop differ",
+            mc_gemm_variant_name (v), M, K, N);
+        compared += (long) M * N;
+        mc_packed_b_free (&pb);
+        g_free (A);
+        g_free (W);
+        g_free (bias);
+        g_free (R);
+        g_free (C[0]);
+        g_free (C[1]);
+      }
+  }
+  printf ("assembly k loop against the C loop: %ld outputs compared bit for bit\n",
+      compared);
+}
+
 int
 main (void)
 {
@@ -427,6 +484,7 @@ main (void)
   }
 #endif
   check_cross_variant (pool);
+  check_asm_loop (pool);
   mc_gemm_set_variant (MC_GEMM_AUTO);
   mc_threadpool_free (pool);
   return mc_test_finish ("gemm");
