@@ -6,6 +6,8 @@
  * broadcasts, inside Zen 3's and Haswell+'s 2 FMA + 2-3 load ports.  Blocking:
  * a 6×256 A slice (6 KiB) stays in L1 while 256×256 of B (256 KiB) streams
  * from L2.  The bf16 emulation kernel (same tile) is at the end. */
+#include <stddef.h>
+
 #include "vec_avx2.h"
 
 static inline vf v_div (vf a, vf b) { return _mm256_div_ps (a, b); }
@@ -33,8 +35,8 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * below issues ~26 instructions for its 12 FMAs (GCC 12: pointer updates,
  * the loop test and the prefetch test every step); this one 21, the loop
  * control once a pass.  Alone on a core both keep the two FMA pipes busy,
- * but when the core's other hyperthread is busy (on this project's Zen 3 VM,
- * another tenant, often for seconds) dispatch is shared and the extra
+ * but when the core's other hyperthread is busy (on this project's Zen 3 VM
+ * most likely another tenant, often for seconds) dispatch is shared and the extra
  * instructions cost time: 64×320×960 ran at 57 GFLOP/s with the C loop and
  * 75–82 with this one, where ONNX Runtime's MLAS, whose kernel is unrolled
  * the same way, ran at 76–80 (docs/performance.md, eleventh session).  GCC

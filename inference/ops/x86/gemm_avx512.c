@@ -8,6 +8,8 @@
  * bottleneck.  NR = 32 divides every N of the model (multiples of 32).
  * Blocking: a 14×256 A slice (14 KiB) stays in the 48 KiB L1 while 256×512
  * of B (512 KiB) streams from the 2 MiB L2. */
+#include <stddef.h>
+
 #include "vec_avx512.h"
 
 static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
