@@ -63,7 +63,7 @@ fi
 # the float tiles prefetching the next block of B, against not (any CPU)
 pairs+=("fp32 image, B prefetched vs not|-||MC_GEMM_PREFETCH=0|")
 pairs+=("fp32 text, B prefetched vs not|-|--text|MC_GEMM_PREFETCH=0|--text")
-# the full tiles' k loop in assembly against the C loop (avx2 and avx512)
+# the tiles' k loop in assembly against the C loop (avx2 and avx512)
 if [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ]; then
   pairs+=("fp32 image, tile k loop asm vs C|-||MC_GEMM_ASM=0|")
   pairs+=("fp32 text, tile k loop asm vs C|-|--text|MC_GEMM_ASM=0|--text")

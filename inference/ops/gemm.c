@@ -974,7 +974,7 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
 static int kc_override;
 static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
 
-/* MC_GEMM_ASM=0 makes full float tiles run the C k loop instead of the
+/* MC_GEMM_ASM=0 makes the float tiles run the C k loop instead of the
  * assembly one (gemm_kernels.h), another timing experiment read here: every
  * product reads its K block first.  Same bits either way. */
 int mc_gemm_asm_off;

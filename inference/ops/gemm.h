@@ -154,7 +154,7 @@ int mc_gemm_k_block (mc_gemm_variant v);
 /* While the float tiles of one block of B run, they prefetch the block the
  * next pass reads first (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the
  * environment turns that off, a timing experiment (docs/performance.md).
- * MC_GEMM_ASM=0 likewise runs the AVX2 and AVX-512 full tiles' k loop in C
+ * MC_GEMM_ASM=0 likewise runs the AVX2 and AVX-512 tiles' k loop in C
  * instead of assembly (same bits). */
 
 /* ---- products timed by shape (`mobileclip bench --shapes`) ---- */

@@ -14,9 +14,9 @@
  *   v_load, v_store (unaligned), v_set1, v_max, v_div,
  *   v_fma (a·b + c, fused where the ISA can), v_select_gt (x > y ? a : b)
  * and may define
- *   MC_FULL_TILE_STEPS        k = f (kc, a, lda, b, acc, &pf, pf_end): the
- *                             first k steps of a full tile (m == MC_MR) from
- *                             zeroed accumulators, in the order of the C loop
+ *   MC_TILE_STEPS             k = f (m, kc, a, lda, b, acc, &pf, pf_end):
+ *                             the first k steps of an m-row tile from zeroed
+ *                             accumulators, in the order of the C loop, or 0
  *                             (x86/gemm_avx2.c, gemm_avx512.c: the k loop in
  *                             assembly; MC_GEMM_ASM=0 turns it off)
  */
@@ -54,9 +54,9 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
   }
 
   int k = 0;
-#ifdef MC_FULL_TILE_STEPS
-  if (m == MC_MR && !mc_gemm_asm_off)
-    k = MC_FULL_TILE_STEPS (kc, a, lda, b, acc, &pf, pf_end);
+#ifdef MC_TILE_STEPS
+  if (!mc_gemm_asm_off)
+    k = MC_TILE_STEPS (m, kc, a, lda, b, acc, &pf, pf_end);
 #endif
   /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather
    * than an unrolled block of steps, with which GCC 12 spilled accumulators */

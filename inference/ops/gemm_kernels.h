@@ -45,9 +45,9 @@ typedef struct {
  * at least that many row strips */
 #define MC_GEMM_PF_STEPS 8
 
-/* Set from MC_GEMM_ASM=0 (gemm.c): the full float tiles of the AVX2 and
- * AVX-512 variants run their C k loop, not their assembly one (a timing
- * experiment, benchmarks/isa-ab.sh; same bits). */
+/* Set from MC_GEMM_ASM=0 (gemm.c): the AVX2 variant's float tiles and the
+ * AVX-512 variant's full ones run their C k loop, not their assembly one (a
+ * timing experiment, benchmarks/isa-ab.sh; same bits). */
 extern int mc_gemm_asm_off;
 
 /* Tests only: makes products of variant v (its packing included) use k

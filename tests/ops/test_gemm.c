@@ -389,14 +389,15 @@ check_cross_variant (mc_threadpool *pool)
   g_free (C1);
 }
 
-/* The AVX2 and AVX-512 full tiles run their first k steps in assembly
- * (gemm_kernels.h): the same products with the C loop (mc_gemm_asm_off)
- * must give the same bits, for K below one pass of 8 steps, with a
- * remainder, over several K blocks, and with every epilogue. */
+/* The AVX2 tiles (every row count) and the AVX-512 full tiles run their
+ * first k steps in assembly (gemm_kernels.h): the same products with the C
+ * loop (mc_gemm_asm_off) must give the same bits, for K below one pass of 8
+ * steps, with a remainder, over several K blocks, with every epilogue, and
+ * with last row strips of 1 to 5 rows (M = 37, 14, 3, 64, 11 on AVX2). */
 static void
 check_asm_loop (mc_threadpool *pool)
 {
-  static const int Ms[] = { 6, 14, 37, 64 };
+  static const int Ms[] = { 3, 6, 11, 14, 37, 64 };
   static const int Ks[] = { 5, 8, 13, 64, 300, 2100 };
   const int N = 80;
   long compared = 0;

@@ -31,106 +31,112 @@ v_select_gt (vf x, vf y, vf a, vf b)
 #define MC_KC 2048
 #define MC_NC 256
 
-/* The full tile's k loop, 8 steps a pass, in assembly.  Per step the C loop
- * below issues ~26 instructions for its 12 FMAs (GCC 12: pointer updates,
- * the loop test and the prefetch test every step); this one 21, the loop
- * control once a pass.  Alone on a core both keep the two FMA pipes busy,
- * but when the core's other hyperthread is busy (on this project's Zen 3 VM
- * most likely another tenant, often for seconds) dispatch is shared and the extra
- * instructions cost time: 64×320×960 ran at 57 GFLOP/s with the C loop and
- * 75–82 with this one, where ONNX Runtime's MLAS, whose kernel is unrolled
- * the same way, ran at 76–80 (docs/performance.md, eleventh session).  GCC
- * unrolling the C loop spilled accumulators instead (4 or 8 steps).
- * Same FMAs in the same order as the C loop: the same bits.
+/* The tile's k loop, 8 steps a pass, in assembly.  Per step the C loop
+ * below issues ~26 instructions for a full tile's 12 FMAs (GCC 12: pointer
+ * updates, the loop test and the prefetch test every step); this one 21,
+ * the loop control once a pass.  Alone on a core both keep the two FMA
+ * pipes busy, but when the core's other hyperthread is busy (on this
+ * project's Zen 3 VM most likely another tenant, often for seconds)
+ * dispatch is shared and the extra instructions cost time: 64×320×960 ran
+ * at 57 GFLOP/s with the C loop and 75–82 with this one, where ONNX
+ * Runtime's MLAS, whose kernel is unrolled the same way, ran at 76–80
+ * (docs/performance.md, eleventh session).  GCC unrolling the C loop
+ * spilled accumulators instead (4 or 8 steps).  Tiles of fewer rows (the
+ * last strip of a product whose M is no multiple of 6) run the same loop
+ * without the missing rows' broadcasts and FMAs.  Same FMAs in the same
+ * order as the C loop: the same bits.
  *
- * acc[6][2] starts at zero and is written whole; rows are a, a + lda, …;
- * the lines from *pfp up to pf_end are prefetched, one every 8 steps, and
- * *pfp advanced, as the C loop does.  Returns the steps done (kc rounded
- * down to 8); the C loop does the rest. */
-#define MC_AVX2_STEP(s) \
+ * acc[6][2] starts at zero and rows 0..m-1 are written (the others zero);
+ * rows are a, a + lda, …; the lines from *pfp up to pf_end are prefetched,
+ * one every 8 steps, and *pfp advanced, as the C loop does.  Returns the
+ * steps done (kc rounded down to 8); the C loop does the rest. */
+#define MC_AVX2_B(s) \
   "vmovups " #s "*64(%[b]), %%ymm12\n\t" \
-  "vmovups " #s "*64+32(%[b]), %%ymm13\n\t" \
-  "vbroadcastss " #s "*4(%[a0]), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm0\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm1\n\t" \
-  "vbroadcastss " #s "*4(%[a0],%[lda]), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm2\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm3\n\t" \
-  "vbroadcastss " #s "*4(%[a0],%[lda],2), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm4\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm5\n\t" \
-  "vbroadcastss " #s "*4(%[a3]), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm6\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm7\n\t" \
-  "vbroadcastss " #s "*4(%[a3],%[lda]), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm8\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm9\n\t" \
-  "vbroadcastss " #s "*4(%[a3],%[lda],2), %%ymm14\n\t" \
-  "vfmadd231ps %%ymm12, %%ymm14, %%ymm10\n\t" \
-  "vfmadd231ps %%ymm13, %%ymm14, %%ymm11\n\t"
+  "vmovups " #s "*64+32(%[b]), %%ymm13\n\t"
+#define MC_AVX2_ROW(s, row, c0, c1) \
+  "vbroadcastss " #s "*4" row ", %%ymm14\n\t" \
+  "vfmadd231ps %%ymm12, %%ymm14, %%ymm" #c0 "\n\t" \
+  "vfmadd231ps %%ymm13, %%ymm14, %%ymm" #c1 "\n\t"
+#define MC_AVX2_STEP1(s) MC_AVX2_B (s) MC_AVX2_ROW (s, "(%[a0])", 0, 1)
+#define MC_AVX2_STEP2(s) MC_AVX2_STEP1 (s) MC_AVX2_ROW (s, "(%[a0],%[lda])", 2, 3)
+#define MC_AVX2_STEP3(s) MC_AVX2_STEP2 (s) MC_AVX2_ROW (s, "(%[a0],%[lda],2)", 4, 5)
+#define MC_AVX2_STEP4(s) MC_AVX2_STEP3 (s) MC_AVX2_ROW (s, "(%[a3])", 6, 7)
+#define MC_AVX2_STEP5(s) MC_AVX2_STEP4 (s) MC_AVX2_ROW (s, "(%[a3],%[lda])", 8, 9)
+#define MC_AVX2_STEP6(s) MC_AVX2_STEP5 (s) MC_AVX2_ROW (s, "(%[a3],%[lda],2)", 10, 11)
+
+/* volatile: acc is written through memory, not as an output operand */
+#define MC_AVX2_LOOP(STEP) \
+  __asm__ volatile ( \
+      "vxorps %%ymm0, %%ymm0, %%ymm0\n\t" \
+      "vxorps %%ymm1, %%ymm1, %%ymm1\n\t" \
+      "vxorps %%ymm2, %%ymm2, %%ymm2\n\t" \
+      "vxorps %%ymm3, %%ymm3, %%ymm3\n\t" \
+      "vxorps %%ymm4, %%ymm4, %%ymm4\n\t" \
+      "vxorps %%ymm5, %%ymm5, %%ymm5\n\t" \
+      "vxorps %%ymm6, %%ymm6, %%ymm6\n\t" \
+      "vxorps %%ymm7, %%ymm7, %%ymm7\n\t" \
+      "vxorps %%ymm8, %%ymm8, %%ymm8\n\t" \
+      "vxorps %%ymm9, %%ymm9, %%ymm9\n\t" \
+      "vxorps %%ymm10, %%ymm10, %%ymm10\n\t" \
+      "vxorps %%ymm11, %%ymm11, %%ymm11\n\t" \
+      "1:\n\t" \
+      "cmp %[pfe], %[pf]\n\t" \
+      "jae 2f\n\t" \
+      "prefetcht1 (%[pf])\n\t" \
+      "add $64, %[pf]\n\t" \
+      "2:\n\t" \
+      STEP (0) STEP (1) STEP (2) STEP (3) STEP (4) STEP (5) STEP (6) STEP (7) \
+      "add $32, %[a0]\n\t" \
+      "add $32, %[a3]\n\t" \
+      "add $512, %[b]\n\t" \
+      "dec %[n]\n\t" \
+      "jnz 1b\n\t" \
+      "vmovups %%ymm0, 0(%[acc])\n\t" \
+      "vmovups %%ymm1, 32(%[acc])\n\t" \
+      "vmovups %%ymm2, 64(%[acc])\n\t" \
+      "vmovups %%ymm3, 96(%[acc])\n\t" \
+      "vmovups %%ymm4, 128(%[acc])\n\t" \
+      "vmovups %%ymm5, 160(%[acc])\n\t" \
+      "vmovups %%ymm6, 192(%[acc])\n\t" \
+      "vmovups %%ymm7, 224(%[acc])\n\t" \
+      "vmovups %%ymm8, 256(%[acc])\n\t" \
+      "vmovups %%ymm9, 288(%[acc])\n\t" \
+      "vmovups %%ymm10, 320(%[acc])\n\t" \
+      "vmovups %%ymm11, 352(%[acc])\n\t" \
+      : [a0] "+r" (a), [a3] "+r" (a3), [b] "+r" (b), [n] "+r" (passes), \
+        [pf] "+r" (pf) \
+      : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc) \
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", \
+        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
+        "xmm14")
+
 static inline __attribute__ ((always_inline)) int
-avx2_tile6x16_steps (int kc, const float *a, ptrdiff_t lda, const float *b,
+avx2_tile_steps (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
     vf acc[6][2], const char **pfp, const char *pf_end)
 {
   long passes = kc / 8;
   const char *pf = *pfp;
-  const float *a3 = a + 3 * lda;
+  const float *a3 = m > 3 ? a + 3 * lda : a;
   const ptrdiff_t lda_bytes = lda * (ptrdiff_t) sizeof (float);
 
   if (passes <= 0)
     return 0;
   if (!pf)
     pf = pf_end;   /* NULL, NULL: nothing to prefetch */
-  /* volatile: acc is written through memory, not as an output operand */
-  __asm__ volatile (
-      "vxorps %%ymm0, %%ymm0, %%ymm0\n\t"
-      "vxorps %%ymm1, %%ymm1, %%ymm1\n\t"
-      "vxorps %%ymm2, %%ymm2, %%ymm2\n\t"
-      "vxorps %%ymm3, %%ymm3, %%ymm3\n\t"
-      "vxorps %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vxorps %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vxorps %%ymm6, %%ymm6, %%ymm6\n\t"
-      "vxorps %%ymm7, %%ymm7, %%ymm7\n\t"
-      "vxorps %%ymm8, %%ymm8, %%ymm8\n\t"
-      "vxorps %%ymm9, %%ymm9, %%ymm9\n\t"
-      "vxorps %%ymm10, %%ymm10, %%ymm10\n\t"
-      "vxorps %%ymm11, %%ymm11, %%ymm11\n\t"
-      "1:\n\t"
-      "cmp %[pfe], %[pf]\n\t"
-      "jae 2f\n\t"
-      "prefetcht1 (%[pf])\n\t"
-      "add $64, %[pf]\n\t"
-      "2:\n\t"
-      MC_AVX2_STEP (0) MC_AVX2_STEP (1) MC_AVX2_STEP (2) MC_AVX2_STEP (3)
-      MC_AVX2_STEP (4) MC_AVX2_STEP (5) MC_AVX2_STEP (6) MC_AVX2_STEP (7)
-      "add $32, %[a0]\n\t"
-      "add $32, %[a3]\n\t"
-      "add $512, %[b]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      "vmovups %%ymm0, 0(%[acc])\n\t"
-      "vmovups %%ymm1, 32(%[acc])\n\t"
-      "vmovups %%ymm2, 64(%[acc])\n\t"
-      "vmovups %%ymm3, 96(%[acc])\n\t"
-      "vmovups %%ymm4, 128(%[acc])\n\t"
-      "vmovups %%ymm5, 160(%[acc])\n\t"
-      "vmovups %%ymm6, 192(%[acc])\n\t"
-      "vmovups %%ymm7, 224(%[acc])\n\t"
-      "vmovups %%ymm8, 256(%[acc])\n\t"
-      "vmovups %%ymm9, 288(%[acc])\n\t"
-      "vmovups %%ymm10, 320(%[acc])\n\t"
-      "vmovups %%ymm11, 352(%[acc])\n\t"
-      : [a0] "+r" (a), [a3] "+r" (a3), [b] "+r" (b), [n] "+r" (passes),
-        [pf] "+r" (pf)
-      : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-        "xmm14");
+  switch (m) {   /* m is a constant where this is inlined */
+    case 1: MC_AVX2_LOOP (MC_AVX2_STEP1); break;
+    case 2: MC_AVX2_LOOP (MC_AVX2_STEP2); break;
+    case 3: MC_AVX2_LOOP (MC_AVX2_STEP3); break;
+    case 4: MC_AVX2_LOOP (MC_AVX2_STEP4); break;
+    case 5: MC_AVX2_LOOP (MC_AVX2_STEP5); break;
+    case 6: MC_AVX2_LOOP (MC_AVX2_STEP6); break;
+    default: return 0;
+  }
   if (*pfp)
     *pfp = pf;
   return kc / 8 * 8;
 }
-#define MC_FULL_TILE_STEPS avx2_tile6x16_steps
+#define MC_TILE_STEPS avx2_tile_steps
 
 #include "../gemm_kernel_template.h"
 

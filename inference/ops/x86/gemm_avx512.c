@@ -36,7 +36,7 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * bound of 14).  Not timed on an AVX-512 machine; its bits are checked
  * against the C loop on an emulated Sapphire Rapids (tests/emulated).
  *
- * acc[14][2] starts at zero and is written whole; rows are a, a + lda, …;
+ * Full tiles only (m = 14).  acc[14][2] starts at zero and is written whole; rows are a, a + lda, …;
  * the lines from *pfp up to pf_end are prefetched, one every 8 steps, and
  * *pfp advanced, as the C loop does.  Returns the steps done (kc rounded
  * down to 8); the C loop does the rest. */
@@ -86,8 +86,8 @@ v_select_gt (vf x, vf y, vf a, vf b)
   "vfmadd231ps %%zmm28, %%zmm30, %%zmm26\n\t" \
   "vfmadd231ps %%zmm29, %%zmm30, %%zmm27\n\t"
 static inline __attribute__ ((always_inline)) int
-avx512_tile14x32_steps (int kc, const float *a, ptrdiff_t lda, const float *b,
-    vf acc[14][2], const char **pfp, const char *pf_end)
+avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
+    const float *b, vf acc[14][2], const char **pfp, const char *pf_end)
 {
   long passes = kc / 8;
   const char *pf = *pfp;
@@ -95,7 +95,7 @@ avx512_tile14x32_steps (int kc, const float *a, ptrdiff_t lda, const float *b,
   const float *a12 = a + 12 * lda;
   const ptrdiff_t lda_bytes = lda * (ptrdiff_t) sizeof (float);
 
-  if (passes <= 0)
+  if (passes <= 0 || m != 14)   /* partial tiles: the C loop */
     return 0;
   if (!pf)
     pf = pf_end;   /* NULL, NULL: nothing to prefetch */
@@ -182,6 +182,6 @@ avx512_tile14x32_steps (int kc, const float *a, ptrdiff_t lda, const float *b,
     *pfp = pf;
   return kc / 8 * 8;
 }
-#define MC_FULL_TILE_STEPS avx512_tile14x32_steps
+#define MC_TILE_STEPS avx512_tile_steps
 
 #include "../gemm_kernel_template.h"
