@@ -28,8 +28,9 @@ v_select_gt (vf x, vf y, vf a, vf b)
 #define MC_NC 512
 
 /* The full tile's k loop, 8 steps a pass, in assembly, as in gemm_avx2.c:
- * GCC 12's C loop spills (5 stack accesses a step) and tests for the
- * prefetch and the loop's end every step.  The A elements are broadcast
+ * GCC 12's C loop reloads row addresses and the prefetch pointers from the
+ * stack (5 accesses a step), for want of general registers, and tests for
+ * the prefetch and the loop's end every step.  The A elements are broadcast
  * into a register: as embedded broadcasts in the FMAs (fewer instructions)
  * they would be 30 loads a step, more than the two a cycle that keep up
  * with the FMAs (llvm-mca, Sapphire Rapids: 15.25 cycles a step against the
