@@ -50,6 +50,8 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * rows are a, a + lda, …; the lines from *pfp up to pf_end are prefetched,
  * one every 8 steps, and *pfp advanced, as the C loop does.  Returns the
  * steps done (kc rounded down to 8); the C loop does the rest. */
+#define MC_AVX2_ZERO(r) "vxorps %%ymm" #r ", %%ymm" #r ", %%ymm" #r "\n\t"
+#define MC_AVX2_STORE(r) "vmovups %%ymm" #r ", " #r "*32(%[acc])\n\t"
 #define MC_AVX2_B(s) \
   "vmovups " #s "*64(%[b]), %%ymm12\n\t" \
   "vmovups " #s "*64+32(%[b]), %%ymm13\n\t"
@@ -67,18 +69,9 @@ v_select_gt (vf x, vf y, vf a, vf b)
 /* volatile: acc is written through memory, not as an output operand */
 #define MC_AVX2_LOOP(STEP) \
   __asm__ volatile ( \
-      "vxorps %%ymm0, %%ymm0, %%ymm0\n\t" \
-      "vxorps %%ymm1, %%ymm1, %%ymm1\n\t" \
-      "vxorps %%ymm2, %%ymm2, %%ymm2\n\t" \
-      "vxorps %%ymm3, %%ymm3, %%ymm3\n\t" \
-      "vxorps %%ymm4, %%ymm4, %%ymm4\n\t" \
-      "vxorps %%ymm5, %%ymm5, %%ymm5\n\t" \
-      "vxorps %%ymm6, %%ymm6, %%ymm6\n\t" \
-      "vxorps %%ymm7, %%ymm7, %%ymm7\n\t" \
-      "vxorps %%ymm8, %%ymm8, %%ymm8\n\t" \
-      "vxorps %%ymm9, %%ymm9, %%ymm9\n\t" \
-      "vxorps %%ymm10, %%ymm10, %%ymm10\n\t" \
-      "vxorps %%ymm11, %%ymm11, %%ymm11\n\t" \
+      MC_AVX2_ZERO (0) MC_AVX2_ZERO (1) MC_AVX2_ZERO (2) MC_AVX2_ZERO (3) \
+      MC_AVX2_ZERO (4) MC_AVX2_ZERO (5) MC_AVX2_ZERO (6) MC_AVX2_ZERO (7) \
+      MC_AVX2_ZERO (8) MC_AVX2_ZERO (9) MC_AVX2_ZERO (10) MC_AVX2_ZERO (11) \
       "1:\n\t" \
       "cmp %[pfe], %[pf]\n\t" \
       "jae 2f\n\t" \
@@ -91,18 +84,10 @@ v_select_gt (vf x, vf y, vf a, vf b)
       "add $512, %[b]\n\t" \
       "dec %[n]\n\t" \
       "jnz 1b\n\t" \
-      "vmovups %%ymm0, 0(%[acc])\n\t" \
-      "vmovups %%ymm1, 32(%[acc])\n\t" \
-      "vmovups %%ymm2, 64(%[acc])\n\t" \
-      "vmovups %%ymm3, 96(%[acc])\n\t" \
-      "vmovups %%ymm4, 128(%[acc])\n\t" \
-      "vmovups %%ymm5, 160(%[acc])\n\t" \
-      "vmovups %%ymm6, 192(%[acc])\n\t" \
-      "vmovups %%ymm7, 224(%[acc])\n\t" \
-      "vmovups %%ymm8, 256(%[acc])\n\t" \
-      "vmovups %%ymm9, 288(%[acc])\n\t" \
-      "vmovups %%ymm10, 320(%[acc])\n\t" \
-      "vmovups %%ymm11, 352(%[acc])\n\t" \
+      MC_AVX2_STORE (0) MC_AVX2_STORE (1) MC_AVX2_STORE (2) \
+      MC_AVX2_STORE (3) MC_AVX2_STORE (4) MC_AVX2_STORE (5) \
+      MC_AVX2_STORE (6) MC_AVX2_STORE (7) MC_AVX2_STORE (8) \
+      MC_AVX2_STORE (9) MC_AVX2_STORE (10) MC_AVX2_STORE (11) \
       : [a0] "+r" (a), [a3] "+r" (a3), [b] "+r" (b), [n] "+r" (passes), \
         [pf] "+r" (pf) \
       : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc) \

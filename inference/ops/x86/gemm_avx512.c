@@ -35,57 +35,36 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * they would be 30 loads a step, more than the two a cycle that keep up
  * with the FMAs (llvm-mca, Sapphire Rapids: 15.25 cycles a step against the
  * bound of 14).  Not timed on an AVX-512 machine; its bits are checked
- * against the C loop on an emulated Sapphire Rapids (tests/emulated).
+ * against the C loop on an emulated AVX-512 CPU (tests/emulated).
  *
- * Full tiles only (m = 14).  acc[14][2] starts at zero and is written whole; rows are a, a + lda, …;
- * the lines from *pfp up to pf_end are prefetched, one every 8 steps, and
- * *pfp advanced, as the C loop does.  Returns the steps done (kc rounded
- * down to 8); the C loop does the rest. */
+ * Full tiles only (m = 14).  acc[14][2] starts at zero and is written
+ * whole; rows are a, a + lda, …; the lines from *pfp up to pf_end are
+ * prefetched, one every 8 steps, and *pfp advanced, as the C loop does.
+ * Returns the steps done (kc rounded down to 8); the C loop does the rest. */
+#define MC_AVX512_ZERO(r) "vpxord %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
+#define MC_AVX512_STORE(r) "vmovups %%zmm" #r ", " #r "*64(%[acc])\n\t"
+#define MC_AVX512_ROW(s, row, c0, c1) \
+  "vbroadcastss " #s "*4" row ", %%zmm30\n\t" \
+  "vfmadd231ps %%zmm28, %%zmm30, %%zmm" #c0 "\n\t" \
+  "vfmadd231ps %%zmm29, %%zmm30, %%zmm" #c1 "\n\t"
 #define MC_AVX512_STEP(s) \
   "vmovups " #s "*128(%[b]), %%zmm28\n\t" \
   "vmovups " #s "*128+64(%[b]), %%zmm29\n\t" \
-  "vbroadcastss " #s "*4(%[a0]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm0\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm1\n\t" \
-  "vbroadcastss " #s "*4(%[a0],%[lda]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm2\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm3\n\t" \
-  "vbroadcastss " #s "*4(%[a0],%[lda],2), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm4\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm5\n\t" \
-  "vbroadcastss " #s "*4(%[a3]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm6\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm7\n\t" \
-  "vbroadcastss " #s "*4(%[a3],%[lda]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm8\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm9\n\t" \
-  "vbroadcastss " #s "*4(%[a3],%[lda],2), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm10\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm11\n\t" \
-  "vbroadcastss " #s "*4(%[a6]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm12\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm13\n\t" \
-  "vbroadcastss " #s "*4(%[a6],%[lda]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm14\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm15\n\t" \
-  "vbroadcastss " #s "*4(%[a6],%[lda],2), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm16\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm17\n\t" \
-  "vbroadcastss " #s "*4(%[a9]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm18\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm19\n\t" \
-  "vbroadcastss " #s "*4(%[a9],%[lda]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm20\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm21\n\t" \
-  "vbroadcastss " #s "*4(%[a9],%[lda],2), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm22\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm23\n\t" \
-  "vbroadcastss " #s "*4(%[a12]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm24\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm25\n\t" \
-  "vbroadcastss " #s "*4(%[a12],%[lda]), %%zmm30\n\t" \
-  "vfmadd231ps %%zmm28, %%zmm30, %%zmm26\n\t" \
-  "vfmadd231ps %%zmm29, %%zmm30, %%zmm27\n\t"
+  MC_AVX512_ROW (s, "(%[a0])", 0, 1) \
+  MC_AVX512_ROW (s, "(%[a0],%[lda])", 2, 3) \
+  MC_AVX512_ROW (s, "(%[a0],%[lda],2)", 4, 5) \
+  MC_AVX512_ROW (s, "(%[a3])", 6, 7) \
+  MC_AVX512_ROW (s, "(%[a3],%[lda])", 8, 9) \
+  MC_AVX512_ROW (s, "(%[a3],%[lda],2)", 10, 11) \
+  MC_AVX512_ROW (s, "(%[a6])", 12, 13) \
+  MC_AVX512_ROW (s, "(%[a6],%[lda])", 14, 15) \
+  MC_AVX512_ROW (s, "(%[a6],%[lda],2)", 16, 17) \
+  MC_AVX512_ROW (s, "(%[a9])", 18, 19) \
+  MC_AVX512_ROW (s, "(%[a9],%[lda])", 20, 21) \
+  MC_AVX512_ROW (s, "(%[a9],%[lda],2)", 22, 23) \
+  MC_AVX512_ROW (s, "(%[a12])", 24, 25) \
+  MC_AVX512_ROW (s, "(%[a12],%[lda])", 26, 27)
+
 static inline __attribute__ ((always_inline)) int
 avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
     const float *b, vf acc[14][2], const char **pfp, const char *pf_end)
@@ -102,34 +81,16 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
     pf = pf_end;   /* NULL, NULL: nothing to prefetch */
   /* volatile: acc is written through memory, not as an output operand */
   __asm__ volatile (
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-      "vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
-      "vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
-      "vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
-      "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+      MC_AVX512_ZERO (0) MC_AVX512_ZERO (1) MC_AVX512_ZERO (2)
+      MC_AVX512_ZERO (3) MC_AVX512_ZERO (4) MC_AVX512_ZERO (5)
+      MC_AVX512_ZERO (6) MC_AVX512_ZERO (7) MC_AVX512_ZERO (8)
+      MC_AVX512_ZERO (9) MC_AVX512_ZERO (10) MC_AVX512_ZERO (11)
+      MC_AVX512_ZERO (12) MC_AVX512_ZERO (13) MC_AVX512_ZERO (14)
+      MC_AVX512_ZERO (15) MC_AVX512_ZERO (16) MC_AVX512_ZERO (17)
+      MC_AVX512_ZERO (18) MC_AVX512_ZERO (19) MC_AVX512_ZERO (20)
+      MC_AVX512_ZERO (21) MC_AVX512_ZERO (22) MC_AVX512_ZERO (23)
+      MC_AVX512_ZERO (24) MC_AVX512_ZERO (25) MC_AVX512_ZERO (26)
+      MC_AVX512_ZERO (27)
       "1:\n\t"
       "cmp %[pfe], %[pf]\n\t"
       "jae 2f\n\t"
@@ -147,38 +108,24 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
       "add $1024, %[b]\n\t"
       "dec %[n]\n\t"
       "jnz 1b\n\t"
-      "vmovups %%zmm0, 0(%[acc])\n\t"
-      "vmovups %%zmm1, 64(%[acc])\n\t"
-      "vmovups %%zmm2, 128(%[acc])\n\t"
-      "vmovups %%zmm3, 192(%[acc])\n\t"
-      "vmovups %%zmm4, 256(%[acc])\n\t"
-      "vmovups %%zmm5, 320(%[acc])\n\t"
-      "vmovups %%zmm6, 384(%[acc])\n\t"
-      "vmovups %%zmm7, 448(%[acc])\n\t"
-      "vmovups %%zmm8, 512(%[acc])\n\t"
-      "vmovups %%zmm9, 576(%[acc])\n\t"
-      "vmovups %%zmm10, 640(%[acc])\n\t"
-      "vmovups %%zmm11, 704(%[acc])\n\t"
-      "vmovups %%zmm12, 768(%[acc])\n\t"
-      "vmovups %%zmm13, 832(%[acc])\n\t"
-      "vmovups %%zmm14, 896(%[acc])\n\t"
-      "vmovups %%zmm15, 960(%[acc])\n\t"
-      "vmovups %%zmm16, 1024(%[acc])\n\t"
-      "vmovups %%zmm17, 1088(%[acc])\n\t"
-      "vmovups %%zmm18, 1152(%[acc])\n\t"
-      "vmovups %%zmm19, 1216(%[acc])\n\t"
-      "vmovups %%zmm20, 1280(%[acc])\n\t"
-      "vmovups %%zmm21, 1344(%[acc])\n\t"
-      "vmovups %%zmm22, 1408(%[acc])\n\t"
-      "vmovups %%zmm23, 1472(%[acc])\n\t"
-      "vmovups %%zmm24, 1536(%[acc])\n\t"
-      "vmovups %%zmm25, 1600(%[acc])\n\t"
-      "vmovups %%zmm26, 1664(%[acc])\n\t"
-      "vmovups %%zmm27, 1728(%[acc])\n\t"
+      MC_AVX512_STORE (0) MC_AVX512_STORE (1) MC_AVX512_STORE (2)
+      MC_AVX512_STORE (3) MC_AVX512_STORE (4) MC_AVX512_STORE (5)
+      MC_AVX512_STORE (6) MC_AVX512_STORE (7) MC_AVX512_STORE (8)
+      MC_AVX512_STORE (9) MC_AVX512_STORE (10) MC_AVX512_STORE (11)
+      MC_AVX512_STORE (12) MC_AVX512_STORE (13) MC_AVX512_STORE (14)
+      MC_AVX512_STORE (15) MC_AVX512_STORE (16) MC_AVX512_STORE (17)
+      MC_AVX512_STORE (18) MC_AVX512_STORE (19) MC_AVX512_STORE (20)
+      MC_AVX512_STORE (21) MC_AVX512_STORE (22) MC_AVX512_STORE (23)
+      MC_AVX512_STORE (24) MC_AVX512_STORE (25) MC_AVX512_STORE (26)
+      MC_AVX512_STORE (27)
       : [a0] "+r" (a), [a3] "+r" (a3), [a6] "+r" (a6), [a9] "+r" (a9),
         [a12] "+r" (a12), [b] "+r" (b), [n] "+r" (passes), [pf] "+r" (pf)
       : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+        "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
+        "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
+        "xmm28", "xmm29", "xmm30");
   if (*pfp)
     *pfp = pf;
   return kc / 8 * 8;
