@@ -17,6 +17,7 @@ usage (FILE *f)
       "usage: mobileclip bench --model MODEL [--config NAME|PATH] [--threads N]\n"
       "                        [--iterations K] [--warmup W] [--batch B] [--size S]\n"
       "                        [--precision fp32|auto|bf16|int8] [--text] [--shapes]\n"
+      "                        [--versus-batch B0]\n"
       "Times K forward passes (after W warm-up passes) of the image encoder on a\n"
       "synthetic batch of B images of S×S (default: the config's size), or with\n"
       "--text of the text encoder on B 77-token prompts, and prints JSON: median,\n"
@@ -28,7 +29,13 @@ usage (FILE *f)
       "--shapes adds gemm_shapes_per_forward: each product shape (M×K×N,\n"
       "activation, residual, format, threads it was split over) with its calls\n"
       "and thread time per forward (wall time × threads) and GFLOP/s per thread,\n"
-      "the most thread time first.\n");
+      "the most thread time first.\n"
+      "--versus-batch B0 then times K pairs of forwards, one of batch B and one\n"
+      "of batch B0 back to back (their order alternating), and adds versus_batch:\n"
+      "the median, quartiles and range of the pairs' ratios of frames (or prompts)\n"
+      "per second, B over B0.  Each pair runs within a few hundred milliseconds,\n"
+      "so a machine whose speed drifts (a shared VM) slows both sides alike,\n"
+      "which two separate runs cannot promise.\n");
 }
 
 static int
@@ -66,6 +73,72 @@ rss_mib (void)
   }
   g_free (text);
   return v;
+}
+
+/* One forward of `batch` items; its wall time in ms, or -1 on an error. */
+static double
+timed_forward (mc_context *ctx, int text, const float *input, const int32_t *tokens,
+    int batch, int size, float *out, mc_error *err)
+{
+  const double t0 = g_get_monotonic_time () / 1000.0;
+  const mc_status st = text ? mc_encode_texts (ctx, tokens, batch, out, err)
+      : mc_encode_images (ctx, input, MC_LAYOUT_NHWC, batch, size, size, out, err);
+  return st == MC_OK ? g_get_monotonic_time () / 1000.0 - t0 : -1;
+}
+
+static double
+quantile (const double *sorted, int n, double q)
+{
+  const double x = q * (n - 1);
+  const int i = (int) x;
+  return i + 1 < n ? sorted[i] + (x - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
+}
+
+/* --versus-batch: iters pairs of forwards of batch b and b0 (their order
+ * alternating), each pair's ratio of items per second b over b0.  Prints
+ * the versus_batch member; returns 0, or -1 on an error. */
+static int
+print_versus_batch (mc_context *ctx, int text, const float *input,
+    const int32_t *tokens, int b, int b0, int size, int iters, float *out,
+    mc_error *err)
+{
+  double *ratio = g_new (double, iters), *tb = g_new (double, iters),
+      *tb0 = g_new (double, iters);
+  int rc = -1;
+
+  /* one untimed pass of b0: the warm-up so far ran batch b only */
+  if (timed_forward (ctx, text, input, tokens, b0, size, out, err) < 0)
+    goto out;
+  for (int i = 0; i < iters; i++) {
+    for (int side = 0; side < 2; side++) {
+      const int first_b = i % 2 == 0;
+      const int run_b = side == 0 ? first_b : !first_b;
+      const double t = timed_forward (ctx, text, input, tokens, run_b ? b : b0, size,
+          out, err);
+      if (t < 0)
+        goto out;
+      if (run_b)
+        tb[i] = t;
+      else
+        tb0[i] = t;
+    }
+    ratio[i] = (b / tb[i]) / (b0 / tb0[i]);
+  }
+  qsort (ratio, (size_t) iters, sizeof *ratio, compare_double);
+  qsort (tb, (size_t) iters, sizeof *tb, compare_double);
+  qsort (tb0, (size_t) iters, sizeof *tb0, compare_double);
+  printf (",\n  \"versus_batch\": {\"batch\": %d, \"pairs\": %d, "
+      "\"median_ms\": %.3f, \"versus_median_ms\": %.3f, \"gain_median\": %.3f, "
+      "\"gain_q1\": %.3f, \"gain_q3\": %.3f, \"gain_min\": %.3f, \"gain_max\": %.3f}",
+      b0, iters, quantile (tb, iters, 0.5), quantile (tb0, iters, 0.5),
+      quantile (ratio, iters, 0.5), quantile (ratio, iters, 0.25),
+      quantile (ratio, iters, 0.75), ratio[0], ratio[iters - 1]);
+  rc = 0;
+out:
+  g_free (ratio);
+  g_free (tb);
+  g_free (tb0);
+  return rc;
 }
 
 /* The products timed by shape since mc_gemm_shapes_start, per forward. */
@@ -107,11 +180,13 @@ cli_bench (int argc, char **argv)
     { "precision", required_argument, NULL, CLI_OPT_PRECISION },
     { "text", no_argument, NULL, 't' },
     { "shapes", no_argument, NULL, 'S' },
+    { "versus-batch", required_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL, *config = NULL;
   int threads = 0, iters = 30, warmup = 3, batch = 1, size = 0, text = 0, shapes = 0, opt;
+  int versus_batch = 0, items;
   int rc = 1;
   int precision = MC_PRECISION_FP32;
   mc_context *ctx;
@@ -140,11 +215,13 @@ cli_bench (int argc, char **argv)
         break;
       case 't': text = 1; break;
       case 'S': shapes = 1; break;
+      case 'V': versus_batch = atoi (optarg); break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
     }
   }
-  if (!model || iters < 1 || warmup < 0 || batch < 1 || size < 0) {
+  if (!model || iters < 1 || warmup < 0 || batch < 1 || size < 0 || versus_batch < 0
+      || (versus_batch && versus_batch == batch)) {
     usage (stderr);
     return 2;
   }
@@ -156,10 +233,11 @@ cli_bench (int argc, char **argv)
   if (!size)
     size = mc_image_size (ctx);
   times = g_new (double, iters);
-  out = g_new (float, (gsize) batch * mc_embed_dim (ctx));
+  items = MAX (batch, versus_batch);
+  out = g_new (float, (gsize) items * mc_embed_dim (ctx));
   if (text) {
-    tokens = g_new0 (int32_t, (gsize) batch * MC_CONTEXT_LENGTH);
-    for (int b = 0; b < batch; b++) {
+    tokens = g_new0 (int32_t, (gsize) items * MC_CONTEXT_LENGTH);
+    for (int b = 0; b < items; b++) {
       int32_t *row = tokens + (size_t) b * MC_CONTEXT_LENGTH;
       row[0] = 49406;
       for (int i = 1; i < 12; i++)
@@ -167,8 +245,8 @@ cli_bench (int argc, char **argv)
       row[12] = 49407;
     }
   } else {
-    input = g_new (float, (gsize) batch * size * size * 3);
-    for (size_t i = 0; i < (size_t) batch * size * size * 3; i++)
+    input = g_new (float, (gsize) items * size * size * 3);
+    for (size_t i = 0; i < (size_t) items * size * size * 3; i++)
       input[i] = (float) ((i * 2654435761u) >> 24) / 255.0f;
   }
 
@@ -228,6 +306,16 @@ cli_bench (int argc, char **argv)
     }
     if (shapes)
       print_shapes (iters);
+    if (versus_batch) {
+      mc_set_profiling (ctx, 0);
+      if (print_versus_batch (ctx, text, input, tokens, batch, versus_batch, size, iters,
+              out, &err) < 0) {
+        printf ("\n}\n");
+        g_free (cpu);
+        cli_fail ("bench", &err);
+        goto out;
+      }
+    }
     printf ("\n}\n");
     g_free (cpu);
   }

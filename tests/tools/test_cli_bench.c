@@ -6,7 +6,9 @@
  * breakdown names exactly the encoder's families, each >= 0, the products'
  * share > 0, and sums to no more than the slowest forward (the families are
  * timed inside the forward passes); with --shapes, the products by shape
- * (check_shapes), without it none. */
+ * (check_shapes), without it none; with --versus-batch, the paired
+ * comparison's fields in order (check_versus), and the option refused where
+ * it names the run's own batch. */
 #include <cjson/cJSON.h>
 #include <glib.h>
 #include <math.h>
@@ -23,8 +25,11 @@ static const char *const text_families[] = {
   "depthwise", "norm", "gemm", "attention", "other", NULL
 };
 
+/* The command's JSON, or NULL when it fails; *status (may be NULL) gets
+ * its exit status. */
 static char *
-run_bench (const char *cli, const char *dir, int text, const char *batch, int shapes)
+run_bench_versus (const char *cli, const char *dir, int text, const char *batch,
+    int shapes, const char *versus, int *status)
 {
   const char *argv[16] = { cli, "bench", "--model", dir, "--iterations", "3",
     "--warmup", "1", "--threads", "2", "--batch", batch };
@@ -37,17 +42,29 @@ run_bench (const char *cli, const char *dir, int text, const char *batch, int sh
     argv[argc++] = "--text";
   if (shapes)
     argv[argc++] = "--shapes";
+  if (versus) {
+    argv[argc++] = "--versus-batch";
+    argv[argc++] = versus;
+  }
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
           &out, NULL, &wait_status, &error)) {
     fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
     g_error_free (error);
     return NULL;
   }
+  if (status)
+    *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
   if (!WIFEXITED (wait_status) || WEXITSTATUS (wait_status) != 0) {
     g_free (out);
     return NULL;
   }
   return out;
+}
+
+static char *
+run_bench (const char *cli, const char *dir, int text, const char *batch, int shapes)
+{
+  return run_bench_versus (cli, dir, text, batch, shapes, NULL, NULL);
 }
 
 static double
@@ -155,6 +172,42 @@ check_bench (const char *cli, const char *dir, int text, const char *batch, int 
   g_free (out);
 }
 
+/* --batch 3 --versus-batch 1: 3 pairs, the gains' order statistics in
+ * order and positive, both sides' medians positive; --versus-batch equal to
+ * --batch, or negative, is a usage error (2). */
+static void
+check_versus (const char *cli, const char *dir, int text)
+{
+  const char *what = text ? "text" : "image";
+  int status = 0;
+  char *out = run_bench_versus (cli, dir, text, "3", 0, "1", &status);
+  cJSON *root = cJSON_Parse (out ? out : "");
+  const cJSON *v = cJSON_GetObjectItem (root, "versus_batch");
+  const double g[5] = { number (v, "gain_min"), number (v, "gain_q1"),
+    number (v, "gain_median"), number (v, "gain_q3"), number (v, "gain_max") };
+
+  CHECK (out && root && cJSON_IsObject (v), "bench %s --versus-batch 1: no versus_batch (exit %d)",
+      what, status);
+  CHECK (number (v, "batch") == 1 && number (v, "pairs") == 3,
+      "bench %s --versus-batch 1: batch %g, pairs %g", what, number (v, "batch"),
+      number (v, "pairs"));
+  CHECK (g[0] > 0 && g[0] <= g[1] && g[1] <= g[2] && g[2] <= g[3] && g[3] <= g[4],
+      "bench %s --versus-batch 1: gains %g %g %g %g %g", what, g[0], g[1], g[2], g[3], g[4]);
+  CHECK (number (v, "median_ms") > 0 && number (v, "versus_median_ms") > 0,
+      "bench %s --versus-batch 1: medians %g and %g ms", what, number (v, "median_ms"),
+      number (v, "versus_median_ms"));
+  printf ("  bench %s --batch 3 --versus-batch 1: gain %.3f (%.3f-%.3f)\n", what, g[2], g[0],
+      g[4]);
+  cJSON_Delete (root);
+  g_free (out);
+  for (int i = 0; i < 2; i++) {
+    out = run_bench_versus (cli, dir, text, "3", 0, i ? "-1" : "3", &status);
+    CHECK (!out && status == 2, "bench %s --batch 3 --versus-batch %s: exit %d, not 2", what,
+        i ? "-1" : "3", status);
+    g_free (out);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -172,6 +225,7 @@ main (int argc, char **argv)
     check_bench (argv[1], dir, text, "1", 0);
     check_bench (argv[1], dir, text, "3", 0);
     check_bench (argv[1], dir, text, "2", 1);
+    check_versus (argv[1], dir, text);
   }
   g_free (dir);
   return mc_test_finish ("cli-bench");
