@@ -125,6 +125,9 @@ avx2_tile_steps (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
 
 #include "../gemm_kernel_template.h"
 
+/* the assembly loop prefetches once per pass of 8 steps */
+_Static_assert (MC_GEMM_PF_STEPS == 8, "the assembly k loop assumes 8 steps per prefetch");
+
 /* ---- the bf16 kernel: an emulation of VDPBF16PS with the same tile ----
  * A is rounded to bf16 floats by pack_a; B's pair words widen to floats with
  * a mask (odd k, high half) or a shift (even k, low half); the products of

@@ -133,3 +133,6 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
 #define MC_TILE_STEPS avx512_tile_steps
 
 #include "../gemm_kernel_template.h"
+
+/* the assembly loop prefetches once per pass of 8 steps */
+_Static_assert (MC_GEMM_PF_STEPS == 8, "the assembly k loop assumes 8 steps per prefetch");
