@@ -972,7 +972,7 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
  * another order, so results move within the error bounds; the tests run the
  * kernels' own. */
 static int kc_override;
-static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
+static pthread_once_t experiments_once = PTHREAD_ONCE_INIT;
 
 /* MC_GEMM_ASM=0 makes the float tiles run the C k loop instead of the
  * assembly one (gemm_kernels.h), another timing experiment read here: every
@@ -980,7 +980,7 @@ static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
 int mc_gemm_asm_off;
 
 static void
-kc_init (void)
+read_experiments (void)
 {
   const char *p = getenv ("MC_GEMM_KC"), *asm_loop = getenv ("MC_GEMM_ASM");
   long v = 0;
@@ -996,7 +996,7 @@ kc_init (void)
 static int
 float_kc (const mc_gemm_kernels *kr)
 {
-  pthread_once (&kc_once, kc_init);
+  pthread_once (&experiments_once, read_experiments);
   return kc_override ? kc_override : kr->kc;
 }
 

@@ -71,12 +71,12 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
 {
   long passes = kc / 8;
   const char *pf = *pfp;
-  const float *a3 = a + 3 * lda, *a6 = a + 6 * lda, *a9 = a + 9 * lda;
-  const float *a12 = a + 12 * lda;
   const ptrdiff_t lda_bytes = lda * (ptrdiff_t) sizeof (float);
 
   if (passes <= 0 || m != 14)   /* partial tiles: the C loop */
     return 0;
+  const float *a3 = a + 3 * lda, *a6 = a + 6 * lda, *a9 = a + 9 * lda;
+  const float *a12 = a + 12 * lda;
   if (!pf)
     pf = pf_end;   /* NULL, NULL: nothing to prefetch */
   /* volatile: acc is written through memory, not as an output operand */
