@@ -1,7 +1,7 @@
 /* bench_preprocess.c — time mc_preprocess on one thread.
  *
  *   bench-preprocess [--format NV12] [--width 1920] [--height 1080]
- *                    [--size 256] [--runs 50] [--variant portable|avx2]
+ *                    [--size 256] [--runs 50] [--variant portable|avx2|avx-vnni]
  *
  * Fills a frame with a smooth pattern plus noise, runs one untimed call (it
  * builds the filter tables and lets ORC compile), then times --runs calls of
@@ -82,7 +82,7 @@ main (int argc, char **argv)
     else if (i + 1 < argc && !strcmp (argv[i], "--variant")) variant_name = argv[++i];
     else {
       fprintf (stderr, "usage: %s [--format NV12] [--width W] [--height H] [--size S] [--runs N]"
-          " [--variant portable|avx2]\n", argv[0]);
+          " [--variant portable|avx2|avx-vnni]\n", argv[0]);
       return 2;
     }
   }

@@ -38,7 +38,7 @@ for t in 1 2; do
   "$build/benchmarks/bench-precision" --model "$s0" --config mobileclip_s0 --threads "$t" \
     --iterations "$iter" --precision int8 --text | json
 done
-for v in portable avx2; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
+for v in portable avx2 avx-vnni; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --iterations "$iter"
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --text --iterations "$iter"

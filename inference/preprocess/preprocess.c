@@ -28,6 +28,14 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "preprocess/x86/kernels_avx2.h"
+/* the two variants share everything but the passes' multiply-adds */
+#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
+#define HPASS_ROW(v) ((v) == MC_PREPROCESS_AVX_VNNI ? mc_hpass_row_avxvnni : mc_hpass_row_avx2)
+#define VPASS_ROW(v) ((v) == MC_PREPROCESS_AVX_VNNI ? mc_vpass_row_avxvnni : mc_vpass_row_avx2)
+#else
+#define HPASS_ROW(v) mc_hpass_row_avx2
+#define VPASS_ROW(v) mc_vpass_row_avx2
+#endif
 #define MC_PREPROCESS_HAVE_X86 1
 #endif
 
@@ -280,7 +288,7 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
     }
   }
 #ifdef MC_PREPROCESS_HAVE_X86
-  if (variant == MC_PREPROCESS_AVX2) {
+  if (variant != MC_PREPROCESS_PORTABLE) {   /* avx2 or avx-vnni */
     /* Planar rows start at column origin >= col_lo - 1; the unpacker writes
      * 32-pixel steps and the horizontal windows read up to read_end + 16. */
     int planar_bytes = unpack_width + 32;
@@ -329,7 +337,7 @@ static void
 fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
 {
 #ifdef MC_PREPROCESS_HAVE_X86
-  if (pp->variant == MC_PREPROCESS_AVX2) {
+  if (pp->variant != MC_PREPROCESS_PORTABLE) {
     /* Row r, and r + 1 too when the unpacker can share work between them
      * (4:2:0 chroma); the second is ahead of need, as below. */
     const int x0_even = (roi->x + pp->col_lo) & ~1, origin = x0_even - roi->x;
@@ -340,7 +348,7 @@ fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
       const int slot = (r + i) % pp->ring_rows;
       uint8_t *dst = pp->ring + slot * pp->ring_stride;
       if (pp->need_h)
-        mc_hpass_row_avx2 (&pp->hplan, planes[i][0], planes[i][1], planes[i][2], origin, dst);
+        HPASS_ROW (pp->variant) (&pp->hplan, planes[i][0], planes[i][1], planes[i][2], origin, dst);
       else
         mc_interleave_row_avx2 (planes[i][0], planes[i][1], planes[i][2],
             pp->geo.left - origin, pp->size, dst);
@@ -408,7 +416,7 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
 
   const int n = size * 3;
 #ifdef MC_PREPROCESS_HAVE_X86
-  if (pp->variant == MC_PREPROCESS_AVX2) {
+  if (pp->variant != MC_PREPROCESS_PORTABLE) {
     for (int i = 0; i < size; i++) {
       float *out = dst + (size_t) i * n;
       if (!pp->need_v) {
@@ -419,7 +427,7 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
       /* fetched in order: ring_get may fill a slot, never one of these */
       for (int t = 0; t < count; t++)
         pp->vrows[t] = ring_get (pp, src, &r, first + t);
-      mc_vpass_row_avx2 (pp->vrows, pp->vf.coef + (size_t) i * pp->vf.taps, count, n, out);
+      VPASS_ROW (pp->variant) (pp->vrows, pp->vf.coef + (size_t) i * pp->vf.taps, count, n, out);
     }
     return MC_OK;
   }

@@ -20,6 +20,11 @@ mc_preprocess_variant_supported (mc_preprocess_variant v)
     case MC_PREPROCESS_AVX2:
       /* built with -mavx2 -mfma: the compiler may use either */
       return mc_cpu_get_features ()->avx2 && mc_cpu_get_features ()->fma;
+#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
+    case MC_PREPROCESS_AVX_VNNI:
+      return mc_preprocess_variant_supported (MC_PREPROCESS_AVX2)
+          && mc_cpu_get_features ()->avx_vnni;
+#endif
 #endif
     default:
       return 0;
@@ -29,8 +34,10 @@ mc_preprocess_variant_supported (mc_preprocess_variant v)
 static mc_preprocess_variant
 best_variant (void)
 {
-  return mc_preprocess_variant_supported (MC_PREPROCESS_AVX2)
-      ? MC_PREPROCESS_AVX2 : MC_PREPROCESS_PORTABLE;
+  for (int v = MC_PREPROCESS_N_VARIANTS - 1; v > MC_PREPROCESS_PORTABLE; v--)
+    if (mc_preprocess_variant_supported (v))
+      return v;
+  return MC_PREPROCESS_PORTABLE;
 }
 
 static void
@@ -68,6 +75,7 @@ mc_preprocess_variant_name (mc_preprocess_variant v)
   switch (v) {
     case MC_PREPROCESS_PORTABLE: return "portable";
     case MC_PREPROCESS_AVX2: return "avx2";
+    case MC_PREPROCESS_AVX_VNNI: return "avx-vnni";
     default: return "auto";
   }
 }

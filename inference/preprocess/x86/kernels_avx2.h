@@ -56,6 +56,9 @@ mc_hplan_clear (mc_hplan *plan)
  * triples and may be written up to 3·round_up(n_out, 8) + 4 bytes. */
 void mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r,
     const uint8_t *g, const uint8_t *b, int origin, uint8_t *dst);
+/* The same with VPDPWSSD (avx-vnni variant, x86/resample_avxvnni.c). */
+void mc_hpass_row_avxvnni (const mc_hplan *plan, const uint8_t *r,
+    const uint8_t *g, const uint8_t *b, int origin, uint8_t *dst);
 
 /* Planar samples [first, first + n) to interleaved RGB bytes (width kept). */
 void mc_interleave_row_avx2 (const uint8_t *r, const uint8_t *g,
@@ -64,6 +67,9 @@ void mc_interleave_row_avx2 (const uint8_t *r, const uint8_t *g,
 /* dst[i] = clamp ((2^21 + Σ_t rows[t][i]·k[t]) >> 22, 0, 255) / 255.0f for
  * i < n; rows must be readable up to round_up(n, 32) bytes. */
 void mc_vpass_row_avx2 (const uint8_t *const *rows, const int32_t *k,
+    int count, int n, float *dst);
+/* The same, two rows a step with VPDPWSSD (avx-vnni variant). */
+void mc_vpass_row_avxvnni (const uint8_t *const *rows, const int32_t *k,
     int count, int n, float *dst);
 
 /* dst[i] = src[i] / 255.0f; src readable up to round_up(n, 32) bytes. */

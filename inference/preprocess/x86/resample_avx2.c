@@ -28,6 +28,29 @@
 
 #define HALF_BITS 11
 
+/* Built twice: as itself for the avx2 variant, and included by
+ * resample_avxvnni.c (-mavxvnni) for the avx-vnni one, where a multiply-add
+ * of word pairs into dword sums is the single VPDPWSSD.  The sums are the
+ * same integers (no pmaddwd slot here can overflow), so the bytes are too.
+ * PP_FN names the functions built in both. */
+#ifdef MC_PP_AVX_VNNI
+/* In assembly: with _mm256_dpwssd_avx_epi32, GCC 12 copies every
+ * accumulator to another register and back each step (12 moves a step of
+ * the horizontal pass). */
+static inline __m256i
+dot_add (__m256i acc, __m256i x, __m256i w)
+{
+  __asm__ ("%{vex%} vpdpwssd %2, %1, %0" : "+x" (acc) : "x" (x), "x" (w));
+  return acc;
+}
+#define DOT_ADD(acc, x, w) dot_add ((acc), (x), (w))
+#define PP_FN(name) name##_avxvnni
+#else
+#define DOT_ADD(acc, x, w) _mm256_add_epi32 ((acc), _mm256_madd_epi16 ((x), (w)))
+#define PP_FN(name) name##_avx2
+#endif
+
+#ifndef MC_PP_AVX_VNNI   /* the plan is the same for both builds */
 /* The widest lane sharing whose windows still fit 16 bytes: the last output
  * of a lane starts at most 16 - (taps per step) bytes after the first. */
 static int
@@ -115,6 +138,8 @@ mc_hplan_build_avx2 (mc_hplan *plan, const mc_filter_table *t, mc_error *err)
   return MC_OK;
 }
 
+#endif   /* !MC_PP_AVX_VNNI */
+
 static inline __m256i
 load_windows (const uint8_t *lane0, const uint8_t *lane1)
 {
@@ -137,14 +162,17 @@ filter_group (const mc_hplan *plan, int g, const uint8_t *r, const uint8_t *gr,
     const __m256i wh = _mm256_load_si256 (w + 2 * s);
     const __m256i wl = _mm256_load_si256 (w + 2 * s + 1);
     __m256i x = _mm256_shuffle_epi8 (load_windows (r + a0, r + a1), ctl);
-    rh = _mm256_add_epi32 (rh, _mm256_madd_epi16 (x, wh));
-    rl = _mm256_add_epi32 (rl, _mm256_madd_epi16 (x, wl));
+    rh = DOT_ADD (rh, x, wh);
+    rl = DOT_ADD (rl, x, wl);
     x = _mm256_shuffle_epi8 (load_windows (gr + a0, gr + a1), ctl);
-    gh = _mm256_add_epi32 (gh, _mm256_madd_epi16 (x, wh));
-    gl = _mm256_add_epi32 (gl, _mm256_madd_epi16 (x, wl));
+    gh = DOT_ADD (gh, x, wh);
+    gl = DOT_ADD (gl, x, wl);
     x = _mm256_shuffle_epi8 (load_windows (b + a0, b + a1), ctl);
-    bh = _mm256_add_epi32 (bh, _mm256_madd_epi16 (x, wh));
-    bl = _mm256_add_epi32 (bl, _mm256_madd_epi16 (x, wl));
+    bh = DOT_ADD (bh, x, wh);
+    bl = DOT_ADD (bl, x, wl);
+    /* pins the sums to their registers: without it GCC 12 computes each
+     * into another register and copies it back, six moves a step */
+    __asm__ ("" : "+x" (rh), "+x" (rl), "+x" (gh), "+x" (gl), "+x" (bh), "+x" (bl));
   }
   out[0] = _mm256_add_epi32 (_mm256_slli_epi32 (rh, HALF_BITS), rl);
   out[1] = _mm256_add_epi32 (_mm256_slli_epi32 (gh, HALF_BITS), gl);
@@ -171,7 +199,7 @@ store_block (const __m256i sum[3], uint8_t *dst)
 }
 
 void
-mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
+PP_FN (mc_hpass_row) (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
     const uint8_t *b, int origin, uint8_t *dst)
 {
   const int n_blocks = (plan->n_out + 7) / 8;
@@ -216,6 +244,7 @@ mc_hpass_row_avx2 (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
   }
 }
 
+#ifndef MC_PP_AVX_VNNI
 void
 mc_interleave_row_avx2 (const uint8_t *r, const uint8_t *g, const uint8_t *b,
     int first, int n, uint8_t *dst)
@@ -227,6 +256,8 @@ mc_interleave_row_avx2 (const uint8_t *r, const uint8_t *g, const uint8_t *b,
     dst[3 * i + 2] = b[first + i];
   }
 }
+
+#endif   /* !MC_PP_AVX_VNNI */
 
 /* 32 clamped sums (4 × 8 dwords) to floats / 255 (a true division, as
  * torchvision's ToTensor). */
@@ -249,12 +280,47 @@ load_u8x8 (const uint8_t *p)
 }
 
 void
-mc_vpass_row_avx2 (const uint8_t *const *rows, const int32_t *k, int count,
+PP_FN (mc_vpass_row) (const uint8_t *const *rows, const int32_t *k, int count,
     int n, float *dst)
 {
   float tail[32];
   for (int x = 0; x < n; x += 32) {
     __m256i acc[4];
+#ifdef MC_PP_AVX_VNNI
+    /* Two rows a step: their samples of a pixel side by side as words,
+     * dotted with the two weights' high and low 11 bits (as the horizontal
+     * pass splits them), so one VPDPWSSD does two taps where the int32 form
+     * does two vpmulld and two adds.  The unpacks leave pixels 0-3, 8-11
+     * (pair_lo) and 4-7, 12-15 (pair_hi) of each 16; the end restores the
+     * order. */
+    __m256i hi[4], lo[4];
+    for (int j = 0; j < 4; j++) {
+      hi[j] = _mm256_setzero_si256 ();
+      lo[j] = _mm256_set1_epi32 (MC_RESAMPLE_HALF);
+    }
+    for (int t = 0; t < count; t += 2) {
+      const int32_t k0 = k[t], k1 = t + 1 < count ? k[t + 1] : 0;
+      const uint8_t *p0 = rows[t] + x, *p1 = rows[t + 1 < count ? t + 1 : t] + x;
+      const __m256i wh = _mm256_set1_epi32 ((k0 >> HALF_BITS) | (k1 >> HALF_BITS) << 16);
+      const __m256i wl = _mm256_set1_epi32 ((k0 & ((1 << HALF_BITS) - 1))
+          | (k1 & ((1 << HALF_BITS) - 1)) << 16);
+      for (int h = 0; h < 2; h++) {
+        const __m256i a = _mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) (p0 + 16 * h)));
+        const __m256i c = _mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) (p1 + 16 * h)));
+        const __m256i pair_lo = _mm256_unpacklo_epi16 (a, c), pair_hi = _mm256_unpackhi_epi16 (a, c);
+        hi[2 * h] = DOT_ADD (hi[2 * h], pair_lo, wh);
+        lo[2 * h] = DOT_ADD (lo[2 * h], pair_lo, wl);
+        hi[2 * h + 1] = DOT_ADD (hi[2 * h + 1], pair_hi, wh);
+        lo[2 * h + 1] = DOT_ADD (lo[2 * h + 1], pair_hi, wl);
+      }
+    }
+    for (int j = 0; j < 4; j++)
+      hi[j] = _mm256_add_epi32 (_mm256_slli_epi32 (hi[j], HALF_BITS), lo[j]);
+    for (int h = 0; h < 2; h++) {
+      acc[2 * h] = _mm256_permute2x128_si256 (hi[2 * h], hi[2 * h + 1], 0x20);
+      acc[2 * h + 1] = _mm256_permute2x128_si256 (hi[2 * h], hi[2 * h + 1], 0x31);
+    }
+#else
     for (int j = 0; j < 4; j++)
       acc[j] = _mm256_set1_epi32 (MC_RESAMPLE_HALF);
     for (int t = 0; t < count; t++) {
@@ -263,6 +329,7 @@ mc_vpass_row_avx2 (const uint8_t *const *rows, const int32_t *k, int count,
       for (int j = 0; j < 4; j++)
         acc[j] = _mm256_add_epi32 (acc[j], _mm256_mullo_epi32 (load_u8x8 (p + 8 * j), w));
     }
+#endif
     if (x + 32 <= n) {
       finish_32 (acc, dst + x);
     } else {
@@ -272,6 +339,7 @@ mc_vpass_row_avx2 (const uint8_t *const *rows, const int32_t *k, int count,
   }
 }
 
+#ifndef MC_PP_AVX_VNNI
 void
 mc_unit_float_row_avx2 (const uint8_t *src, int n, float *dst)
 {
@@ -287,3 +355,4 @@ mc_unit_float_row_avx2 (const uint8_t *src, int n, float *dst)
     }
   }
 }
+#endif   /* !MC_PP_AVX_VNNI */
