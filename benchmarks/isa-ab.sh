@@ -5,9 +5,10 @@
 # threads.  The pairs, where the CPU has them:
 #   fp32 image and text: the default GEMM variant against the next lower one
 #     (avx512 against avx2, or avx2 against portable), via MC_GEMM_VARIANT;
-#     with avx512 also its K blocks of 2048 (MC_GEMM_KC=2048, as on AVX2)
-#     against its own 256; and on any CPU the float tiles prefetching the
-#     next block of B against not (MC_GEMM_PREFETCH=0), and on x86 the full
+#   and in one process (bench-ab, PAIRS pairs, default 20, after the rest),
+#     with avx512 its K blocks of 2048 (MC_GEMM_KC=2048, as on AVX2)
+#     against its own 256; on any CPU the float tiles prefetching the next
+#     block of B against not (MC_GEMM_PREFETCH=0), and on x86 the full
 #     tiles' k loop in assembly against the C one (MC_GEMM_ASM=0);
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
 #     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
@@ -60,19 +61,12 @@ if [ -n "$lower" ]; then
   pairs+=("fp32 image|-||MC_GEMM_VARIANT=$lower|")
   pairs+=("fp32 text|-|--text|MC_GEMM_VARIANT=$lower|--text")
 fi
-# the float tiles prefetching the next block of B, against not (any CPU)
-pairs+=("fp32 image, B prefetched vs not|-||MC_GEMM_PREFETCH=0|")
-pairs+=("fp32 text, B prefetched vs not|-|--text|MC_GEMM_PREFETCH=0|--text")
-# the tiles' k loop in assembly against the C loop (avx2 and avx512)
-if [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ]; then
-  pairs+=("fp32 image, tile k loop asm vs C|-||MC_GEMM_ASM=0|")
-  pairs+=("fp32 text, tile k loop asm vs C|-|--text|MC_GEMM_ASM=0|--text")
-fi
-# the AVX-512 kernel's K blocks of 256 against the AVX2 kernel's 2048
-if [ "$fp32" = avx512 ]; then
-  pairs+=("fp32 image, avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||-|")
-  pairs+=("fp32 text, avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048|--text|-|--text")
-fi
+# The GEMM timing experiments that can change between products run in one
+# process instead (bench-ab, at the end): two processes a few seconds apart
+# differed by more than these experiments do.  "NAME|A|B|CONDITION"
+ab_pairs=("B prefetched vs not||MC_GEMM_PREFETCH=0|any")
+ab_pairs+=("tile k loop asm vs C||MC_GEMM_ASM=0|x86")
+ab_pairs+=("avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||avx512")
 bf16_native=$("$mc" bench --model "$s0" --config mobileclip_s0 --iterations 1 --threads 1 --precision bf16 \
     | field bf16_native)
 if [ "$bf16_native" = true ]; then
@@ -137,3 +131,23 @@ awk -F'|' '
       ma = median(va, key, n[key]); mb = median(vb, key, n[key]);
       printf "{\"pair\": \"%s\", \"threads\": %s, \"a_kernel\": \"%s\", \"a_ms\": %.2f, \"b_kernel\": \"%s\", \"b_ms\": %.2f, \"a_over_b\": %.3f, \"rounds\": %d}\n",
         kk[1], kk[2], ka[key], ma, kb[key], mb, ma / mb, n[key] } }' "$results"
+
+# the GEMM experiments in one process: bench-ab alternates the two settings
+# pair by pair (its JSON: each side's median, the pairs' ratios a/b)
+for t in 1 2; do
+  for p in "${ab_pairs[@]}"; do
+    IFS='|' read -r name set_a set_b cond <<< "$p"
+    case $cond in
+      x86) [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ] || continue ;;
+      avx512) [ "$fp32" = avx512 ] || continue ;;
+    esac
+    for enc in image text; do
+      text=()
+      [ "$enc" = text ] && text=(--text)
+      echo "# in one process: fp32 $enc, $name, $t thread(s)"
+      "$build/benchmarks/bench-ab" --model "$s0" --config mobileclip_s0 --threads "$t" \
+          "${text[@]}" --pairs "${PAIRS:-20}" --a "$set_a" --b "$set_b" | tr -d '\n'
+      echo
+    done
+  done
+done

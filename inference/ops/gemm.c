@@ -966,23 +966,23 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
     j->ik->release ();
 }
 
-/* MC_GEMM_KC=N (N ≥ 16) replaces the float kernels' K block (2048 on AVX2,
- * 256 on AVX-512, gemm_avx*.c): a timing experiment for machines this
- * project could not time on (isa-ab.sh), read once.  Other K blocks sum in
- * another order, so results move within the error bounds; the tests run the
- * kernels' own. */
-static int kc_override;
+/* Timing experiments (gemm.h), read once from the environment and changed
+ * between products by mc_gemm_set_experiments.  MC_GEMM_KC=N (N ≥ 16)
+ * replaces the float kernels' K block (2048 on AVX2, 256 on AVX-512,
+ * gemm_avx*.c); other K blocks sum in another order, so results move within
+ * the error bounds, and the tests run the kernels' own.  MC_GEMM_ASM=0 makes
+ * the float tiles run the C k loop instead of the assembly one
+ * (gemm_kernels.h), MC_GEMM_PREFETCH=0 stops their prefetching of B: same
+ * bits either way. */
+static int kc_override, prefetch_off;
 static pthread_once_t experiments_once = PTHREAD_ONCE_INIT;
-
-/* MC_GEMM_ASM=0 makes the float tiles run the C k loop instead of the
- * assembly one (gemm_kernels.h), another timing experiment read here: every
- * product reads its K block first.  Same bits either way. */
 int mc_gemm_asm_off;
 
 static void
 read_experiments (void)
 {
   const char *p = getenv ("MC_GEMM_KC"), *asm_loop = getenv ("MC_GEMM_ASM");
+  const char *pf = getenv ("MC_GEMM_PREFETCH");
   long v = 0;
 
   /* digits by hand: the bare-metal test build (tests/emulated) has no strtol */
@@ -991,6 +991,25 @@ read_experiments (void)
   kc_override = p && *p == '\0' && v >= 16 && v <= 65536 ? (int) v : 0;
   if (asm_loop)   /* unset: whatever a test chose stays */
     mc_gemm_asm_off = asm_loop[0] == '0' && asm_loop[1] == '\0';
+  prefetch_off = pf && pf[0] == '0' && pf[1] == '\0';
+}
+
+void
+mc_gemm_get_experiments (mc_gemm_experiments *e)
+{
+  pthread_once (&experiments_once, read_experiments);
+  e->kc = kc_override;
+  e->asm_off = mc_gemm_asm_off;
+  e->prefetch_off = prefetch_off;
+}
+
+void
+mc_gemm_set_experiments (const mc_gemm_experiments *e)
+{
+  pthread_once (&experiments_once, read_experiments);
+  kc_override = e->kc >= 16 && e->kc <= 65536 ? e->kc : 0;
+  mc_gemm_asm_off = e->asm_off != 0;
+  prefetch_off = e->prefetch_off != 0;
 }
 
 static int
@@ -1006,22 +1025,10 @@ mc_gemm_k_block (mc_gemm_variant v)
   return float_kc (kernels_for (v));
 }
 
-/* MC_GEMM_PREFETCH=0 turns the float tiles' prefetching of B off (a timing
- * experiment, isa-ab.sh), read once. */
-static int prefetch_off;
-static pthread_once_t prefetch_once = PTHREAD_ONCE_INIT;
-
-static void
-prefetch_init (void)
-{
-  const char *p = getenv ("MC_GEMM_PREFETCH");
-  prefetch_off = p && p[0] == '0' && p[1] == '\0';
-}
-
 static int
 prefetch_b (void)
 {
-  pthread_once (&prefetch_once, prefetch_init);
+  pthread_once (&experiments_once, read_experiments);
   return !prefetch_off;
 }
 

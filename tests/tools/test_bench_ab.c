@@ -1,0 +1,105 @@
+/* test_bench_ab.c — bench-ab (its path is argv[1]) on tiny_s0, image and
+ * text: the settings reach the products in one process and only there.
+ * The assembly k loop and the prefetching off against the defaults keep
+ * the bits (max_abs_diff 0), K blocks of 16 change them (a setting that did
+ * not take effect would give 0), the timing fields are in order, and an
+ * unknown setting is a usage error (exit 2). */
+#include <cjson/cJSON.h>
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+/* The JSON of one run, or NULL; *status gets the exit status. */
+static cJSON *
+run_ab (const char *tool, const char *dir, int text, const char *a, const char *b,
+    int *status)
+{
+  const char *argv[16] = { tool, "--model", dir, "--threads", "2", "--pairs", "4",
+    "--block", "1", "--a", a, "--b", b };
+  int argc = 13, wait_status = 0;
+  GError *error = NULL;
+  char *out = NULL;
+  cJSON *root;
+
+  if (text)
+    argv[argc++] = "--text";
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          &out, NULL, &wait_status, &error)) {
+    fprintf (stderr, "cannot run %s: %s\n", tool, error->message);
+    g_error_free (error);
+    *status = -1;
+    return NULL;
+  }
+  *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  root = *status == 0 ? cJSON_Parse (out) : NULL;
+  g_free (out);
+  return root;
+}
+
+static double
+number (const cJSON *root, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItem (root, key);
+  return cJSON_IsNumber (v) ? v->valuedouble : NAN;
+}
+
+static void
+check (const char *tool, const char *dir, int text, const char *a, const char *b,
+    int same_bits)
+{
+  const char *what = text ? "text" : "image";
+  int status;
+  cJSON *root = run_ab (tool, dir, text, a, b, &status);
+
+  CHECK (root != NULL, "%s --a \"%s\" --b \"%s\": exit %d or no JSON", what, a, b, status);
+  if (!root)
+    return;
+  const double diff = number (root, "max_abs_diff"), largest = number (root, "max_abs_b");
+  const double q1 = number (root, "a_over_b_q1"), med = number (root, "a_over_b_median");
+  const double q3 = number (root, "a_over_b_q3"), lo = number (root, "a_over_b_min");
+  const double hi = number (root, "a_over_b_max");
+  printf ("  %-5s a \"%s\" b \"%s\": a/b %.3f, max |diff| %g of max |b| %g\n", what, a, b,
+      med, diff, largest);
+  CHECK (number (root, "a_median_ms") > 0 && number (root, "b_median_ms") > 0,
+      "%s: medians not positive", what);
+  CHECK (lo > 0 && lo <= q1 && q1 <= med && med <= q3 && q3 <= hi,
+      "%s: ratios out of order (%g %g %g %g %g)", what, lo, q1, med, q3, hi);
+  CHECK (largest > 0, "%s: embeddings all zero", what);
+  if (same_bits)
+    CHECK (diff == 0, "%s a \"%s\" b \"%s\": embeddings differ by %g", what, a, b, diff);
+  else
+    CHECK (diff > 0 && diff < 1e-4 * largest,
+        "%s a \"%s\" b \"%s\": max |diff| %g, not in (0, 1e-4 × %g)", what, a, b, diff, largest);
+  cJSON_Delete (root);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *golden = mc_test_golden_dir ();
+  char *dir;
+  int status;
+
+  if (!golden)
+    return MC_TEST_SKIP;
+  if (argc < 2) {
+    fprintf (stderr, "usage: %s PATH-TO-bench-ab\n", argv[0]);
+    return 1;
+  }
+  dir = g_build_filename (golden, "tiny_s0", NULL);
+  for (int text = 0; text <= 1; text++) {
+    check (argv[1], dir, text, "", "MC_GEMM_ASM=0,MC_GEMM_PREFETCH=0", 1);
+    check (argv[1], dir, text, "MC_GEMM_KC=16", "", 0);
+  }
+  cJSON *bad = run_ab (argv[1], dir, 0, "MC_GEMM_KC=8", "", &status);
+  CHECK (!bad && status == 2, "--a MC_GEMM_KC=8 (below 16): exit %d, not 2", status);
+  cJSON_Delete (bad);
+  bad = run_ab (argv[1], dir, 0, "", "MC_GEMM_FOO=1", &status);
+  CHECK (!bad && status == 2, "--b MC_GEMM_FOO=1: exit %d, not 2", status);
+  cJSON_Delete (bad);
+  g_free (dir);
+  return mc_test_finish ("bench-ab");
+}
