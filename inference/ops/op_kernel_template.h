@@ -31,6 +31,9 @@
 #define MC_DW_P7 6
 #endif
 #define MC_DW_MAXP (MC_DW_P3 > MC_DW_P7 ? MC_DW_P3 : MC_DW_P7)
+#if MC_DW_MAXP != 4 && MC_DW_MAXP != 8 && MC_DW_MAXP != 12 && MC_DW_MAXP != 16
+#error "slide_tail has instances for strips of up to 4, 8, 12 or 16 pixels"
+#endif
 #define MC_DW_MAXKW 7
 
 MC_INLINE int imin (int a, int b) { return a < b ? a : b; }
@@ -258,23 +261,23 @@ slide_strip (const int P, const int KW, const int checked, const strip *s)
     v_store (s->out + p * s->cout, acc[p]);
 }
 
-/* The last r < P pixels of a row as one checked strip of r: each r its own
- * instance, so that every accumulator is a register. */
+/* r ≤ MC_DW_MAXP pixels as one checked strip of r (the last r < P of a
+ * row, or a short row's strip): each r its own instance, so that every
+ * accumulator is a register. */
 MC_INLINE void
 slide_tail (const int KW, int r, const strip *s)
 {
 #define MC_TAIL(n) case n: slide_strip (n, KW, 1, s); return;
   switch (r) {
-    MC_TAIL (1) MC_TAIL (2) MC_TAIL (3) MC_TAIL (4) MC_TAIL (5)
-#if MC_DW_MAXP > 6
-    MC_TAIL (6) MC_TAIL (7)
+    MC_TAIL (1) MC_TAIL (2) MC_TAIL (3) MC_TAIL (4)
+#if MC_DW_MAXP >= 8
+    MC_TAIL (5) MC_TAIL (6) MC_TAIL (7) MC_TAIL (8)
 #endif
-#if MC_DW_MAXP > 8
-    MC_TAIL (8) MC_TAIL (9)
+#if MC_DW_MAXP >= 12
+    MC_TAIL (9) MC_TAIL (10) MC_TAIL (11) MC_TAIL (12)
 #endif
-#if MC_DW_MAXP > 10
-    MC_TAIL (10) MC_TAIL (11) MC_TAIL (12) MC_TAIL (13) MC_TAIL (14)
-    MC_TAIL (15)
+#if MC_DW_MAXP >= 16
+    MC_TAIL (13) MC_TAIL (14) MC_TAIL (15) MC_TAIL (16)
 #endif
     default: return;
   }
@@ -322,24 +325,69 @@ slide_row_7 (const strip *row, int o_begin, int o_end, int pad, int wo)
   slide_row_kw (7, MC_DW_P7, row, o_begin, o_end, pad, wo);
 }
 
+/* A row narrower than two strips of P (stage 3's 16 pixels and stage 4's 8
+ * for AVX-512's P of 12 and 16) in as few near-equal checked strips as fit:
+ * one of 16, two of 8.  Strips narrower than MC_DW_MIN_SHORT leave too few
+ * accumulators to hide the FMA latency, so such rows keep chan_strip's P×NV
+ * tile (slide_row).  Same sums, bit for bit, as either. */
+#define MC_DW_MIN_SHORT 6
+MC_INLINE void
+slide_short_row_kw (const int KW, const int P, const strip *row, int o_begin,
+    int o_end, int pad, int wo)
+{
+  strip s = *row;
+  int ox = 0, left = wo;
+
+  for (int k = (wo + P - 1) / P; k > 0; k--) {
+    const int np = (left + k - 1) / k;
+    for (int o0 = o_begin; o0 < o_end; o0 += MC_VL) {
+      at_strip (&s, row, 1, o0, ox, pad);
+      slide_tail (KW, np, &s);
+    }
+    ox += np;
+    left -= np;
+  }
+}
+
+static __attribute__ ((noinline)) void
+slide_short_row_3 (const strip *row, int o_begin, int o_end, int pad, int wo)
+{
+  slide_short_row_kw (3, MC_DW_P3, row, o_begin, o_end, pad, wo);
+}
+
+static __attribute__ ((noinline)) void
+slide_short_row_7 (const strip *row, int o_begin, int o_end, int pad, int wo)
+{
+  slide_short_row_kw (7, MC_DW_P7, row, o_begin, o_end, pad, wo);
+}
+
+/* whether a row of wo < 2·P pixels splits into strips of MC_DW_MIN_SHORT
+ * or more (the narrowest is wo / strips, rounded down) */
+MC_INLINE int
+short_row_fits (int wo, int P)
+{
+  return wo / ((wo + P - 1) / P) >= MC_DW_MIN_SHORT;
+}
+
 /* The row in sliding strips where the conv has them (depthwise, stride 1,
- * 3 or 7 wide, a row of at least two strips: on shorter ones the tail would
- * do most of the work with too few accumulators); returns 0 where not. */
+ * 3 or 7 wide); returns 0 where not. */
 MC_INLINE int
 slide_row (const int kind, const strip *row, int o_begin, int o_end, int pad,
     int wo)
 {
   if (kind != 1 || row->sx != 1)
     return 0;
-  if (row->kw == 3 && wo >= 2 * MC_DW_P3) {
+  if (row->kw == 3 && wo >= 2 * MC_DW_P3)
     slide_row_3 (row, o_begin, o_end, pad, wo);
-    return 1;
-  }
-  if (row->kw == 7 && wo >= 2 * MC_DW_P7) {
+  else if (row->kw == 3 && short_row_fits (wo, MC_DW_P3))
+    slide_short_row_3 (row, o_begin, o_end, pad, wo);
+  else if (row->kw == 7 && wo >= 2 * MC_DW_P7)
     slide_row_7 (row, o_begin, o_end, pad, wo);
-    return 1;
-  }
-  return 0;
+  else if (row->kw == 7 && short_row_fits (wo, MC_DW_P7))
+    slide_short_row_7 (row, o_begin, o_end, pad, wo);
+  else
+    return 0;
+  return 1;
 }
 
 /* Checked strips over pixels [ox, end): as few as fit, of near-equal

@@ -101,6 +101,15 @@ run_all (mc_threadpool *pool)
   run (1, 32, 32, 32, 5, 41, 7, 7, 1, 3, MC_ACT_GELU, pool);    /* sliding 7×7, short last strip */
   run (1, 24, 24, 24, 6, 23, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* sliding 7×7, 8-pixel strips and a 7-pixel tail */
   run (1, 24, 24, 24, 6, 19, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* the same with a 3-pixel tail */
+  /* rows narrower than two strips (AVX-512: P = 16 for 3×3, 12 for 7×7):
+   * near-equal sliding strips where each has 6 pixels or more */
+  run (1, 48, 48, 48, 16, 16, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* stage 3's 7×7: two strips of 8 */
+  run (1, 40, 40, 40, 16, 16, 3, 3, 1, 1, MC_ACT_NONE, pool);    /* stage 3's 3×3: one of 16 */
+  run (2, 32, 32, 32, 8, 8, 7, 7, 1, 3, MC_ACT_NONE, pool);      /* stage 4: one of 8 */
+  run (1, 32, 32, 32, 5, 13, 7, 7, 1, 3, MC_ACT_GELU, pool);    /* 7 + 6 */
+  run (1, 32, 32, 32, 4, 11, 7, 7, 1, 3, MC_ACT_NONE, pool);    /* 11 */
+  run (1, 32, 32, 32, 3, 31, 3, 3, 1, 1, MC_ACT_NONE, pool);    /* 16 + 15 */
+  run (1, 32, 32, 32, 3, 9, 3, 3, 1, 1, MC_ACT_NONE, pool);     /* 9, or 5 + 4: chan_strip */
   run (2, 16, 16, 16, 3, 5, 7, 7, 1, 3, MC_ACT_GELU, pool);      /* kernel wider than the map */
   run (2, 8, 8, 8, 1, 77, 1, 11, 1, 0, MC_ACT_NONE, pool);       /* text 1×11 (pad 0 on h) */
   run (1, 12, 24, 12, 15, 15, 7, 7, 2, 3, MC_ACT_GELU, pool);    /* downsample 1→2 per group */
