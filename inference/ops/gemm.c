@@ -48,6 +48,12 @@ v_div (vf a, vf b)
   return a / b;
 }
 
+static inline vf
+v_min (vf a, vf b)
+{
+  return v_select_gt (b, a, a, b);
+}
+
 #define MC_T_SYMBOL mc_gemm_kernels_portable
 #define MC_T_LABEL "portable"
 #define MC_VL 4

@@ -11,7 +11,8 @@
  *   MC_KC, MC_NC              cache blocking (see gemm_kernels.h)
  *   vf, vi                    GCC vectors of MC_VL floats / int32 (operators
  *                             work on them; casts between them reinterpret)
- *   v_load, v_store (unaligned), v_set1, v_max, v_div,
+ *   v_load, v_store (unaligned), v_set1, v_max (a > b ? a : b), v_div,
+ *   v_min (a < b ? a : b: b when either is NaN, as MINPS),
  *   v_fma (a·b + c, fused where the ISA can), v_select_gt (x > y ? a : b)
  * and may define
  *   MC_TILE_STEPS             k = f (m, kc, a, lda, b, acc, &pf, pf_end):
@@ -181,8 +182,7 @@ gelu_group (vf *xs, const int ways)
 
   MC_EACH {
     const vf zx = xs[w] * v_set1 (0.707106781186547524f);
-    z[w] = v_max (v_set1 (-3.9f), v_select_gt (zx, v_set1 (3.9f),
-          v_set1 (3.9f), zx));
+    z[w] = v_max (v_set1 (-3.9f), v_min (v_set1 (3.9f), zx));
   }
   MC_EACH z2[w] = z[w] * z[w];
   MC_EACH p[w] = v_fma (v_set1 (2.010446884e-08f), z2[w],

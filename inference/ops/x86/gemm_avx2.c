@@ -11,6 +11,7 @@
 #include "vec_avx2.h"
 
 static inline vf v_div (vf a, vf b) { return _mm256_div_ps (a, b); }
+static inline vf v_min (vf a, vf b) { return _mm256_min_ps (a, b); }
 static inline vf
 v_select_gt (vf x, vf y, vf a, vf b)
 {

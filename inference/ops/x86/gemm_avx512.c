@@ -13,6 +13,7 @@
 #include "vec_avx512.h"
 
 static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
+static inline vf v_min (vf a, vf b) { return _mm512_min_ps (a, b); }
 static inline vf
 v_select_gt (vf x, vf y, vf a, vf b)
 {
