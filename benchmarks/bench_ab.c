@@ -3,8 +3,9 @@
  *   bench-ab --model MODEL [--config NAME] [--threads N] [--text]
  *            [--pairs K] [--block B] --a SETTINGS --b SETTINGS
  *
- * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1 and
- * MC_GEMM_PREFETCH=0|1, separated by spaces or commas; what it leaves out
+ * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1
+ * and MC_POOL_BALANCE=0|1 (the thread pool's chunks sized by the threads'
+ * speeds, runtime/threadpool.c), separated by spaces or commas; what it leaves out
  * keeps the value the environment gave (an empty list: the defaults).  K
  * pairs (default 20) of B forward passes (default 3) under each setting, the
  * order alternating from pair to pair, after 3 untimed passes of each.  On a
@@ -25,6 +26,7 @@
 
 #include "mobileclip.h"
 #include "ops/gemm.h"
+#include "runtime/threadpool.h"
 #include "bench_args.h"
 #include "bench_timing.h"
 
@@ -35,15 +37,29 @@ usage (int status)
 {
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
       "[--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
-      "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1 "
-      "(spaces or commas between)\n", prog);
+      "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
+      "MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
 }
 
-/* Applies SETTINGS to e; 0 on an unknown name or value. */
-static int
-parse_settings (const char *spec, mc_gemm_experiments *e)
+/* One side's settings: the GEMM's experiments and the pool's balancing. */
+typedef struct {
+  mc_gemm_experiments e;
+  int balance;
+} setting;
+
+static void
+apply (const setting *s)
 {
+  mc_gemm_set_experiments (&s->e);
+  mc_threadpool_set_balancing (s->balance);
+}
+
+/* Applies SETTINGS to st; 0 on an unknown name or value. */
+static int
+parse_settings (const char *spec, setting *st)
+{
+  mc_gemm_experiments *e = &st->e;
   gchar **items = g_strsplit_set (spec, " ,", -1);
   int ok = 1;
 
@@ -66,6 +82,8 @@ parse_settings (const char *spec, mc_gemm_experiments *e)
       e->asm_off = v == 0;
     else if (!strncmp (items[i], "MC_GEMM_PREFETCH=", 17) && (v == 0 || v == 1))
       e->prefetch_off = v == 0;
+    else if (!strncmp (items[i], "MC_POOL_BALANCE=", 16) && (v == 0 || v == 1))
+      st->balance = (int) v;
     else
       ok = 0;
   }
@@ -110,7 +128,7 @@ main (int argc, char **argv)
   };
   const char *model = NULL, *spec[2] = { NULL, NULL };
   mc_params params = mc_params_default ();
-  mc_gemm_experiments side[2];
+  setting side[2];
   int pairs = 20, block = 3, opt, d;
   mc_context *ctx = NULL;
   mc_error err = { 0 };
@@ -135,7 +153,8 @@ main (int argc, char **argv)
   }
   if (!model || !spec[0] || !spec[1] || optind != argc)
     usage (2);
-  mc_gemm_get_experiments (&side[0]);
+  mc_gemm_get_experiments (&side[0].e);
+  side[0].balance = mc_threadpool_balancing ();
   side[1] = side[0];
   for (int s = 0; s < 2; s++)
     if (!parse_settings (spec[s], &side[s])) {
@@ -159,7 +178,7 @@ main (int argc, char **argv)
   for (int s = 0; s < 2; s++) {
     out[s] = g_new (float, d);
     t[s] = g_new (double, pairs);
-    mc_gemm_set_experiments (&side[s]);
+    apply (&side[s]);
     p.out = out[s];
     for (int w = 0; w < 3; w++)
       run (&p);
@@ -172,7 +191,7 @@ main (int argc, char **argv)
   for (int i = 0; i < pairs; i++) {
     for (int o = 0; o < 2; o++) {
       const int s = i % 2 ? 1 - o : o;
-      mc_gemm_set_experiments (&side[s]);
+      apply (&side[s]);
       p.out = out[s];
       const double t0 = now_ms ();
       for (int b = 0; b < block; b++)

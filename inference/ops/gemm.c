@@ -949,12 +949,47 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 }
 
 static void
+release_kernels (const gemm_job *j)
+{
+  if (j->bk && j->bk->release)
+    j->bk->release ();
+  if (j->ik && j->ik->release)
+    j->ik->release ();
+}
+
+/* Row strips [begin, end) × every panel: the pool's chunk of a product
+ * split by rows (its chunks follow the threads' speeds, threadpool.c). */
+static void
+run_strips (void *arg, int64_t begin, int64_t end, int worker)
+{
+  const gemm_job *j = arg;
+  const int m1 = (int) (end * j->mr < j->M ? end * j->mr : j->M);
+
+  (void) worker;
+  run_region (j, (int) begin * j->mr, m1, 0, (j->N + j->kr->nr - 1) / j->kr->nr);
+  release_kernels (j);
+}
+
+/* Every row × panels [begin, end): a product split by panels. */
+static void
+run_panels (void *arg, int64_t begin, int64_t end, int worker)
+{
+  const gemm_job *j = arg;
+
+  (void) worker;
+  run_region (j, 0, j->M, (int) begin, (int) end);
+  release_kernels (j);
+}
+
+/* Parts [begin, end) of the tm × tn grid (products split both ways). */
+static void
 run_part (void *arg, int64_t begin, int64_t end, int worker)
 {
   const gemm_job *j = arg;
   const int mt = (j->M + j->mr - 1) / j->mr;
   const int pt = (j->N + j->kr->nr - 1) / j->kr->nr;
 
+  (void) worker;
   for (int64_t idx = begin; idx < end; idx++) {
     const int im = (int) (idx / j->tn), in = (int) (idx % j->tn);
     int m0 = (int) ((int64_t) im * mt / j->tm) * j->mr;
@@ -966,10 +1001,7 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
     if (m0 < m1 && p0 < p1)
       run_region (j, m0, m1, p0, p1);
   }
-  if (j->bk && j->bk->release)
-    j->bk->release ();
-  if (j->ik && j->ik->release)
-    j->ik->release ();
+  release_kernels (j);
 }
 
 /* Timing experiments (gemm.h), read once from the environment and changed
@@ -1157,6 +1189,10 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   t0 = hooks ? hooks->now_ms () : 0;
   if (j.tm * j.tn == 1)
     run_part (&j, 0, 1, 0);
+  else if (j.tn == 1 && j.tm == mc_threadpool_size (pool))
+    mc_parallel_for (pool, (j.M + j.mr - 1) / j.mr, 1, run_strips, &j);
+  else if (j.tm == 1 && j.tn == mc_threadpool_size (pool))
+    mc_parallel_for (pool, (j.N + j.kr->nr - 1) / j.kr->nr, 1, run_panels, &j);
   else
     mc_parallel_for (pool, j.tm * j.tn, 1, run_part, &j);
   if (hooks) {

@@ -37,11 +37,16 @@ struct mc_threadpool {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   pthread_cond_t done;
-  /* the current job, written by the caller before the generation bump */
+  /* the current job, written by the caller before the generation bump:
+   * chunk c is items [bound[c], bound[c + 1]) */
   mc_range_fn fn;
   void *arg;
-  int64_t n, chunk;
+  int64_t *bound;
   int n_chunks;
+  /* balancing (see split): each thread's relative speed, and the time each
+   * chunk of the current job took */
+  double *share;
+  int64_t *chunk_ns;
   atomic_int pending;            /* worker chunks not finished yet */
   atomic_uint_fast64_t generation;
   atomic_int quit;
@@ -105,12 +110,9 @@ chunks_done (mc_threadpool *pool, uint_fast64_t unused)
 static void
 run_chunk (mc_threadpool *pool, int c)
 {
-  int64_t begin = (int64_t) c * pool->chunk;
-  int64_t end = begin + pool->chunk;
-  if (end > pool->n)
-    end = pool->n;
-  if (begin < end)
-    pool->fn (pool->arg, begin, end, c);
+  const int64_t t0 = now_ns ();
+  pool->fn (pool->arg, pool->bound[c], pool->bound[c + 1], c);
+  pool->chunk_ns[c] = now_ns () - t0;
 }
 
 static void *
@@ -165,10 +167,19 @@ mc_threadpool_new (int n_threads)
   atomic_init (&pool->generation, 0);
   atomic_init (&pool->quit, 0);
   pool->threads = calloc ((size_t) n_threads, sizeof *pool->threads);
-  if (!pool->threads) {
+  pool->bound = calloc ((size_t) n_threads + 1, sizeof *pool->bound);
+  pool->share = calloc ((size_t) n_threads, sizeof *pool->share);
+  pool->chunk_ns = calloc ((size_t) n_threads, sizeof *pool->chunk_ns);
+  if (!pool->threads || !pool->bound || !pool->share || !pool->chunk_ns) {
+    free (pool->threads);
+    free (pool->bound);
+    free (pool->share);
+    free (pool->chunk_ns);
     free (pool);
     return NULL;
   }
+  for (int i = 0; i < n_threads; i++)
+    pool->share[i] = 1.0;
   /* worker i (1..n-1) runs chunk i; the caller runs chunk 0 */
   for (int i = 1; i < n_threads; i++) {
     worker_start *ws = malloc (sizeof *ws);
@@ -200,6 +211,9 @@ mc_threadpool_free (mc_threadpool *pool)
   pthread_cond_destroy (&pool->wake);
   pthread_cond_destroy (&pool->done);
   free (pool->threads);
+  free (pool->bound);
+  free (pool->share);
+  free (pool->chunk_ns);
   free (pool);
 }
 
@@ -209,11 +223,98 @@ mc_threadpool_size (const mc_threadpool *pool)
   return pool ? pool->n_threads : 1;
 }
 
+/* Balancing.  On a shared VM one vCPU is often slower than the other for
+ * seconds at a time (another tenant on its core: on the 2-vCPU Sapphire
+ * Rapids-class guest one MCi0 forward on 1 thread took 40 ms on one vCPU and
+ * 56 ms on the other, which of them changing every few seconds), and a
+ * thread also loses time to other processes on its CPU (a decoder); an op cut
+ * into equal halves waits for the slower thread.  So the pool cuts each job
+ * in proportion to its threads' recent speeds: after every job whose chunks
+ * all ran MC_BALANCE_MIN_NS or longer, each thread's items per ns over their
+ * mean moves its share MC_SHARE_RATE of the way (shares stay within
+ * [MC_SHARE_MIN, MC_SHARE_MAX]).  Chunks stay contiguous and one per thread,
+ * so equal speeds cost nothing, and every op computes an item the same way
+ * whoever runs it: the results do not change.  MC_POOL_BALANCE=0 (or
+ * mc_threadpool_set_balancing) cuts equal chunks, for timing comparisons. */
+#define MC_BALANCE_MIN_NS 20000
+#define MC_SHARE_MIN 0.4
+#define MC_SHARE_MAX 2.5
+#define MC_SHARE_RATE 0.25
+
+static atomic_int balancing = -1;   /* -1: not read from the environment yet */
+
+static int
+balancing_on (void)
+{
+  int b = atomic_load_explicit (&balancing, memory_order_relaxed);
+  if (b < 0) {
+    const char *env = getenv ("MC_POOL_BALANCE");
+    b = !(env && env[0] == '0' && env[1] == '\0');
+    atomic_store_explicit (&balancing, b, memory_order_relaxed);
+  }
+  return b;
+}
+
+int
+mc_threadpool_balancing (void)
+{
+  return balancing_on ();
+}
+
+void
+mc_threadpool_set_balancing (int on)
+{
+  atomic_store_explicit (&balancing, on != 0, memory_order_relaxed);
+}
+
+/* Bounds of `chunks` chunks over n items in units of grain, each at least
+ * one unit, in proportion to the threads' shares (equal without balancing). */
+static void
+split (mc_threadpool *pool, int64_t n, int64_t grain, int chunks, int balance)
+{
+  const int64_t units = (n + grain - 1) / grain;
+  double total = 0, acc = 0;
+  int64_t prev = 0;
+
+  for (int c = 0; c < chunks; c++)
+    total += balance ? pool->share[c] : 1.0;
+  pool->bound[0] = 0;
+  for (int c = 0; c < chunks; c++) {
+    acc += balance ? pool->share[c] : 1.0;
+    int64_t u = (int64_t) (units * acc / total + 0.5);
+    if (u < prev + 1)
+      u = prev + 1;
+    if (u > units - (chunks - 1 - c))
+      u = units - (chunks - 1 - c);
+    pool->bound[c + 1] = u * grain < n ? u * grain : n;
+    prev = u;
+  }
+}
+
+/* After a job over every thread: each thread's speed over the mean. */
+static void
+update_shares (mc_threadpool *pool, int chunks)
+{
+  double speed[chunks], mean = 0;
+
+  for (int c = 0; c < chunks; c++) {
+    if (pool->chunk_ns[c] < MC_BALANCE_MIN_NS)
+      return;
+    speed[c] = (double) (pool->bound[c + 1] - pool->bound[c]) / (double) pool->chunk_ns[c];
+    mean += speed[c] / chunks;
+  }
+  for (int c = 0; c < chunks; c++) {
+    double s = pool->share[c] + MC_SHARE_RATE * (speed[c] / mean - pool->share[c]);
+    pool->share[c] = s < MC_SHARE_MIN ? MC_SHARE_MIN : s > MC_SHARE_MAX ? MC_SHARE_MAX : s;
+  }
+}
+
 void
 mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     mc_range_fn fn, void *arg)
 {
-  int64_t chunks, chunk;
+  int64_t chunks;
+  int balance;
 
   if (n <= 0)
     return;
@@ -226,13 +327,11 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
   }
   if (chunks > pool->n_threads)
     chunks = pool->n_threads;
-  chunk = (n + chunks - 1) / chunks;
-  chunks = (n + chunk - 1) / chunk;
+  balance = balancing_on () && chunks == pool->n_threads;
+  split (pool, n, grain, (int) chunks, balance);
 
   pool->fn = fn;
   pool->arg = arg;
-  pool->n = n;
-  pool->chunk = chunk;
   pool->n_chunks = (int) chunks;
   atomic_store_explicit (&pool->pending, (int) chunks - 1, memory_order_relaxed);
   /* the release publishes the job fields to workers that see the bump */
@@ -249,4 +348,7 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
       pthread_cond_wait (&pool->done, &pool->lock);
     pthread_mutex_unlock (&pool->lock);
   }
+  /* the workers' chunk times were published by their release of pending */
+  if (balance)
+    update_shares (pool, (int) chunks);
 }

@@ -2,7 +2,8 @@
  *
  * Ops call mc_parallel_for with a range of independent work items; the pool
  * cuts it into at most n_threads contiguous chunks (never smaller than
- * `grain` items) and runs them, the calling thread taking the first chunk.
+ * `grain` items, sized by the threads' recent speeds) and runs them, the
+ * calling thread taking the first chunk.
  * Workers poll briefly for the next call, then sleep on a condition
  * variable; a forward pass creates no threads.
  */
@@ -21,8 +22,17 @@ mc_threadpool *mc_threadpool_new (int n_threads);
 void mc_threadpool_free (mc_threadpool *pool);
 int mc_threadpool_size (const mc_threadpool *pool);
 
-/* Runs fn over [0, n).  pool may be NULL (runs inline on one thread). */
+/* Runs fn over [0, n).  pool may be NULL (runs inline on one thread).
+ * Chunk boundaries are multiples of grain (or n); chunk i runs on thread i,
+ * and the chunks' sizes follow the threads' recent speeds (threadpool.c):
+ * fn must compute an item the same way whichever chunk holds it. */
 void mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     mc_range_fn fn, void *arg);
+
+/* Equal chunks (0) or chunks balanced by speed (1, the default; the
+ * environment's MC_POOL_BALANCE=0 turns it off): a timing experiment, for
+ * every pool of the process. */
+void mc_threadpool_set_balancing (int on);
+int mc_threadpool_balancing (void);
 
 #endif

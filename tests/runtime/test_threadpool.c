@@ -7,7 +7,9 @@
  * (the polled hand-over); calls after the workers have gone to sleep (the
  * condition-variable wake-up); a worker chunk that outlasts the caller's poll
  * (the caller's own sleep); a NULL pool.  A lost wake-up hangs the test, and
- * meson's timeout fails it.
+ * meson's timeout fails it.  Balancing: a thread that takes twice as long
+ * per item gets fewer items in the calls that follow, equal chunks come
+ * back when the speeds do, and MC_POOL_BALANCE's switch turns it off.
  */
 #include <glib.h>
 #include <stdatomic.h>
@@ -28,6 +30,8 @@ typedef struct {
   int64_t grain, n;
   atomic_int short_chunks;              /* a chunk below grain, not the last */
   int slow_worker_us;                   /* workers (index > 0) sleep this long */
+  int item_us[MAX_CHUNKS];              /* per item, by worker index */
+  int64_t items[MAX_CHUNKS];            /* the chunk each index ran */
 } job;
 
 static void
@@ -46,6 +50,9 @@ visit (void *p, int64_t begin, int64_t end, int worker)
     atomic_fetch_add (&j->short_chunks, 1);
   if (worker > 0 && j->slow_worker_us)
     g_usleep (j->slow_worker_us);
+  j->items[worker] = end - begin;
+  if (j->item_us[worker])
+    g_usleep ((gulong) (j->item_us[worker] * (end - begin)));
   for (int64_t i = begin; i < end; i++)
     atomic_fetch_add (&j->visits[i], 1);
   atomic_fetch_sub (&j->worker_busy[worker], 1);
@@ -82,6 +89,59 @@ run_once (mc_threadpool *pool, int64_t n, int64_t grain, int slow_worker_us)
   return mc_test_failures - before;
 }
 
+/* A call over 40 items where thread 0 takes us0 µs per item and thread 1
+ * us1; the items thread 1 ran. */
+static int64_t
+timed_call (mc_threadpool *pool, int us0, int us1)
+{
+  static job j;
+
+  memset (&j, 0, sizeof j);
+  j.grain = 1;
+  j.n = 40;
+  j.item_us[0] = us0;
+  j.item_us[1] = us1;
+  mc_parallel_for (pool, j.n, 1, visit, &j);
+  int wrong = 0;
+  for (int64_t i = 0; i < j.n; i++)
+    wrong += atomic_load (&j.visits[i]) != 1;
+  CHECK (wrong == 0 && j.items[0] + j.items[1] == j.n, "balanced call: %d items "
+      "not visited once, chunks %ld + %ld", wrong, (long) j.items[0], (long) j.items[1]);
+  return j.items[1];
+}
+
+static void
+check_balancing (void)
+{
+  mc_threadpool *pool = mc_threadpool_new (2);
+  int64_t got = 0;
+
+  if (!pool || mc_threadpool_size (pool) != 2) {
+    CHECK (0, "a pool of 2 threads");
+    mc_threadpool_free (pool);
+    return;
+  }
+  CHECK (mc_threadpool_balancing (), "balancing is on by default");
+  /* thread 1 at half the speed: its share tends to 1/3 (13 of 40) */
+  for (int i = 0; i < 12; i++)
+    got = timed_call (pool, 500, 1000);
+  printf ("balancing: thread 1 at half speed runs %ld of 40 items\n", (long) got);
+  CHECK (got >= 10 && got <= 16, "thread 1 at half speed: %ld of 40 items, not ~13",
+      (long) got);
+  /* the same speeds again: back to halves */
+  for (int i = 0; i < 16; i++)
+    got = timed_call (pool, 500, 500);
+  printf ("balancing: at equal speeds again, %ld of 40\n", (long) got);
+  CHECK (got >= 18 && got <= 22, "equal speeds again: %ld of 40 items", (long) got);
+  /* off: equal chunks whatever the speeds */
+  mc_threadpool_set_balancing (0);
+  for (int i = 0; i < 4; i++)
+    got = timed_call (pool, 500, 1500);
+  CHECK (got == 20, "balancing off: %ld of 40 items, not 20", (long) got);
+  mc_threadpool_set_balancing (1);
+  mc_threadpool_free (pool);
+}
+
 int
 main (void)
 {
@@ -114,5 +174,6 @@ main (void)
     printf ("pool of %d threads: every call checked\n", threads);
     mc_threadpool_free (pool);
   }
+  check_balancing ();
   return mc_test_finish ("threadpool");
 }
