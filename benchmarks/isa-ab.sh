@@ -8,8 +8,10 @@
 #   and in one process (bench-ab, PAIRS pairs, default 20, after the rest),
 #     with avx512 its K blocks of 2048 (MC_GEMM_KC=2048, as on AVX2)
 #     against its own 256; on any CPU the float tiles prefetching the next
-#     block of B against not (MC_GEMM_PREFETCH=0), and on x86 the full
-#     tiles' k loop in assembly against the C one (MC_GEMM_ASM=0);
+#     block of B against not (MC_GEMM_PREFETCH=0), on x86 the full tiles'
+#     k loop in assembly against the C one (MC_GEMM_ASM=0), and on 2
+#     threads the pool's chunks sized by the threads' speeds against equal
+#     ones (MC_POOL_BALANCE=0);
 #   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
 #     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
 #     bf16 (native) against fp32;
@@ -67,6 +69,7 @@ fi
 ab_pairs=("B prefetched vs not||MC_GEMM_PREFETCH=0|any")
 ab_pairs+=("tile k loop asm vs C||MC_GEMM_ASM=0|x86")
 ab_pairs+=("avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||avx512")
+ab_pairs+=("pool chunks by speed vs equal||MC_POOL_BALANCE=0|threads")
 bf16_native=$("$mc" bench --model "$s0" --config mobileclip_s0 --iterations 1 --threads 1 --precision bf16 \
     | field bf16_native)
 if [ "$bf16_native" = true ]; then
@@ -138,6 +141,7 @@ for t in 1 2; do
     case $cond in
       x86) [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ] || continue ;;
       avx512) [ "$fp32" = avx512 ] || continue ;;
+      threads) [ "$t" -gt 1 ] || continue ;;
     esac
     for enc in image text; do
       text=()

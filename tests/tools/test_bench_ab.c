@@ -1,7 +1,8 @@
 /* test_bench_ab.c — bench-ab (its path is argv[1]) on tiny_s0, image and
  * text: the settings reach the products in one process and only there.
- * The assembly k loop and the prefetching off against the defaults keep
- * the bits (max_abs_diff 0), K blocks of 16 change them (a setting that did
+ * The assembly k loop and the prefetching off, and the thread pool's equal
+ * chunks, against the defaults keep the bits (max_abs_diff 0), K blocks of
+ * 16 change them (a setting that did
  * not take effect would give 0), the timing fields are in order, and an
  * unknown setting is a usage error (exit 2). */
 #include <cjson/cJSON.h>
@@ -91,7 +92,7 @@ main (int argc, char **argv)
   }
   dir = g_build_filename (golden, "tiny_s0", NULL);
   for (int text = 0; text <= 1; text++) {
-    check (argv[1], dir, text, "", "MC_GEMM_ASM=0,MC_GEMM_PREFETCH=0", 1);
+    check (argv[1], dir, text, "", "MC_GEMM_ASM=0,MC_GEMM_PREFETCH=0,MC_POOL_BALANCE=0", 1);
     check (argv[1], dir, text, "MC_GEMM_KC=16", "", 0);
   }
   cJSON *bad = run_ab (argv[1], dir, 0, "MC_GEMM_KC=8", "", &status);
@@ -99,6 +100,9 @@ main (int argc, char **argv)
   cJSON_Delete (bad);
   bad = run_ab (argv[1], dir, 0, "", "MC_GEMM_FOO=1", &status);
   CHECK (!bad && status == 2, "--b MC_GEMM_FOO=1: exit %d, not 2", status);
+  cJSON_Delete (bad);
+  bad = run_ab (argv[1], dir, 0, "MC_POOL_BALANCE=2", "", &status);
+  CHECK (!bad && status == 2, "--a MC_POOL_BALANCE=2: exit %d, not 2", status);
   cJSON_Delete (bad);
   g_free (dir);
   return mc_test_finish ("bench-ab");
