@@ -1,4 +1,4 @@
-/* bench_ab.c — two settings of the GEMM timing experiments, in one process.
+/* bench_ab.c — two settings of the timing experiments, in one process.
  *
  *   bench-ab --model MODEL [--config NAME] [--threads N] [--text]
  *            [--pairs K] [--block B] --a SETTINGS --b SETTINGS
@@ -14,7 +14,8 @@
  * run seconds apart do not.  Prints one JSON object: each side's median ms
  * per pass, the median, quartiles and range of the pairs' ratios a/b, and
  * the largest difference between the two sides' embeddings (0 when only
- * MC_GEMM_ASM or MC_GEMM_PREFETCH differ: they keep the bits) and the
+ * MC_GEMM_ASM, MC_GEMM_PREFETCH or MC_POOL_BALANCE differ: they keep the
+ * bits) and the
  * largest magnitude in b's.
  */
 #include <getopt.h>

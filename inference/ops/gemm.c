@@ -989,7 +989,6 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
   const int mt = (j->M + j->mr - 1) / j->mr;
   const int pt = (j->N + j->kr->nr - 1) / j->kr->nr;
 
-  (void) worker;
   for (int64_t idx = begin; idx < end; idx++) {
     const int im = (int) (idx / j->tn), in = (int) (idx % j->tn);
     int m0 = (int) ((int64_t) im * mt / j->tm) * j->mr;
@@ -1093,7 +1092,9 @@ k_block_bf16 (int K)
  * guest). */
 #define MC_GEMM_MIN_PARALLEL_MACS (1024 * 1024)
 
-/* Splits the threads into tm row parts × tn panel parts, minimizing the
+/* Splits the threads into tm row parts × tn panel parts (a split along one
+ * axis over the whole pool hands the pool that axis's strips or panels, so
+ * that the parts follow the threads' speeds: mc_gemm), minimizing the
  * register tiles of the busiest thread.  A thread that owns only some rows
  * still streams all of B, one that owns only some columns all of A: each
  * extra part that copies the larger operand counts 10% (splitting rows
