@@ -3,7 +3,8 @@
  * The plan is a flat list of layers; the forward pass walks it over three
  * channels-last buffers (current map, next map, a temporary of the same size)
  * and one buffer for the widest qkv activation; a ConvFFN runs by bands of
- * rows in per-worker scratch.
+ * rows in per-worker scratch, or, on maps with no more bands than threads,
+ * as ops split over the pool.
  */
 #include "mci.h"
 
@@ -634,25 +635,39 @@ busiest_thread_rows (int h, int rows, int n, int n_threads)
   return most;
 }
 
-/* Rows per band of the fused ConvFFN: at most as many as keep a band's
+/* Rows per band of the fused ConvFFN.  At most as many as keep a band's
  * hidden activations within 256 KiB (they stay in L2 between fc1 and fc2;
- * 128 KiB to 1 MiB measured alike on Zen 3), and among those the most that
- * give the busiest thread no more rows than any other choice: bands are
- * split over the threads in contiguous chunks, and 64 rows in bands of 5
- * (13 bands) gave one of two threads 35 rows where bands of 4 give 32. */
+ * 128 KiB to 1 MiB measured alike on Zen 3), or, where that is more, as
+ * make a band of FFN_MIN_BAND_PIXELS: each band reads all of fc1's and
+ * fc2's weights (3 MiB each in MCi0's stage 4, where bands of 40 and 24
+ * pixels ran the products at 60-80 GFLOP/s against 90-100 for one of 64).
+ * Among those, the one that gives the busiest thread the fewest rows (bands
+ * are split over the threads in contiguous chunks: 64 rows in bands of 5
+ * gave one of two threads 35 rows where bands of 4 give 32), then the
+ * fewest bands, then the largest last band (16 rows as 4 × 4, not 5, 5, 5
+ * and a band of one row, which reads the weights for 16 pixels). */
+#define FFN_MIN_BAND_PIXELS 64
+
 static int
 ffn_band_rows (int h, int w, int hidden, int n, int n_threads)
 {
   const size_t budget = 256 * 1024;
-  const int most = CLAMP ((int) (budget / ((size_t) w * hidden * sizeof (float))), 1, h);
-  int best = most;
-  int64_t best_load = busiest_thread_rows (h, most, n, n_threads);
+  const int by_budget = (int) (budget / ((size_t) w * hidden * sizeof (float)));
+  const int by_pixels = (FFN_MIN_BAND_PIXELS + w - 1) / w;
+  const int most = CLAMP (MAX (by_budget, by_pixels), 1, h);
+  int best = 0, best_bands = 0, best_last = 0;
+  int64_t best_load = 0;
 
-  for (int rows = most - 1; rows >= 1; rows--) {
+  for (int rows = most; rows >= 1; rows--) {
     const int64_t load = busiest_thread_rows (h, rows, n, n_threads);
-    if (load < best_load) {
+    const int bands = (h + rows - 1) / rows, last = h - (bands - 1) * rows;
+    if (!best || load < best_load
+        || (load == best_load && (bands < best_bands
+            || (bands == best_bands && last > best_last)))) {
       best = rows;
       best_load = load;
+      best_bands = bands;
+      best_last = last;
     }
   }
   return best;
@@ -806,10 +821,32 @@ ffn_bands (void *p, int64_t i0, int64_t i1, int worker)
   }
 }
 
-/* The fused ConvFFN: out = x + fc2(GELU(fc1(dw(x)))) (out must not be x:
- * bands read their neighbours' rows of x). */
+/* The ConvFFN over the whole map, each op split over the pool: where every
+ * thread would get one band at most, bands would have each thread read all
+ * of fc1's and fc2's weights for a few rows (MCi0's stage 4 on 2 threads:
+ * 32 pixels a thread, 48-60 GFLOP/s a thread), where split products read
+ * half each (84).  The dw output and the hidden activations fill the
+ * workers' band scratch, which holds them: every band fits one worker's
+ * part and every row is in a band. */
 static void
-ffn_fused (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const conv_ffn *f,
+ffn_split (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const conv_ffn *f,
+    const float *x, float *out, int h, int w, int c)
+{
+  const int px = sl->n * h * w;
+  float *t = m->ffn_scratch, *hid = t + (size_t) px * c;
+
+  TIMED (sl->prof, FAM_DEPTHWISE, mc_conv_forward (pool, &f->dw, x, sl->n, h, w, t, MC_ACT_NONE));
+  TIMED (sl->prof, FAM_GEMM, mc_gemm (pool, px, t, c, &f->fc1, f->b1, MC_ACT_GELU, NULL, 0, hid,
+        f->hidden));
+  TIMED (sl->prof, FAM_GEMM, mc_gemm (pool, px, hid, f->hidden, &f->fc2, f->b2, MC_ACT_NONE, x, c,
+        out, c));
+}
+
+/* The ConvFFN: out = x + fc2(GELU(fc1(dw(x)))) (out must not be x: bands
+ * read their neighbours' rows of x), by bands or, where there are no more
+ * bands than threads, by split ops.  Both give the same bits. */
+static void
+ffn_forward (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const conv_ffn *f,
     const float *x, float *out, int h, int w, int c)
 {
   const int n_threads = mc_threadpool_size (pool);
@@ -817,6 +854,10 @@ ffn_fused (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const conv_ffn *
   ffn_job j = { f, x, out, h, w, c, band, (h + band - 1) / band, sl->worker,
     m->ffn_scratch, m->ffn_per_worker, NULL };
 
+  if (sl->worker < 0 && n_threads > 1 && (int64_t) sl->n * j.n_bands <= n_threads) {
+    ffn_split (m, pool, sl, f, x, out, h, w, c);
+    return;
+  }
   if (sl->prof && sl->worker >= 0) {
     j.prof = m->worker_profile;   /* the slot's own entries: sl->prof */
   } else if (sl->prof) {
@@ -874,7 +915,7 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
       case LAYER_REPMIXER:
         TIMED (prof, FAM_DEPTHWISE, mc_conv_forward (pool, &L->mixer, cur, n, h, w, next, MC_ACT_NONE));
         swap = cur; cur = next; next = swap;
-        ffn_fused (m, pool, sl, &L->ffn, cur, next, h, w, c);
+        ffn_forward (m, pool, sl, &L->ffn, cur, next, h, w, c);
         swap = cur; cur = next; next = swap;
         break;
       case LAYER_ATTENTION: {
@@ -882,7 +923,7 @@ run_layers (mc_mci *m, mc_threadpool *pool, const run_slice *sl, const float *x,
         TIMED (prof, FAM_GEMM, mc_gemm (pool, n * T, cur, c, &L->qkv, L->qkv_bias, MC_ACT_NONE, NULL, 0, hidden, 3 * c));
         TIMED (prof, FAM_ATTENTION, mc_attention (pool, hidden, n, T, c, L->heads, 0, tmp, sl->scratch));
         TIMED (prof, FAM_GEMM, mc_gemm (pool, n * T, tmp, c, &L->proj, L->proj_bias, MC_ACT_NONE, cur, c, cur, c));
-        ffn_fused (m, pool, sl, &L->ffn, cur, next, h, w, c);
+        ffn_forward (m, pool, sl, &L->ffn, cur, next, h, w, c);
         swap = cur; cur = next; next = swap;
         break;
       }
