@@ -39,6 +39,8 @@ for t in 1 2; do
     --iterations "$iter" --precision int8 --text | json
 done
 for v in portable avx2 avx-vnni; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
+# the machine's kernels against the plain AVX2 ones, in pairs within one process
+"$build/benchmarks/bench-preprocess" --versus avx2 --runs 200 || true
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --iterations "$iter"
   /usr/bin/python3 "$here/benchmarks/torch_baseline.py" "$here/configs/mobileclip_s0.json" --text --iterations "$iter"

@@ -8,7 +8,7 @@
  * matrix and range, on random bytes (so out-of-gamut YUV and clamping are
  * exercised) and on geometries that reach each code path: the three lane
  * layouts of the AVX2 horizontal pass (scales below ~4.5, up to ~12,
- * beyond), upscaling, unchanged width or height, tiny frames, regions at odd
+ * beyond, and far beyond: scale 25), upscaling, unchanged width or height, tiny frames, regions at odd
  * offsets, odd strides and plane pointers at odd addresses.
  *
  * Each plane's last row ends right before an inaccessible page (Linux), so a
@@ -153,6 +153,7 @@ static const geometry geometries[] = {
   { 3840, 2160, 256, { 0, 0, 0, 0 }, "4K, 2 outputs per lane" },
   { 1300, 100, 20, { 0, 0, 0, 0 }, "scale 5, 2 per lane" },
   { 4000, 250, 16, { 0, 0, 0, 0 }, "scale 15.6, 1 per lane" },
+  { 2600, 100, 4, { 0, 0, 0, 0 }, "scale 25, 1 per lane" },
   { 640, 480, 256, { 0, 0, 0, 0 }, "640x480" },
   { 100, 80, 256, { 0, 0, 0, 0 }, "upscale" },
   { 256, 256, 256, { 0, 0, 0, 0 }, "no resampling" },
