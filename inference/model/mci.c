@@ -640,13 +640,15 @@ busiest_thread_rows (int h, int rows, int n, int n_threads)
  * 128 KiB to 1 MiB measured alike on Zen 3), or, where that is more, as
  * make a band of FFN_MIN_BAND_PIXELS: each band reads all of fc1's and
  * fc2's weights (3 MiB each in MCi0's stage 4, where bands of 40 and 24
- * pixels ran the products at 60-80 GFLOP/s against 90-100 for one of 64).
+ * pixels ran the products at 60-80 GFLOP/s against 90-100 for one of 64;
+ * 2.4 MiB together in MCi2's stage 3, more than L2, where one band of 256
+ * pixels ran 1.03-1.04 times as fast on 1 thread as four of 64).
  * Among those, the one that gives the busiest thread the fewest rows (bands
  * are split over the threads in contiguous chunks: 64 rows in bands of 5
  * gave one of two threads 35 rows where bands of 4 give 32), then the
  * fewest bands, then the largest last band (16 rows as 4 × 4, not 5, 5, 5
  * and a band of one row, which reads the weights for 16 pixels). */
-#define FFN_MIN_BAND_PIXELS 64
+#define FFN_MIN_BAND_PIXELS 256
 
 static int
 ffn_band_rows (int h, int w, int hidden, int n, int n_threads)
