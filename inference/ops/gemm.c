@@ -731,9 +731,11 @@ typedef struct {
 
 /* The register tile at rows i0.. (m of them), panel p, K block
  * [k0, k0 + kc), on float, bf16 or int8 panels; apack is the bf16 kernel's
- * copy of that A slice, or the int8 kernel's quantized strip. */
+ * copy of that A slice, or the int8 kernel's quantized strip.  n is the
+ * panel's columns: float panels of at most half a panel run the half tile
+ * where the kernel has one. */
 static inline void
-run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
+run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int n, int k0,
     int kc, const float *src, ptrdiff_t lds, const float *bias, float *out,
     ptrdiff_t ldo, const char *pf, const char *pf_end)
 {
@@ -763,7 +765,8 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int k0,
         + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * nr, src, lds, bias, out,
         ldo);
   else
-    j->kr->tile (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
+    (2 * n <= nr && j->kr->tile_half ? j->kr->tile_half : j->kr->tile) (m, kc,
+        j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
         (const float *) j->B + ((size_t) p * j->K + k0) * nr, src, lds, bias,
         out, ldo, pf, pf_end);
 }
@@ -802,7 +805,7 @@ one_tile (const gemm_job *j, float *tile, const void *apack, int i0, int m,
   }
 
   if (n == nr && !post) {
-    run_tile (j, apack, i0, m, p, k0, kc, src, lds, bias, c, j->ldc, pf, pf_end);
+    run_tile (j, apack, i0, m, p, n, k0, kc, src, lds, bias, c, j->ldc, pf, pf_end);
     return;
   }
   if (src && n < nr) {
@@ -813,7 +816,7 @@ one_tile (const gemm_job *j, float *tile, const void *apack, int i0, int m,
     src = tile;
     lds = nr;
   }
-  run_tile (j, apack, i0, m, p, k0, kc, src, lds, bias, tile, nr, pf, pf_end);
+  run_tile (j, apack, i0, m, p, n, k0, kc, src, lds, bias, tile, nr, pf, pf_end);
   kr->finish (tile, nr, m, n, post ? j->act : MC_ACT_NONE,
       post && j->res ? j->res + (ptrdiff_t) i0 * j->ldr + n0 : NULL, j->ldr,
       c, j->ldc);
@@ -841,7 +844,7 @@ run_region_k_inner (const gemm_job *j, float *tile, void *apack, int m0,
             ? (n == nr ? j->bias + n0 : j->bias_tail) : NULL;
         j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
             apack);
-        run_tile (j, apack, i0, m, p, k0, kc, k0 ? tile : NULL, nr, bias,
+        run_tile (j, apack, i0, m, p, n, k0, kc, k0 ? tile : NULL, nr, bias,
             tile, nr, NULL, NULL);
         k0 += kc;
       } while (k0 < j->K);
@@ -878,6 +881,11 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
       : j->ik ? j->mr * ((j->K + 3) / 4 + 2) : 1]
       __attribute__ ((aligned (64)));
 
+  /* a half tile leaves the buffer's right half as it was, and finish()'s
+   * GELU runs over whole rows: zeros there, not stale stack bytes (a
+   * denormal would cost a microcode assist per operation) */
+  if (j->N % nr && kr->tile_half)
+    memset (tile, 0, sizeof tile);
   if (j->k_inner) {
     run_region_k_inner (j, tile, apack, m0, m1, p0, p1);
     return;

@@ -39,9 +39,9 @@
  * (row-major activations); each B step is MC_NV vector loads from the packed
  * panel, each A element one broadcast. */
 MC_INLINE void
-tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
-    const float *src, ptrdiff_t lds, const float *bias, float *out,
-    ptrdiff_t ldo, const char *pf, const char *pf_end)
+tile_rows (const int m, const int nv, int kc, const float *a, ptrdiff_t lda,
+    const float *b, const float *src, ptrdiff_t lds, const float *bias,
+    float *out, ptrdiff_t ldo, const char *pf, const char *pf_end)
 {
   vf acc[MC_MR][MC_NV];
   const float *row[MC_MR];
@@ -50,13 +50,13 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
   for (int i = 0; i < m; i++) {
     row[i] = a + i * lda;
 #pragma GCC unroll 8
-    for (int j = 0; j < MC_NV; j++)
+    for (int j = 0; j < nv; j++)
       acc[i][j] = v_set1 (0.0f);
   }
 
   int k = 0;
 #ifdef MC_TILE_STEPS
-  if (!mc_gemm_asm_off)
+  if (nv == MC_NV && !mc_gemm_asm_off)
     k = MC_TILE_STEPS (m, kc, a, lda, b, acc, &pf, pf_end);
 #endif
   /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather
@@ -68,13 +68,13 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       pf += 64;
     }
 #pragma GCC unroll 8
-    for (int j = 0; j < MC_NV; j++)
+    for (int j = 0; j < nv; j++)
       bv[j] = v_load (b + (ptrdiff_t) k * MC_NR + j * MC_VL);
 #pragma GCC unroll 16
     for (int i = 0; i < m; i++) {
       const vf av = v_set1 (row[i][k]);
 #pragma GCC unroll 8
-      for (int j = 0; j < MC_NV; j++)
+      for (int j = 0; j < nv; j++)
         acc[i][j] = v_fma (av, bv[j], acc[i][j]);
     }
   }
@@ -83,7 +83,7 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
 #pragma GCC unroll 16
   for (int i = 0; i < m; i++) {
 #pragma GCC unroll 8
-    for (int j = 0; j < MC_NV; j++) {
+    for (int j = 0; j < nv; j++) {
       vf v = acc[i][j];
       if (src)
         v += v_load (src + i * lds + j * MC_VL);
@@ -94,13 +94,14 @@ tile_rows (const int m, int kc, const float *a, ptrdiff_t lda, const float *b,
   }
 }
 
-static void
-kernel_tile (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
-    const float *src, ptrdiff_t lds, const float *bias, float *out,
-    ptrdiff_t ldo, const char *pf, const char *pf_end)
+/* The tile of nv vectors for a run-time m: each m its own unrolled copy. */
+MC_INLINE void
+tile_any_rows (const int nv, int m, int kc, const float *a, ptrdiff_t lda,
+    const float *b, const float *src, ptrdiff_t lds, const float *bias,
+    float *out, ptrdiff_t ldo, const char *pf, const char *pf_end)
 {
 #define MC_TILE_CASE(n) \
-    case n: tile_rows (n, kc, a, lda, b, src, lds, bias, out, ldo, pf, pf_end); return;
+    case n: tile_rows (n, nv, kc, a, lda, b, src, lds, bias, out, ldo, pf, pf_end); return;
   switch (m) {
     MC_TILE_CASE (1)
 #if MC_MR >= 2
@@ -153,6 +154,30 @@ kernel_tile (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
   }
 #undef MC_TILE_CASE
 }
+
+static void
+kernel_tile (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo, const char *pf, const char *pf_end)
+{
+  tile_any_rows (MC_NV, m, kc, a, lda, b, src, lds, bias, out, ldo, pf, pf_end);
+}
+
+#if MC_NV % 2 == 0
+/* Half a panel's columns: MCi2's 80 and 240 channels end in a panel of 16
+ * of 32 columns on AVX-512.  The same operations per column as
+ * kernel_tile's, so the same bits. */
+static void
+kernel_tile_half (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
+    const float *src, ptrdiff_t lds, const float *bias, float *out,
+    ptrdiff_t ldo, const char *pf, const char *pf_end)
+{
+  tile_any_rows (MC_NV / 2, m, kc, a, lda, b, src, lds, bias, out, ldo, pf, pf_end);
+}
+#define MC_TILE_HALF kernel_tile_half
+#else
+#define MC_TILE_HALF NULL
+#endif
 
 /* GELU(x) = x·Φ(x) = h + h·erf(x/√2), h = x/2, as torch.nn.GELU() defines
  * it, with a rational erf on |z| ≤ 3.9, z = x/√2:
@@ -278,9 +303,11 @@ const mc_gemm_kernels MC_T_SYMBOL = {
   .kc = MC_KC,
   .nc = MC_NC,
   .tile = kernel_tile,
+  .tile_half = MC_TILE_HALF,
   .finish = kernel_finish,
   .gelu = kernel_gelu,
 };
 
 #undef MC_NR
+#undef MC_TILE_HALF
 #undef MC_INLINE

@@ -30,6 +30,14 @@ typedef struct {
   void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
       ptrdiff_t ldo, const char *pf, const char *pf_end);
+  /* The same over the first nr/2 columns only (b, src, bias and out keep
+   * their nr-wide layouts; columns nr/2.. of out are not written), with the
+   * same sums: for a last panel of at most nr/2 columns, which the full
+   * tile would compute twice as wide.  NULL where nr/2 is not whole
+   * vectors. */
+  void (*tile_half) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
+      const float *src, ptrdiff_t lds, const float *bias, float *out,
+      ptrdiff_t ldo, const char *pf, const char *pf_end);
   /* For i < m, j < n: c[i·ldc + j] = act(src[i·lds + j]) + res[i·ldr + j]
    * (res may be NULL).  act is applied in place in src, which may be c;
    * when lds == nr (a register tile) the whole rows, padding included. */
