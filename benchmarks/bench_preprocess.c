@@ -10,7 +10,7 @@
  * median, min and max wall time in milliseconds, and the median CPU time of
  * the thread (what the call costs when the machine is shared: a descheduled
  * thread accrues wall time but no CPU time).  --variant picks the kernels
- * (portable, avx2 or avx-vnni; default: what the machine picks, or
+ * (portable, avx2, avx-vnni or avx512; default: what the machine picks, or
  * MC_PREPROCESS_VARIANT).
  *
  * --versus V times --runs pairs of calls instead, one on the chosen kernels
@@ -108,7 +108,7 @@ main (int argc, char **argv)
     else if (i + 1 < argc && !strcmp (argv[i], "--versus")) versus_name = argv[++i];
     else {
       fprintf (stderr, "usage: %s [--format NV12] [--width W] [--height H] [--size S] [--runs N]"
-          " [--variant portable|avx2|avx-vnni] [--versus VARIANT]\n", argv[0]);
+          " [--variant portable|avx2|avx-vnni|avx512] [--versus VARIANT]\n", argv[0]);
       return 2;
     }
   }

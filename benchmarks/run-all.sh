@@ -38,7 +38,7 @@ for t in 1 2; do
   "$build/benchmarks/bench-precision" --model "$s0" --config mobileclip_s0 --threads "$t" \
     --iterations "$iter" --precision int8 --text | json
 done
-for v in portable avx2 avx-vnni; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
+for v in portable avx2 avx-vnni avx512; do "$build/benchmarks/bench-preprocess" --variant "$v" || true; done
 # the machine's kernels against the plain AVX2 ones, in pairs within one process
 "$build/benchmarks/bench-preprocess" --versus avx2 --runs 200 || true
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then

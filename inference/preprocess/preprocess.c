@@ -28,15 +28,49 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "preprocess/x86/kernels_avx2.h"
-/* the two variants share everything but the passes' multiply-adds */
-#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
-#define HPASS_ROW(v) ((v) == MC_PREPROCESS_AVX_VNNI ? mc_hpass_row_avxvnni : mc_hpass_row_avx2)
-#define VPASS_ROW(v) ((v) == MC_PREPROCESS_AVX_VNNI ? mc_vpass_row_avxvnni : mc_vpass_row_avx2)
-#else
-#define HPASS_ROW(v) mc_hpass_row_avx2
-#define VPASS_ROW(v) mc_vpass_row_avx2
+#ifdef MC_HAVE_PREPROCESS_AVX512
+#include "preprocess/x86/kernels_avx512.h"
 #endif
 #define MC_PREPROCESS_HAVE_X86 1
+
+typedef void (*hpass_fn) (const mc_hplan *plan, const uint8_t *r, const uint8_t *g,
+    const uint8_t *b, int origin, uint8_t *dst);
+typedef void (*vpass_fn) (const uint8_t *const *rows, const int32_t *k, int count, int n,
+    float *dst);
+
+/* The x86 variants share everything but the passes: the avx2 passes, or
+ * avx-vnni's where the variant and the CPU have AVX-VNNI (the avx512
+ * variant's own horizontal pass is chosen with its plan). */
+static int
+use_avx_vnni (mc_preprocess_variant v)
+{
+#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
+  return v == MC_PREPROCESS_AVX_VNNI
+      || (v == MC_PREPROCESS_AVX512 && mc_preprocess_variant_supported (MC_PREPROCESS_AVX_VNNI));
+#else
+  return 0;
+#endif
+}
+
+static hpass_fn
+hpass_for (mc_preprocess_variant v)
+{
+#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
+  if (use_avx_vnni (v))
+    return mc_hpass_row_avxvnni;
+#endif
+  return mc_hpass_row_avx2;
+}
+
+static vpass_fn
+vpass_for (mc_preprocess_variant v)
+{
+#ifdef MC_HAVE_PREPROCESS_AVX_VNNI
+  if (use_avx_vnni (v))
+    return mc_vpass_row_avxvnni;
+#endif
+  return mc_vpass_row_avx2;
+}
 #endif
 
 /* Output sides beyond this are certainly a caller's mistake (and keep every
@@ -66,8 +100,13 @@ struct mc_preprocessor {
   int32_t *acc;               /* size·3 vertical accumulators */
 
 #ifdef MC_PREPROCESS_HAVE_X86
-  /* AVX2 variant */
+  /* the x86 variants */
   mc_hplan hplan;             /* the horizontal table in the kernel's layout */
+#ifdef MC_HAVE_PREPROCESS_AVX512
+  mc_hplan512 hplan512;       /* the avx512 variant's, when its window fits */
+#endif
+  hpass_fn hpass;
+  vpass_fn vpass;
   uint8_t *planar[2][3];      /* two unpacked rows as R, G, B bytes */
   const uint8_t **vrows;      /* the ring rows one output row reads */
 #endif
@@ -116,6 +155,9 @@ release_geometry (mc_preprocessor *pp)
   pp->acc = NULL;
 #ifdef MC_PREPROCESS_HAVE_X86
   mc_hplan_clear (&pp->hplan);
+#ifdef MC_HAVE_PREPROCESS_AVX512
+  mc_hplan512_clear (&pp->hplan512);
+#endif
   for (int i = 0; i < 6; i++) {
     free (pp->planar[i / 3][i % 3]);
     pp->planar[i / 3][i % 3] = NULL;
@@ -288,11 +330,28 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
     }
   }
 #ifdef MC_PREPROCESS_HAVE_X86
-  if (variant != MC_PREPROCESS_PORTABLE) {   /* avx2 or avx-vnni */
+  if (variant != MC_PREPROCESS_PORTABLE) {   /* avx2, avx-vnni or avx512 */
     /* Planar rows start at column origin >= col_lo - 1; the unpacker writes
-     * 32-pixel steps and the horizontal windows read up to read_end + 16. */
+     * 32-pixel steps and the horizontal windows read up to read_end + 16
+     * (AVX2) or read_end (AVX-512). */
     int planar_bytes = unpack_width + 32;
-    if (pp->need_h) {
+    pp->hpass = hpass_for (variant);
+    pp->vpass = vpass_for (variant);
+#ifdef MC_HAVE_PREPROCESS_AVX512
+    if (pp->need_h && variant == MC_PREPROCESS_AVX512) {
+      st = mc_hplan512_build (&pp->hplan512, &pp->hf, err);
+      if (st != MC_OK) {
+        release_geometry (pp);
+        return st;
+      }
+      if (pp->hplan512.n_out) {
+        pp->hpass = NULL;
+        if (pp->hplan512.read_end - pp->col_lo + 1 > planar_bytes)
+          planar_bytes = pp->hplan512.read_end - pp->col_lo + 1;
+      }
+    }
+#endif
+    if (pp->need_h && pp->hpass) {
       st = mc_hplan_build_avx2 (&pp->hplan, &pp->hf, err);
       if (st != MC_OK) {
         release_geometry (pp);
@@ -347,8 +406,12 @@ fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
     for (int i = 0; i < rows; i++) {
       const int slot = (r + i) % pp->ring_rows;
       uint8_t *dst = pp->ring + slot * pp->ring_stride;
-      if (pp->need_h)
-        HPASS_ROW (pp->variant) (&pp->hplan, planes[i][0], planes[i][1], planes[i][2], origin, dst);
+      if (pp->need_h && pp->hpass)
+        pp->hpass (&pp->hplan, planes[i][0], planes[i][1], planes[i][2], origin, dst);
+#ifdef MC_HAVE_PREPROCESS_AVX512
+      else if (pp->need_h)
+        mc_hpass_row_avx512 (&pp->hplan512, planes[i][0], planes[i][1], planes[i][2], origin, dst);
+#endif
       else
         mc_interleave_row_avx2 (planes[i][0], planes[i][1], planes[i][2],
             pp->geo.left - origin, pp->size, dst);
@@ -427,7 +490,7 @@ mc_preprocess (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi,
       /* fetched in order: ring_get may fill a slot, never one of these */
       for (int t = 0; t < count; t++)
         pp->vrows[t] = ring_get (pp, src, &r, first + t);
-      VPASS_ROW (pp->variant) (pp->vrows, pp->vf.coef + (size_t) i * pp->vf.taps, count, n, out);
+      pp->vpass (pp->vrows, pp->vf.coef + (size_t) i * pp->vf.taps, count, n, out);
     }
     return MC_OK;
   }

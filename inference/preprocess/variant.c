@@ -25,6 +25,13 @@ mc_preprocess_variant_supported (mc_preprocess_variant v)
       return mc_preprocess_variant_supported (MC_PREPROCESS_AVX2)
           && mc_cpu_get_features ()->avx_vnni;
 #endif
+#ifdef MC_HAVE_PREPROCESS_AVX512
+    case MC_PREPROCESS_AVX512: {
+      const mc_cpu_features *f = mc_cpu_get_features ();
+      return mc_preprocess_variant_supported (MC_PREPROCESS_AVX2) && f->avx512f && f->avx512bw
+          && f->avx512vbmi && f->avx512_vnni;
+    }
+#endif
 #endif
     default:
       return 0;
@@ -76,6 +83,7 @@ mc_preprocess_variant_name (mc_preprocess_variant v)
     case MC_PREPROCESS_PORTABLE: return "portable";
     case MC_PREPROCESS_AVX2: return "avx2";
     case MC_PREPROCESS_AVX_VNNI: return "avx-vnni";
+    case MC_PREPROCESS_AVX512: return "avx512";
     default: return "auto";
   }
 }

@@ -69,6 +69,7 @@ detect (void)
     features.avx512dq = (b7 >> 17) & 1;
     features.avx512bw = (b7 >> 30) & 1;
     features.avx512vl = (b7 >> 31) & 1;
+    features.avx512vbmi = (c7 >> 1) & 1;
     features.avx512_vnni = (c7 >> 11) & 1;
     features.avx512_bf16 = (a7_1 >> 5) & 1;
   }
@@ -94,7 +95,7 @@ mc_cpu_describe (char *buf, int size)
   const struct { unsigned on; const char *name; } list[] = {
     { f->avx2, "avx2" }, { f->fma, "fma" }, { f->avx512f, "avx512f" },
     { f->avx512dq, "avx512dq" }, { f->avx512bw, "avx512bw" },
-    { f->avx512vl, "avx512vl" }, { f->avx512_vnni, "avx512_vnni" },
+    { f->avx512vl, "avx512vl" }, { f->avx512vbmi, "avx512vbmi" }, { f->avx512_vnni, "avx512_vnni" },
     { f->avx_vnni, "avx_vnni" },
     { f->avx512_bf16, "avx512_bf16" }, { f->amx_tile, "amx_tile" },
     { f->amx_bf16, "amx_bf16" }, { f->amx_int8, "amx_int8" },

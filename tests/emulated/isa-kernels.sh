@@ -22,7 +22,12 @@ mkdir -p "$work"
 flags=(-ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector
   -fno-asynchronous-unwind-tables -O2 -g -Wall -Wextra
   -I"$here" -I"$src/inference" -I"$src/inference/ops" -I"$src/inference/include")
-"$cc" "${flags[@]}" -c "$here/isa_kernels.c" -o "$work/isa_kernels.o"
+# the avx512 preprocessing pass, where the archive has it
+pp=()
+if nm "$archive" 2>/dev/null | grep ' T mc_hpass_row_avx512$' >/dev/null; then
+  pp=(-DMC_TEST_PREPROCESS_AVX512)
+fi
+"$cc" "${flags[@]}" "${pp[@]}" -c "$here/isa_kernels.c" -o "$work/isa_kernels.o"
 # the AMX kernels' code on the C model of the tiles, as tests/ops builds it
 for f in amx_tile_model gemm_int8_amx_emulated gemm_bf16_amx_emulated; do
   "$cc" "${flags[@]}" -mavx2 -mfma -Wno-psabi -I"$src/tests/ops" \

@@ -11,7 +11,10 @@
  * same float epilogue), every bf16 kernel but AMX, and the direct convs.
  * Deeper fp32 products (AVX-512 blocks K by 256, AVX2 by 2048) and the
  * softmax (its sum is reduced over 16 lanes instead of 8) are held to
- * their rounding-error bounds instead.
+ * their rounding-error bounds instead.  With MC_TEST_PREPROCESS_AVX512
+ * (the archive has the avx512 preprocessing pass) and a CPU with
+ * AVX512-VBMI and VNNI, the preprocessing's horizontal pass too: its bytes
+ * against the AVX2 pass's.
  *
  * Prints one line per group of checks and exits with the number of
  * failures (0 = all passed). */
@@ -26,6 +29,11 @@
 #include "ops/gemm_kernels.h"
 #include "ops/op_kernels.h"
 #include "runtime/cpu.h"
+#ifdef MC_TEST_PREPROCESS_AVX512
+#include "preprocess/resample.h"
+#include "preprocess/x86/kernels_avx2.h"
+#include "preprocess/x86/kernels_avx512.h"
+#endif
 
 #define U (1.0 / 16777216.0)   /* 2^-24: unit roundoff of float */
 
@@ -591,6 +599,96 @@ check_softmax (void)
       "%.3f)\n", verdict (before), outputs, worst);
 }
 
+#ifdef MC_TEST_PREPROCESS_AVX512
+static uint64_t
+rng_next (void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+/* A table of n_out outputs `scale` inputs apart, each with 1..taps random
+ * positive weights summing to about 2^22 (the kernels need no more). */
+static void
+random_table (mc_filter_table *t, int n_out, double scale, int taps)
+{
+  memset (t, 0, sizeof *t);
+  t->n_out = n_out;
+  t->taps = taps;
+  t->first = malloc (sizeof (int) * n_out);
+  t->count = malloc (sizeof (int) * n_out);
+  t->coef = calloc ((size_t) n_out * taps, sizeof (int32_t));
+  for (int o = 0; o < n_out; o++) {
+    const int count = 1 + (int) (rng_next () % (uint64_t) taps);
+    uint32_t w[64], sum = 0;
+    t->first[o] = (int) (o * scale);
+    t->count[o] = count;
+    t->in_hi = t->first[o] + count;
+    for (int k = 0; k < count; k++)
+      sum += w[k] = 1 + (uint32_t) (rng_next () % 1000);
+    for (int k = 0; k < count; k++)
+      t->coef[(size_t) o * taps + k] = (int32_t) ((uint64_t) w[k] * (1u << 22) / sum);
+  }
+}
+
+/* The avx512 variant's horizontal pass (VPERMT2B, VPDPBUSD on the weights'
+ * signed-byte digits) against the AVX2 pass, byte for byte, on tables that
+ * fit its 128-byte window and on ones that do not (no plan: the AVX2 pass
+ * runs them); bytes past its n_out triples must stay untouched. */
+static void
+check_preprocess_hpass (const mc_cpu_features *f)
+{
+  const int before = failures;
+  static const struct { int n_out; double scale; int taps; } cases[] = {
+    { 1, 1.0, 2 }, { 7, 0.5, 2 }, { 16, 1.875, 5 }, { 17, 4.22, 10 }, { 256, 4.22, 10 },
+    { 224, 4.82, 11 }, { 40, 8.0, 18 }, { 4, 25.0, 52 },
+    { 256, 8.44, 19 }, { 16, 15.6, 33 },   /* beyond the window: no plan */
+  };
+  long bytes = 0;
+  int planned = 0, fallbacks = 0;
+
+  if (!f->avx512vbmi || !f->avx512_vnni) {
+    emu_printf ("skip: preprocessing horizontal pass (no AVX512-VBMI or VNNI)\n");
+    return;
+  }
+  for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    mc_filter_table t;
+    mc_hplan plan2 = { 0 };
+    mc_hplan512 plan = { 0 };
+    random_table (&t, cases[c].n_out, cases[c].scale, cases[c].taps);
+    CHECK (mc_hplan_build_avx2 (&plan2, &t, NULL) == MC_OK, "avx2 plan %u", c);
+    CHECK (mc_hplan512_build (&plan, &t, NULL) == MC_OK, "avx512 plan %u", c);
+    if (!plan.n_out) {
+      fallbacks++;
+      continue;
+    }
+    planned++;
+    const int end = (plan.read_end > plan2.read_end + 16 ? plan.read_end : plan2.read_end + 16);
+    const int out_bytes = 3 * ((cases[c].n_out + 7) / 8 * 8) + 64;
+    uint8_t *rgb[3], *d512 = malloc (out_bytes), *d2 = malloc (out_bytes);
+    for (int ch = 0; ch < 3; ch++) {
+      rgb[ch] = malloc (end);
+      for (int i = 0; i < end; i++)
+        rgb[ch][i] = (uint8_t) rng_next ();
+    }
+    memset (d512, 0xa5, out_bytes);
+    mc_hpass_row_avx512 (&plan, rgb[0], rgb[1], rgb[2], 0, d512);
+    mc_hpass_row_avx2 (&plan2, rgb[0], rgb[1], rgb[2], 0, d2);
+    for (int i = 0; i < 3 * cases[c].n_out; i++)
+      CHECK (d512[i] == d2[i], "hpass case %u byte %d: avx512 %d, avx2 %d", c, i, d512[i], d2[i]);
+    for (int i = 3 * cases[c].n_out; i < out_bytes; i++)
+      CHECK (d512[i] == 0xa5, "hpass case %u: byte %d past the outputs written", c, i);
+    bytes += 3 * cases[c].n_out;
+  }
+  CHECK (planned == 8 && fallbacks == 2, "%d tables planned, %d left to AVX2 (8 and 2 expected)",
+      planned, fallbacks);
+  emu_printf ("%s preprocessing horizontal pass: %ld bytes of %d tables equal to avx2's "
+      "(%d left to it)\n", verdict (before), bytes, planned, fallbacks);
+}
+#endif
+
 void
 kmain (void)
 {
@@ -609,6 +707,9 @@ kmain (void)
   check_bf16 (f);
   check_convs ();
   check_softmax ();
+#ifdef MC_TEST_PREPROCESS_AVX512
+  check_preprocess_hpass (f);
+#endif
   emu_printf ("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
   emu_exit (failures ? 1 : 0);
 }

@@ -3,13 +3,16 @@
  *
  * The portable variant (ORC + C) is the reference: it matches Pillow on the
  * golden images (test_preprocess_golden) and the whole-image resize
- * (test_resample).  Every other variant this CPU can run (AVX2) must produce
- * identical floats, not merely close ones, for every pixel format, YUV
- * matrix and range, on random bytes (so out-of-gamut YUV and clamping are
- * exercised) and on geometries that reach each code path: the three lane
- * layouts of the AVX2 horizontal pass (scales below ~4.5, up to ~12,
- * beyond, and far beyond: scale 25), upscaling, unchanged width or height, tiny frames, regions at odd
- * offsets, odd strides and plane pointers at odd addresses.
+ * (test_resample).  Every other variant this CPU can run (avx2, avx-vnni,
+ * avx512) must produce identical floats, not merely close ones, for every
+ * pixel format, YUV matrix and range, on random bytes (so out-of-gamut YUV
+ * and clamping are exercised) and on geometries that reach each code path:
+ * the three lane layouts of the AVX2 horizontal pass (scales below ~4.5, up
+ * to ~12, beyond, and far beyond: scale 25), the AVX-512 pass (up to ~8.2)
+ * and the AVX2 pass it leaves stronger downscales to (4K, scale 15.6),
+ * partial groups of its 16 outputs, upscaling, unchanged width or height,
+ * tiny frames, regions at odd offsets, odd strides and plane pointers at
+ * odd addresses.
  *
  * Each plane's last row ends right before an inaccessible page (Linux), so a
  * kernel reading past the end of a row crashes the test instead of passing.
