@@ -9,8 +9,8 @@
 #include <glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "test_spawn.h"
 #include "test_util.h"
 
 /* The JSON of one run, or NULL; *status gets the exit status. */
@@ -20,21 +20,13 @@ run_ab (const char *tool, const char *dir, int text, const char *a, const char *
 {
   const char *argv[16] = { tool, "--model", dir, "--threads", "2", "--pairs", "4",
     "--block", "1", "--a", a, "--b", b };
-  int argc = 13, wait_status = 0;
-  GError *error = NULL;
+  int argc = 13;
   char *out = NULL;
   cJSON *root;
 
   if (text)
     argv[argc++] = "--text";
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          &out, NULL, &wait_status, &error)) {
-    fprintf (stderr, "cannot run %s: %s\n", tool, error->message);
-    g_error_free (error);
-    *status = -1;
-    return NULL;
-  }
-  *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  *status = mc_test_run (argv, &out, NULL);
   root = *status == 0 ? cJSON_Parse (out) : NULL;
   g_free (out);
   return root;

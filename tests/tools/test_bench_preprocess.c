@@ -4,11 +4,10 @@
  * own, and against themselves), its ratios are in order, and an unknown
  * variant is a usage error (exit 2). */
 #include <cjson/cJSON.h>
-#include <glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "test_spawn.h"
 #include "test_util.h"
 
 /* The JSON of one run, or NULL; *status gets the exit status. */
@@ -16,8 +15,7 @@ static cJSON *
 run (const char *tool, const char *variant, const char *versus, int *status)
 {
   const char *argv[12] = { tool, "--width", "640", "--height", "480", "--runs", "6" };
-  int argc = 7, wait_status = 0;
-  GError *error = NULL;
+  int argc = 7;
   char *out = NULL;
   cJSON *root;
 
@@ -29,14 +27,7 @@ run (const char *tool, const char *variant, const char *versus, int *status)
     argv[argc++] = "--versus";
     argv[argc++] = versus;
   }
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          &out, NULL, &wait_status, &error)) {
-    fprintf (stderr, "cannot run %s: %s\n", tool, error->message);
-    g_error_free (error);
-    *status = -1;
-    return NULL;
-  }
-  *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  *status = mc_test_run (argv, &out, NULL);
   root = *status == 0 ? cJSON_Parse (out) : NULL;
   g_free (out);
   return root;

@@ -13,9 +13,9 @@
 #include <glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "runtime/cpu.h"
+#include "test_spawn.h"
 #include "test_util.h"
 
 static const char *const image_families[] = {
@@ -33,10 +33,8 @@ run_bench_versus (const char *cli, const char *dir, int text, const char *batch,
 {
   const char *argv[16] = { cli, "bench", "--model", dir, "--iterations", "3",
     "--warmup", "1", "--threads", "2", "--batch", batch };
-  int argc = 12;
-  GError *error = NULL;
+  int argc = 12, st;
   char *out = NULL;
-  int wait_status = 0;
 
   if (text)
     argv[argc++] = "--text";
@@ -46,15 +44,10 @@ run_bench_versus (const char *cli, const char *dir, int text, const char *batch,
     argv[argc++] = "--versus-batch";
     argv[argc++] = versus;
   }
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          &out, NULL, &wait_status, &error)) {
-    fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
-    g_error_free (error);
-    return NULL;
-  }
+  st = mc_test_run (argv, &out, NULL);
   if (status)
-    *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  if (!WIFEXITED (wait_status) || WEXITSTATUS (wait_status) != 0) {
+    *status = st;
+  if (st != 0) {
     g_free (out);
     return NULL;
   }

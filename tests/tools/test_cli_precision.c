@@ -10,11 +10,11 @@
  */
 #include <cjson/cJSON.h>
 #include <glib.h>
-#include <sys/wait.h>
 
 #include "io/tensor_file.h"
 #include "ops/gemm_kernels.h"
 #include "runtime/cpu.h"
+#include "test_spawn.h"
 #include "test_util.h"
 #include "test_tensors.h"
 
@@ -25,16 +25,7 @@ static const char *const reduced[] = { "bf16", "int8" };
 static int
 run (const char *const *argv, char **out)
 {
-  GError *error = NULL;
-  int wait_status = 0;
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          out, NULL, &wait_status, &error)) {
-    fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
-    g_error_free (error);
-    return -1;
-  }
-  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  return mc_test_run (argv, out, NULL);
 }
 
 /* Rows of {"embeddings": [[...], ...]} computed in precision prec against

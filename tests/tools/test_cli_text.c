@@ -12,9 +12,9 @@
 #include <cjson/cJSON.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <sys/wait.h>
 
 #include "io/tensor_file.h"
+#include "test_spawn.h"
 #include "test_util.h"
 
 static const char *cli;
@@ -23,17 +23,8 @@ static char *vocab;
 static int
 run (GPtrArray *args, char **out, char **errout)
 {
-  GError *error = NULL;
-  int wait_status = 0;
-
   g_ptr_array_add (args, NULL);
-  if (!g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, errout,
-          &wait_status, &error)) {
-    fprintf (stderr, "cannot run %s: %s\n", cli, error->message);
-    g_error_free (error);
-    return -1;
-  }
-  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  return mc_test_run ((const char *const *) args->pdata, out, errout);
 }
 
 static GPtrArray *
