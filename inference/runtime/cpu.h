@@ -16,7 +16,7 @@ typedef struct {
   unsigned avx512dq : 1;
   unsigned avx512bw : 1;
   unsigned avx512vl : 1;
-  unsigned avx512vbmi : 1;   /* VPERMB */
+  unsigned avx512vbmi : 1;   /* byte permutes: VPERMB, VPERMT2B */
   unsigned avx512_vnni : 1;
   unsigned avx_vnni : 1;   /* the VEX (256-bit) VPDPBUSD */
   unsigned avx512_bf16 : 1;
