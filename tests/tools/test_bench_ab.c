@@ -21,22 +21,10 @@ run_ab (const char *tool, const char *dir, int text, const char *a, const char *
   const char *argv[16] = { tool, "--model", dir, "--threads", "2", "--pairs", "4",
     "--block", "1", "--a", a, "--b", b };
   int argc = 13;
-  char *out = NULL;
-  cJSON *root;
 
   if (text)
     argv[argc++] = "--text";
-  *status = mc_test_run (argv, &out, NULL);
-  root = *status == 0 ? cJSON_Parse (out) : NULL;
-  g_free (out);
-  return root;
-}
-
-static double
-number (const cJSON *root, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItem (root, key);
-  return cJSON_IsNumber (v) ? v->valuedouble : NAN;
+  return mc_test_run_json (argv, status);
 }
 
 static void
@@ -50,13 +38,13 @@ check (const char *tool, const char *dir, int text, const char *a, const char *b
   CHECK (root != NULL, "%s --a \"%s\" --b \"%s\": exit %d or no JSON", what, a, b, status);
   if (!root)
     return;
-  const double diff = number (root, "max_abs_diff"), largest = number (root, "max_abs_b");
-  const double q1 = number (root, "a_over_b_q1"), med = number (root, "a_over_b_median");
-  const double q3 = number (root, "a_over_b_q3"), lo = number (root, "a_over_b_min");
-  const double hi = number (root, "a_over_b_max");
+  const double diff = mc_test_json_number (root, "max_abs_diff"), largest = mc_test_json_number (root, "max_abs_b");
+  const double q1 = mc_test_json_number (root, "a_over_b_q1"), med = mc_test_json_number (root, "a_over_b_median");
+  const double q3 = mc_test_json_number (root, "a_over_b_q3"), lo = mc_test_json_number (root, "a_over_b_min");
+  const double hi = mc_test_json_number (root, "a_over_b_max");
   printf ("  %-5s a \"%s\" b \"%s\": a/b %.3f, max |diff| %g of max |b| %g\n", what, a, b,
       med, diff, largest);
-  CHECK (number (root, "a_median_ms") > 0 && number (root, "b_median_ms") > 0,
+  CHECK (mc_test_json_number (root, "a_median_ms") > 0 && mc_test_json_number (root, "b_median_ms") > 0,
       "%s: medians not positive", what);
   CHECK (lo > 0 && lo <= q1 && q1 <= med && med <= q3 && q3 <= hi,
       "%s: ratios out of order (%g %g %g %g %g)", what, lo, q1, med, q3, hi);

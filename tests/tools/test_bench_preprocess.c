@@ -16,8 +16,6 @@ run (const char *tool, const char *variant, const char *versus, int *status)
 {
   const char *argv[12] = { tool, "--width", "640", "--height", "480", "--runs", "6" };
   int argc = 7;
-  char *out = NULL;
-  cJSON *root;
 
   if (variant) {
     argv[argc++] = "--variant";
@@ -27,17 +25,7 @@ run (const char *tool, const char *variant, const char *versus, int *status)
     argv[argc++] = "--versus";
     argv[argc++] = versus;
   }
-  *status = mc_test_run (argv, &out, NULL);
-  root = *status == 0 ? cJSON_Parse (out) : NULL;
-  g_free (out);
-  return root;
-}
-
-static double
-number (const cJSON *root, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItem (root, key);
-  return cJSON_IsNumber (v) ? v->valuedouble : NAN;
+  return mc_test_run_json (argv, status);
 }
 
 static void
@@ -51,15 +39,15 @@ check_versus (const char *tool, const char *variant, const char *versus)
   if (!root)
     return;
   const cJSON *ran = cJSON_GetObjectItem (root, "variant");
-  const double lo = number (root, "ratio_min"), q1 = number (root, "ratio_q1");
-  const double med = number (root, "ratio_median"), q3 = number (root, "ratio_q3");
-  const double hi = number (root, "ratio_max");
+  const double lo = mc_test_json_number (root, "ratio_min"), q1 = mc_test_json_number (root, "ratio_q1");
+  const double med = mc_test_json_number (root, "ratio_median"), q3 = mc_test_json_number (root, "ratio_q3");
+  const double hi = mc_test_json_number (root, "ratio_max");
   printf ("  %s versus %s: ratio %.3f, identical %s\n",
       cJSON_IsString (ran) ? ran->valuestring : "?", versus, med,
       cJSON_IsTrue (cJSON_GetObjectItem (root, "identical")) ? "yes" : "no");
-  CHECK (number (root, "median_ms") > 0 && number (root, "versus_median_ms") > 0,
+  CHECK (mc_test_json_number (root, "median_ms") > 0 && mc_test_json_number (root, "versus_median_ms") > 0,
       "medians not positive");
-  CHECK (number (root, "pairs") == 6, "pairs %g, asked for 6", number (root, "pairs"));
+  CHECK (mc_test_json_number (root, "pairs") == 6, "pairs %g, asked for 6", mc_test_json_number (root, "pairs"));
   CHECK (lo > 0 && lo <= q1 && q1 <= med && med <= q3 && q3 <= hi,
       "ratios out of order (%g %g %g %g %g)", lo, q1, med, q3, hi);
   CHECK (cJSON_IsTrue (cJSON_GetObjectItem (root, "identical")), "the two variants' floats differ");
@@ -79,7 +67,7 @@ main (int argc, char **argv)
   root = run (argv[1], NULL, NULL, &status);
   CHECK (root != NULL, "plain run: exit %d or no JSON", status);
   if (root) {
-    CHECK (number (root, "median_ms") > 0 && number (root, "min_ms") <= number (root, "max_ms"),
+    CHECK (mc_test_json_number (root, "median_ms") > 0 && mc_test_json_number (root, "min_ms") <= mc_test_json_number (root, "max_ms"),
         "plain run: timing fields out of order");
     cJSON_Delete (root);
   }

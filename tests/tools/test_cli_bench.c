@@ -60,13 +60,6 @@ run_bench (const char *cli, const char *dir, int text, const char *batch, int sh
   return run_bench_versus (cli, dir, text, batch, shapes, NULL, NULL);
 }
 
-static double
-number (const cJSON *root, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItem (root, key);
-  return cJSON_IsNumber (v) ? v->valuedouble : NAN;
-}
-
 /* --shapes: each product shape once, with whole calls per forward, thread
  * time and rate; their multiply-adds per forward are no more than the
  * model's (a shape counted twice would exceed them) and not under 40 % of
@@ -77,16 +70,16 @@ static void
 check_shapes (const cJSON *root, const char *what, int batch)
 {
   const cJSON *list = cJSON_GetObjectItem (root, "gemm_shapes_per_forward");
-  const double model = number (root, "gmacs_per_item") * 1e9 * batch;
+  const double model = mc_test_json_number (root, "gmacs_per_item") * 1e9 * batch;
   double macs = 0;
   int n = 0;
 
   CHECK (cJSON_IsArray (list) && cJSON_GetArraySize (list) > 0,
       "bench %s --shapes: no gemm_shapes_per_forward", what);
   for (const cJSON *e = list ? list->child : NULL; e; e = e->next, n++) {
-    const double m = number (e, "m"), k = number (e, "k"), nn = number (e, "n");
-    const double calls = number (e, "calls"), tms = number (e, "thread_ms");
-    const double threads = number (e, "threads"), rate = number (e, "gflops_per_thread");
+    const double m = mc_test_json_number (e, "m"), k = mc_test_json_number (e, "k"), nn = mc_test_json_number (e, "n");
+    const double calls = mc_test_json_number (e, "calls"), tms = mc_test_json_number (e, "thread_ms");
+    const double threads = mc_test_json_number (e, "threads"), rate = mc_test_json_number (e, "gflops_per_thread");
     const char *act = cJSON_GetStringValue (cJSON_GetObjectItem (e, "act"));
     const char *fmt = cJSON_GetStringValue (cJSON_GetObjectItem (e, "format"));
     CHECK (m >= 1 && k >= 1 && nn >= 1 && threads >= 1 && threads <= 2,
@@ -116,9 +109,9 @@ check_bench (const char *cli, const char *dir, int text, const char *batch, int 
   char *out = run_bench (cli, dir, text, batch, shapes);
   cJSON *root = cJSON_Parse (out ? out : "");
   const cJSON *bd = cJSON_GetObjectItem (root, "breakdown_ms_per_forward");
-  const double median = number (root, "median_ms"), lo = number (root, "min_ms");
-  const double hi = number (root, "max_ms");
-  const double rate = number (root, text ? "prompts_per_s" : "frames_per_s");
+  const double median = mc_test_json_number (root, "median_ms"), lo = mc_test_json_number (root, "min_ms");
+  const double hi = mc_test_json_number (root, "max_ms");
+  const double rate = mc_test_json_number (root, text ? "prompts_per_s" : "frames_per_s");
   const int b = atoi (batch);
   double sum = 0;
   int n_families = 0;
@@ -151,7 +144,7 @@ check_bench (const char *cli, const char *dir, int text, const char *batch, int 
   for (int i = 0; families[i]; i++)
     CHECK (cJSON_GetObjectItem (bd, families[i]) != NULL, "bench %s: no family \"%s\"",
         what, families[i]);
-  CHECK (number (bd, "gemm") > 0, "bench %s: gemm %g ms", what, number (bd, "gemm"));
+  CHECK (mc_test_json_number (bd, "gemm") > 0, "bench %s: gemm %g ms", what, mc_test_json_number (bd, "gemm"));
   CHECK (sum <= hi, "bench %s: the families sum to %.3f ms, over the slowest forward %.3f",
       what, sum, hi);
   printf ("  bench %s --batch %s: median %.3f ms, %d families summing to %.3f ms (%.0f %%)\n",
@@ -176,19 +169,19 @@ check_versus (const char *cli, const char *dir, int text)
   char *out = run_bench_versus (cli, dir, text, "3", 0, "1", &status);
   cJSON *root = cJSON_Parse (out ? out : "");
   const cJSON *v = cJSON_GetObjectItem (root, "versus_batch");
-  const double g[5] = { number (v, "gain_min"), number (v, "gain_q1"),
-    number (v, "gain_median"), number (v, "gain_q3"), number (v, "gain_max") };
+  const double g[5] = { mc_test_json_number (v, "gain_min"), mc_test_json_number (v, "gain_q1"),
+    mc_test_json_number (v, "gain_median"), mc_test_json_number (v, "gain_q3"), mc_test_json_number (v, "gain_max") };
 
   CHECK (out && root && cJSON_IsObject (v), "bench %s --versus-batch 1: no versus_batch (exit %d)",
       what, status);
-  CHECK (number (v, "batch") == 1 && number (v, "pairs") == 3,
-      "bench %s --versus-batch 1: batch %g, pairs %g", what, number (v, "batch"),
-      number (v, "pairs"));
+  CHECK (mc_test_json_number (v, "batch") == 1 && mc_test_json_number (v, "pairs") == 3,
+      "bench %s --versus-batch 1: batch %g, pairs %g", what, mc_test_json_number (v, "batch"),
+      mc_test_json_number (v, "pairs"));
   CHECK (g[0] > 0 && g[0] <= g[1] && g[1] <= g[2] && g[2] <= g[3] && g[3] <= g[4],
       "bench %s --versus-batch 1: gains %g %g %g %g %g", what, g[0], g[1], g[2], g[3], g[4]);
-  CHECK (number (v, "median_ms") > 0 && number (v, "versus_median_ms") > 0,
-      "bench %s --versus-batch 1: medians %g and %g ms", what, number (v, "median_ms"),
-      number (v, "versus_median_ms"));
+  CHECK (mc_test_json_number (v, "median_ms") > 0 && mc_test_json_number (v, "versus_median_ms") > 0,
+      "bench %s --versus-batch 1: medians %g and %g ms", what, mc_test_json_number (v, "median_ms"),
+      mc_test_json_number (v, "versus_median_ms"));
   printf ("  bench %s --batch 3 --versus-batch 1: gain %.3f (%.3f-%.3f)\n", what, g[2], g[0],
       g[4]);
   cJSON_Delete (root);
