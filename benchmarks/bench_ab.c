@@ -1,7 +1,7 @@
 /* bench_ab.c — two settings of the timing experiments, in one process.
  *
  *   bench-ab --model MODEL [--config NAME] [--threads N] [--text]
- *            [--pairs K] [--block B] --a SETTINGS --b SETTINGS
+ *            [--precision P] [--pairs K] [--block B] --a SETTINGS --b SETTINGS
  *
  * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1
  * and MC_POOL_BALANCE=0|1 (the thread pool's chunks sized by the threads'
@@ -37,7 +37,7 @@ static void
 usage (int status)
 {
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
-      "[--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
+      "[--precision fp32|auto|bf16|int8] [--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
       "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
       "MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
@@ -123,6 +123,7 @@ main (int argc, char **argv)
     { "text", no_argument, NULL, 't' },
     { "pairs", required_argument, NULL, 'k' },
     { "block", required_argument, NULL, 'b' },
+    { "precision", required_argument, NULL, 'p' },
     { "a", required_argument, NULL, 'A' },
     { "b", required_argument, NULL, 'B' },
     { NULL, 0, NULL, 0 },
@@ -147,6 +148,13 @@ main (int argc, char **argv)
       case 't': p.text = 1; break;
       case 'k': pairs = count_arg (optarg, 1, usage); break;
       case 'b': block = count_arg (optarg, 1, usage); break;
+      case 'p': {
+        const int pr = mc_precision_from_name (optarg);
+        if (pr < 0)
+          usage (2);
+        params.precision = (mc_precision) pr;
+        break;
+      }
       case 'A': spec[0] = optarg; break;
       case 'B': spec[1] = optarg; break;
       default: usage (2);
@@ -204,12 +212,14 @@ main (int argc, char **argv)
   const double ma = median (t[0], pairs), mb = median (t[1], pairs);
   const double mr = median (ratio, pairs);
   printf ("{\"bench\": \"ab\", \"model\": \"%s\", \"encoder\": \"%s\", \"threads\": %d, "
-      "\"gemm_kernel\": \"%s\", \"pairs\": %d, \"block\": %d,\n"
+      "\"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"pairs\": %d, \"block\": %d,\n"
       " \"a\": \"%s\", \"b\": \"%s\", \"a_median_ms\": %.3f, \"b_median_ms\": %.3f,\n"
       " \"a_over_b_median\": %.3f, \"a_over_b_q1\": %.3f, \"a_over_b_q3\": %.3f, "
       "\"a_over_b_min\": %.3f, \"a_over_b_max\": %.3f,\n"
       " \"max_abs_diff\": %g, \"max_abs_b\": %g}\n",
-      model, p.text ? "text" : "image", mc_n_threads (ctx), mc_gemm_kernel_name (MC_GEMM_F32),
+      model, p.text ? "text" : "image", mc_n_threads (ctx), mc_precision_name (mc_context_precision (ctx)),
+      mc_gemm_kernel_name (mc_context_precision (ctx) == MC_PRECISION_BF16 ? MC_GEMM_BF16
+          : mc_context_precision (ctx) == MC_PRECISION_INT8 ? MC_GEMM_INT8 : MC_GEMM_F32),
       pairs, block, spec[0], spec[1], ma, mb, mr, quantile (ratio, pairs, 0.25),
       quantile (ratio, pairs, 0.75), ratio[0], ratio[pairs - 1], diff, largest);
   for (int s = 0; s < 2; s++) {

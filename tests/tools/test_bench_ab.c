@@ -1,5 +1,6 @@
 /* test_bench_ab.c — bench-ab (its path is argv[1]) on tiny_s0, image and
- * text: the settings reach the products in one process and only there.
+ * text, fp32 and (image) bf16: the settings reach the products in one
+ * process and only there, and the precision asked for is the one that runs.
  * The assembly k loop and the prefetching off, and the thread pool's equal
  * chunks, against the defaults keep the bits (max_abs_diff 0), K blocks of
  * 16 change them (a setting that did
@@ -15,29 +16,37 @@
 
 /* The JSON of one run, or NULL; *status gets the exit status. */
 static cJSON *
-run_ab (const char *tool, const char *dir, int text, const char *a, const char *b,
-    int *status)
+run_ab (const char *tool, const char *dir, int text, const char *precision,
+    const char *a, const char *b, int *status)
 {
-  const char *argv[16] = { tool, "--model", dir, "--threads", "2", "--pairs", "4",
+  const char *argv[18] = { tool, "--model", dir, "--threads", "2", "--pairs", "4",
     "--block", "1", "--a", a, "--b", b };
   int argc = 13;
 
   if (text)
     argv[argc++] = "--text";
+  if (precision) {
+    argv[argc++] = "--precision";
+    argv[argc++] = precision;
+  }
   return mc_test_run_json (argv, status);
 }
 
+/* precision: NULL (the default, fp32) or the one to ask for */
 static void
-check (const char *tool, const char *dir, int text, const char *a, const char *b,
-    int same_bits)
+check (const char *tool, const char *dir, int text, const char *precision,
+    const char *a, const char *b, int same_bits)
 {
-  const char *what = text ? "text" : "image";
+  const char *what = text ? "text" : precision ? precision : "image";
   int status;
-  cJSON *root = run_ab (tool, dir, text, a, b, &status);
+  cJSON *root = run_ab (tool, dir, text, precision, a, b, &status);
 
   CHECK (root != NULL, "%s --a \"%s\" --b \"%s\": exit %d or no JSON", what, a, b, status);
   if (!root)
     return;
+  const cJSON *ran = cJSON_GetObjectItemCaseSensitive (root, "precision");
+  CHECK (cJSON_IsString (ran) && !strcmp (ran->valuestring, precision ? precision : "fp32"),
+      "%s: ran precision %s", what, cJSON_IsString (ran) ? ran->valuestring : "(none)");
   const double diff = mc_test_json_number (root, "max_abs_diff"), largest = mc_test_json_number (root, "max_abs_b");
   const double q1 = mc_test_json_number (root, "a_over_b_q1"), med = mc_test_json_number (root, "a_over_b_median");
   const double q3 = mc_test_json_number (root, "a_over_b_q3"), lo = mc_test_json_number (root, "a_over_b_min");
@@ -72,16 +81,21 @@ main (int argc, char **argv)
   }
   dir = g_build_filename (golden, "tiny_s0", NULL);
   for (int text = 0; text <= 1; text++) {
-    check (argv[1], dir, text, "", "MC_GEMM_ASM=0,MC_GEMM_PREFETCH=0,MC_POOL_BALANCE=0", 1);
-    check (argv[1], dir, text, "MC_GEMM_KC=16", "", 0);
+    check (argv[1], dir, text, NULL, "", "MC_GEMM_ASM=0,MC_GEMM_PREFETCH=0,MC_POOL_BALANCE=0", 1);
+    check (argv[1], dir, text, NULL, "MC_GEMM_KC=16", "", 0);
   }
-  cJSON *bad = run_ab (argv[1], dir, 0, "MC_GEMM_KC=8", "", &status);
+  /* bf16 runs everywhere (emulated without AVX512-BF16) */
+  check (argv[1], dir, 0, "bf16", "", "MC_POOL_BALANCE=0", 1);
+  cJSON *bad = run_ab (argv[1], dir, 0, "bf17", "", "", &status);
+  CHECK (!bad && status == 2, "--precision bf17: exit %d, not 2", status);
+  cJSON_Delete (bad);
+  bad = run_ab (argv[1], dir, 0, NULL, "MC_GEMM_KC=8", "", &status);
   CHECK (!bad && status == 2, "--a MC_GEMM_KC=8 (below 16): exit %d, not 2", status);
   cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, "", "MC_GEMM_FOO=1", &status);
+  bad = run_ab (argv[1], dir, 0, NULL, "", "MC_GEMM_FOO=1", &status);
   CHECK (!bad && status == 2, "--b MC_GEMM_FOO=1: exit %d, not 2", status);
   cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, "MC_POOL_BALANCE=2", "", &status);
+  bad = run_ab (argv[1], dir, 0, NULL, "MC_POOL_BALANCE=2", "", &status);
   CHECK (!bad && status == 2, "--a MC_POOL_BALANCE=2: exit %d, not 2", status);
   cJSON_Delete (bad);
   g_free (dir);
