@@ -3,8 +3,9 @@
  *   bench-ab --model MODEL [--config NAME] [--threads N] [--text]
  *            [--precision P] [--pairs K] [--block B] --a SETTINGS --b SETTINGS
  *
- * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1
- * and MC_POOL_BALANCE=0|1 (the thread pool's chunks sized by the threads'
+ * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1,
+ * MC_GEMM_AMX_ROWS=16|32 (the AMX kernels' strips, with --precision bf16 or
+ * int8 on a CPU with AMX) and MC_POOL_BALANCE=0|1 (the thread pool's chunks sized by the threads'
  * speeds, runtime/threadpool.c), separated by spaces or commas; what it leaves out
  * keeps the value the environment gave (an empty list: the defaults).  K
  * pairs (default 20) of B forward passes (default 3) under each setting, the
@@ -14,9 +15,8 @@
  * run seconds apart do not.  Prints one JSON object: each side's median ms
  * per pass, the median, quartiles and range of the pairs' ratios a/b, and
  * the largest difference between the two sides' embeddings (0 when only
- * MC_GEMM_ASM, MC_GEMM_PREFETCH or MC_POOL_BALANCE differ: they keep the
- * bits) and the
- * largest magnitude in b's.
+ * MC_GEMM_ASM, MC_GEMM_PREFETCH, MC_GEMM_AMX_ROWS or MC_POOL_BALANCE differ:
+ * they keep the bits) and the largest magnitude in b's.
  */
 #include <getopt.h>
 #include <glib.h>
@@ -39,7 +39,7 @@ usage (int status)
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
       "[--precision fp32|auto|bf16|int8] [--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
       "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
-      "MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
+      "MC_GEMM_AMX_ROWS=16|32, MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
 }
 
@@ -83,6 +83,8 @@ parse_settings (const char *spec, setting *st)
       e->asm_off = v == 0;
     else if (!strncmp (items[i], "MC_GEMM_PREFETCH=", 17) && (v == 0 || v == 1))
       e->prefetch_off = v == 0;
+    else if (!strncmp (items[i], "MC_GEMM_AMX_ROWS=", 17) && (v == 16 || v == 32))
+      e->amx_rows32 = v == 32;
     else if (!strncmp (items[i], "MC_POOL_BALANCE=", 16) && (v == 0 || v == 1))
       st->balance = (int) v;
     else
@@ -184,10 +186,15 @@ main (int argc, char **argv)
       pixels[i] = (float) ((i * 2654435761u) >> 24) / 255.0f;
     p.pixels = pixels;
   }
+  const mc_precision prec = mc_context_precision (ctx);
+  const mc_gemm_format fmt = prec == MC_PRECISION_BF16 ? MC_GEMM_BF16
+      : prec == MC_PRECISION_INT8 ? MC_GEMM_INT8 : MC_GEMM_F32;
+  const char *kernel[2];
   for (int s = 0; s < 2; s++) {
     out[s] = g_new (float, d);
     t[s] = g_new (double, pairs);
     apply (&side[s]);
+    kernel[s] = mc_gemm_kernel_name (fmt);
     p.out = out[s];
     for (int w = 0; w < 3; w++)
       run (&p);
@@ -212,15 +219,14 @@ main (int argc, char **argv)
   const double ma = median (t[0], pairs), mb = median (t[1], pairs);
   const double mr = median (ratio, pairs);
   printf ("{\"bench\": \"ab\", \"model\": \"%s\", \"encoder\": \"%s\", \"threads\": %d, "
-      "\"precision\": \"%s\", \"gemm_kernel\": \"%s\", \"pairs\": %d, \"block\": %d,\n"
+      "\"precision\": \"%s\", \"a_gemm_kernel\": \"%s\", \"b_gemm_kernel\": \"%s\",\n"
+      " \"pairs\": %d, \"block\": %d,"
       " \"a\": \"%s\", \"b\": \"%s\", \"a_median_ms\": %.3f, \"b_median_ms\": %.3f,\n"
       " \"a_over_b_median\": %.3f, \"a_over_b_q1\": %.3f, \"a_over_b_q3\": %.3f, "
       "\"a_over_b_min\": %.3f, \"a_over_b_max\": %.3f,\n"
       " \"max_abs_diff\": %g, \"max_abs_b\": %g}\n",
-      model, p.text ? "text" : "image", mc_n_threads (ctx), mc_precision_name (mc_context_precision (ctx)),
-      mc_gemm_kernel_name (mc_context_precision (ctx) == MC_PRECISION_BF16 ? MC_GEMM_BF16
-          : mc_context_precision (ctx) == MC_PRECISION_INT8 ? MC_GEMM_INT8 : MC_GEMM_F32),
-      pairs, block, spec[0], spec[1], ma, mb, mr, quantile (ratio, pairs, 0.25),
+      model, p.text ? "text" : "image", mc_n_threads (ctx), mc_precision_name (prec),
+      kernel[0], kernel[1], pairs, block, spec[0], spec[1], ma, mb, mr, quantile (ratio, pairs, 0.25),
       quantile (ratio, pairs, 0.75), ratio[0], ratio[pairs - 1], diff, largest);
   for (int s = 0; s < 2; s++) {
     g_free (out[s]);

@@ -1046,6 +1046,8 @@ mc_gemm_get_experiments (mc_gemm_experiments *e)
   e->kc = kc_override;
   e->asm_off = mc_gemm_asm_off;
   e->prefetch_off = prefetch_off;
+  pthread_once (&amx_env_once, amx_env_init);
+  e->amx_rows32 = amx_rows32;
 }
 
 void
@@ -1055,6 +1057,8 @@ mc_gemm_set_experiments (const mc_gemm_experiments *e)
   kc_override = e->kc >= 16 && e->kc <= 65536 ? e->kc : 0;
   mc_gemm_asm_off = e->asm_off != 0;
   prefetch_off = e->prefetch_off != 0;
+  pthread_once (&amx_env_once, amx_env_init);
+  amx_rows32 = e->amx_rows32 != 0;
 }
 
 static int

@@ -155,9 +155,10 @@ int mc_gemm_k_block (mc_gemm_variant v);
  * next pass reads first (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the
  * environment turns that off, a timing experiment (docs/performance.md).
  * MC_GEMM_ASM=0 likewise runs the AVX2 and AVX-512 tiles' k loop in C
- * instead of assembly (same bits).
+ * instead of assembly (same bits), and MC_GEMM_AMX_ROWS=32 the AMX kernels
+ * on 32-row strips (same bits).
  *
- * The three experiments as the products see them, read from the
+ * The four experiments as the products see them, read from the
  * environment at the first product; set changes them for the products that
  * follow (never while one runs), so that a benchmark can alternate two
  * settings in one process (bench-ab). */
@@ -165,6 +166,7 @@ typedef struct {
   int kc;             /* the float K block; 0: the kernel's own */
   int asm_off;        /* the tiles' k loop in C */
   int prefetch_off;   /* no prefetching of B */
+  int amx_rows32;     /* amx-bf16-32 and amx-int8-32 where AMX runs */
 } mc_gemm_experiments;
 void mc_gemm_get_experiments (mc_gemm_experiments *e);
 void mc_gemm_set_experiments (const mc_gemm_experiments *e);

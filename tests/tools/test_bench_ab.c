@@ -2,7 +2,8 @@
  * text, fp32 and (image) bf16: the settings reach the products in one
  * process and only there, and the precision asked for is the one that runs.
  * The assembly k loop and the prefetching off, and the thread pool's equal
- * chunks, against the defaults keep the bits (max_abs_diff 0), K blocks of
+ * chunks (and on bf16 the AMX kernel's 32-row strips), against the
+ * defaults keep the bits (max_abs_diff 0), K blocks of
  * 16 change them (a setting that did
  * not take effect would give 0), the timing fields are in order, and an
  * unknown setting is a usage error (exit 2). */
@@ -44,6 +45,14 @@ check (const char *tool, const char *dir, int text, const char *precision,
   CHECK (root != NULL, "%s --a \"%s\" --b \"%s\": exit %d or no JSON", what, a, b, status);
   if (!root)
     return;
+  const cJSON *ka = cJSON_GetObjectItemCaseSensitive (root, "a_gemm_kernel");
+  const cJSON *kb = cJSON_GetObjectItemCaseSensitive (root, "b_gemm_kernel");
+  CHECK (cJSON_IsString (ka) && cJSON_IsString (kb), "%s: no kernel names", what);
+  /* where AMX runs, MC_GEMM_AMX_ROWS=32 must reach the kernel choice */
+  if (cJSON_IsString (ka) && cJSON_IsString (kb) && strstr (b, "MC_GEMM_AMX_ROWS=32")
+      && !strcmp (ka->valuestring, "amx-bf16"))
+    CHECK (!strcmp (kb->valuestring, "amx-bf16-32"), "%s: b ran %s, not amx-bf16-32", what,
+        kb->valuestring);
   const cJSON *ran = cJSON_GetObjectItemCaseSensitive (root, "precision");
   CHECK (cJSON_IsString (ran) && !strcmp (ran->valuestring, precision ? precision : "fp32"),
       "%s: ran precision %s", what, cJSON_IsString (ran) ? ran->valuestring : "(none)");
@@ -85,7 +94,7 @@ main (int argc, char **argv)
     check (argv[1], dir, text, NULL, "MC_GEMM_KC=16", "", 0);
   }
   /* bf16 runs everywhere (emulated without AVX512-BF16) */
-  check (argv[1], dir, 0, "bf16", "", "MC_POOL_BALANCE=0", 1);
+  check (argv[1], dir, 0, "bf16", "", "MC_POOL_BALANCE=0,MC_GEMM_AMX_ROWS=32", 1);
   cJSON *bad = run_ab (argv[1], dir, 0, "bf17", "", "", &status);
   CHECK (!bad && status == 2, "--precision bf17: exit %d, not 2", status);
   cJSON_Delete (bad);
@@ -94,6 +103,9 @@ main (int argc, char **argv)
   cJSON_Delete (bad);
   bad = run_ab (argv[1], dir, 0, NULL, "", "MC_GEMM_FOO=1", &status);
   CHECK (!bad && status == 2, "--b MC_GEMM_FOO=1: exit %d, not 2", status);
+  cJSON_Delete (bad);
+  bad = run_ab (argv[1], dir, 0, NULL, "", "MC_GEMM_AMX_ROWS=24", &status);
+  CHECK (!bad && status == 2, "--b MC_GEMM_AMX_ROWS=24: exit %d, not 2", status);
   cJSON_Delete (bad);
   bad = run_ab (argv[1], dir, 0, NULL, "MC_POOL_BALANCE=2", "", &status);
   CHECK (!bad && status == 2, "--a MC_POOL_BALANCE=2: exit %d, not 2", status);
