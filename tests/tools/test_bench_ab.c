@@ -75,12 +75,24 @@ check (const char *tool, const char *dir, int text, const char *precision,
   cJSON_Delete (root);
 }
 
+/* A bad precision or setting: exit 2 and no JSON. */
+static void
+usage_error (const char *tool, const char *dir, const char *precision, const char *a,
+    const char *b)
+{
+  int status;
+  cJSON *bad = run_ab (tool, dir, 0, precision, a, b, &status);
+
+  CHECK (!bad && status == 2, "--precision %s --a \"%s\" --b \"%s\": exit %d, not 2",
+      precision ? precision : "(default)", a, b, status);
+  cJSON_Delete (bad);
+}
+
 int
 main (int argc, char **argv)
 {
   const char *golden = mc_test_golden_dir ();
   char *dir;
-  int status;
 
   if (!golden)
     return MC_TEST_SKIP;
@@ -95,21 +107,11 @@ main (int argc, char **argv)
   }
   /* bf16 runs everywhere (emulated without AVX512-BF16) */
   check (argv[1], dir, 0, "bf16", "", "MC_POOL_BALANCE=0,MC_GEMM_AMX_ROWS=32", 1);
-  cJSON *bad = run_ab (argv[1], dir, 0, "bf17", "", "", &status);
-  CHECK (!bad && status == 2, "--precision bf17: exit %d, not 2", status);
-  cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, NULL, "MC_GEMM_KC=8", "", &status);
-  CHECK (!bad && status == 2, "--a MC_GEMM_KC=8 (below 16): exit %d, not 2", status);
-  cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, NULL, "", "MC_GEMM_FOO=1", &status);
-  CHECK (!bad && status == 2, "--b MC_GEMM_FOO=1: exit %d, not 2", status);
-  cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, NULL, "", "MC_GEMM_AMX_ROWS=24", &status);
-  CHECK (!bad && status == 2, "--b MC_GEMM_AMX_ROWS=24: exit %d, not 2", status);
-  cJSON_Delete (bad);
-  bad = run_ab (argv[1], dir, 0, NULL, "MC_POOL_BALANCE=2", "", &status);
-  CHECK (!bad && status == 2, "--a MC_POOL_BALANCE=2: exit %d, not 2", status);
-  cJSON_Delete (bad);
+  usage_error (argv[1], dir, "bf17", "", "");
+  usage_error (argv[1], dir, NULL, "MC_GEMM_KC=8", "");    /* below 16 */
+  usage_error (argv[1], dir, NULL, "", "MC_GEMM_FOO=1");
+  usage_error (argv[1], dir, NULL, "", "MC_GEMM_AMX_ROWS=24");
+  usage_error (argv[1], dir, NULL, "MC_POOL_BALANCE=2", "");
   g_free (dir);
   return mc_test_finish ("bench-ab");
 }
