@@ -11,14 +11,13 @@
 #     block of B against not (MC_GEMM_PREFETCH=0), on x86 the full tiles'
 #     k loop in assembly against the C one (MC_GEMM_ASM=0), and on 2
 #     threads the pool's chunks sized by the threads' speeds against equal
-#     ones (MC_POOL_BALANCE=0);
-#   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0) and its
-#     32-row form against it (MC_GEMM_AMX_ROWS=32), when bf16 is native; and
-#     bf16 (native) against fp32;
+#     ones (MC_POOL_BALANCE=0); with AMX, bf16 and int8 image, the AMX
+#     kernels' 32-row form against their 16-row one (MC_GEMM_AMX_ROWS=32);
+#   bf16 image: the AMX kernel against VDPBF16PS (MC_GEMM_AMX=0), when bf16
+#     is native; and bf16 (native) against fp32;
 #   int8 image: the AMX kernel against the 512-bit VPDPBUSD one
-#     (MC_GEMM_AMX=0), its 32-row form against it (MC_GEMM_AMX_ROWS=32), the
-#     VNNI kernel against the AVX2 one (MC_GEMM_VNNI=0), and int8 against
-#     bf16 where bf16 is native.
+#     (MC_GEMM_AMX=0), the VNNI kernel against the AVX2 one
+#     (MC_GEMM_VNNI=0), and int8 against bf16 where bf16 is native.
 # The kernel names come from `mobileclip bench`'s own JSON, so a line says
 # what ran, not what was asked for.  Per pair: the median over rounds of each
 # side's median and their ratio (fast / replaced: below 1 is a gain).  Written
@@ -65,23 +64,24 @@ if [ -n "$lower" ]; then
 fi
 # The GEMM timing experiments that can change between products run in one
 # process instead (bench-ab, at the end): two processes a few seconds apart
-# differed by more than these experiments do.  "NAME|A|B|CONDITION"
-ab_pairs=("B prefetched vs not||MC_GEMM_PREFETCH=0|any")
-ab_pairs+=("tile k loop asm vs C||MC_GEMM_ASM=0|x86")
-ab_pairs+=("avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||avx512")
-ab_pairs+=("pool chunks by speed vs equal||MC_POOL_BALANCE=0|threads")
+# differed by more than these experiments do.  "NAME|A|B|CONDITION|PRECISION"
+# (no precision: fp32, image and text; bf16 or int8: image)
+ab_pairs=("B prefetched vs not||MC_GEMM_PREFETCH=0|any|")
+ab_pairs+=("tile k loop asm vs C||MC_GEMM_ASM=0|x86|")
+ab_pairs+=("avx512 K blocks 2048 vs 256|MC_GEMM_KC=2048||avx512|")
+ab_pairs+=("pool chunks by speed vs equal||MC_POOL_BALANCE=0|threads|")
 bf16_native=$("$mc" bench --model "$s0" --config mobileclip_s0 --iterations 1 --threads 1 --precision bf16 \
     | field bf16_native)
 if [ "$bf16_native" = true ]; then
   case $(probe -- --threads 1 --iterations 1 --precision bf16) in
     *amx*) pairs+=("bf16 image, AMX vs VDPBF16PS|-|--precision bf16|MC_GEMM_AMX=0|--precision bf16")
-           pairs+=("bf16 image, AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|--precision bf16|-|--precision bf16") ;;
+           ab_pairs+=("AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|MC_GEMM_AMX_ROWS=16|any|bf16") ;;
   esac
   pairs+=("bf16 vs fp32 image|-|--precision bf16|-|--precision fp32")
 fi
 case $(probe -- --threads 1 --iterations 1 --precision int8) in
   *amx*) pairs+=("int8 image, AMX vs VPDPBUSD|-|--precision int8|MC_GEMM_AMX=0|--precision int8")
-         pairs+=("int8 image, AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|--precision int8|-|--precision int8") ;;
+         ab_pairs+=("AMX 32-row vs 16-row strips|MC_GEMM_AMX_ROWS=32|MC_GEMM_AMX_ROWS=16|any|int8") ;;
 esac
 # (MC_GEMM_AMX=0 on both sides: with AMX, MC_GEMM_VNNI=0 alone would still
 # run the AMX kernel)
@@ -137,18 +137,21 @@ awk -F'|' '
 # pair by pair (its JSON: each side's median, the pairs' ratios a/b)
 for t in 1 2; do
   for p in "${ab_pairs[@]}"; do
-    IFS='|' read -r name set_a set_b cond <<< "$p"
+    IFS='|' read -r name set_a set_b cond prec <<< "$p"
     case $cond in
       x86) [ "$fp32" = avx512 ] || [ "$fp32" = avx2 ] || continue ;;
       avx512) [ "$fp32" = avx512 ] || continue ;;
       threads) [ "$t" -gt 1 ] || continue ;;
     esac
-    for enc in image text; do
+    encoders=(image text)
+    [ -n "$prec" ] && encoders=(image)
+    for enc in "${encoders[@]}"; do
       text=()
       [ "$enc" = text ] && text=(--text)
-      echo "# in one process: fp32 $enc, $name, $t thread(s)"
+      echo "# in one process: ${prec:-fp32} $enc, $name, $t thread(s)"
       "$build/benchmarks/bench-ab" --model "$s0" --config mobileclip_s0 --threads "$t" \
-          "${text[@]}" --pairs "${PAIRS:-20}" --a "$set_a" --b "$set_b" | tr -d '\n'
+          --precision "${prec:-fp32}" "${text[@]}" --pairs "${PAIRS:-20}" --a "$set_a" \
+          --b "$set_b" | tr -d '\n'
       echo
     done
   done
