@@ -71,6 +71,20 @@ vpass_for (mc_preprocess_variant v)
 #endif
   return mc_vpass_row_avx2;
 }
+
+typedef int (*unpack_planar_fn) (const mc_unpacker *up, const mc_image *img, int y,
+    int x0, int x1, int rows, uint8_t *const scratch[2][3], const uint8_t *planes[2][3]);
+
+static unpack_planar_fn
+unpack_planar_for (mc_preprocess_variant v)
+{
+#ifdef MC_HAVE_PREPROCESS_AVX512
+  if (v == MC_PREPROCESS_AVX512)
+    return mc_unpack_planar_avx512;
+#endif
+  (void) v;
+  return mc_unpack_planar_avx2;
+}
 #endif
 
 /* Output sides beyond this are certainly a caller's mistake (and keep every
@@ -401,7 +415,7 @@ fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
      * (4:2:0 chroma); the second is ahead of need, as below. */
     const int x0_even = (roi->x + pp->col_lo) & ~1, origin = x0_even - roi->x;
     const uint8_t *planes[2][3];
-    const int rows = mc_unpack_planar_avx2 (&pp->unpacker, src, roi->y + r, x0_even,
+    const int rows = unpack_planar_for (pp->variant) (&pp->unpacker, src, roi->y + r, x0_even,
         roi->x + pp->col_hi, r + 1 < pp->row_hi ? 2 : 1, pp->planar, planes);
     for (int i = 0; i < rows; i++) {
       const int slot = (r + i) % pp->ring_rows;

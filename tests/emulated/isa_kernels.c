@@ -13,8 +13,8 @@
  * softmax (its sum is reduced over 16 lanes instead of 8) are held to
  * their rounding-error bounds instead.  With MC_TEST_PREPROCESS_AVX512
  * (the archive has the avx512 preprocessing pass) and a CPU with
- * AVX512-VBMI and VNNI, the preprocessing's horizontal pass too: its bytes
- * against the AVX2 pass's.
+ * AVX512-VBMI and VNNI, the preprocessing's horizontal pass and YUV
+ * conversion too: their bytes against the AVX2 code's.
  *
  * Prints one line per group of checks and exits with the number of
  * failures (0 = all passed). */
@@ -31,6 +31,7 @@
 #include "runtime/cpu.h"
 #ifdef MC_TEST_PREPROCESS_AVX512
 #include "preprocess/resample.h"
+#include "preprocess/unpack.h"
 #include "preprocess/x86/kernels_avx2.h"
 #include "preprocess/x86/kernels_avx512.h"
 #endif
@@ -687,6 +688,78 @@ check_preprocess_hpass (const mc_cpu_features *f)
   emu_printf ("%s preprocessing horizontal pass: %ld bytes of %d tables equal to avx2's "
       "(%d left to it)\n", verdict (before), bytes, planned, fallbacks);
 }
+
+/* The avx512 variant's YUV conversion (64 pixels a step, byte masks at the
+ * row's end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0
+ * and 4:2:2 rows and constants, one and two rows at a time, for pixel
+ * spans that end anywhere in a step; bytes past the span must stay
+ * untouched. */
+static void
+check_preprocess_unpack (void)
+{
+  enum { W = 200, H = 4, SLACK = 96 };
+  static const mc_pixel_format formats[] = {
+    MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_Y42B, MC_PIXEL_NV12, MC_PIXEL_NV21,
+  };
+  static const int spans[][2] = { { 0, W }, { 0, 1 }, { 2, 65 }, { 6, 70 }, { 0, 64 },
+    { 10, 139 }, { 4, 196 } };
+  static uint8_t plane[3][W * H], out[2][2][3][W + SLACK];
+  const int before = failures;
+  long bytes = 0;
+
+  for (unsigned fi = 0; fi < sizeof formats / sizeof formats[0]; fi++) {
+    mc_image img;
+    mc_unpacker up;
+    memset (&img, 0, sizeof img);
+    memset (&up, 0, sizeof up);
+    img.format = formats[fi];
+    img.width = W;
+    img.height = H;
+    for (int p = 0; p < 3; p++) {
+      for (int i = 0; i < W * H; i++)
+        plane[p][i] = (uint8_t) rng_next ();
+      img.planes[p] = plane[p];
+      img.strides[p] = W;
+    }
+    /* any 16-bit constants: both kernels do the same integer operations */
+    up.cy = (int) (rng_next () % 65536);
+    up.crv = (int) (rng_next () % 65536) - 32768;
+    up.cgu = (int) (rng_next () % 65536) - 32768;
+    up.cgv = (int) (rng_next () % 65536) - 32768;
+    up.cbu = (int) (rng_next () % 65536) - 32768;
+    up.bias = (int) (rng_next () % 4096) - 2048;
+    for (unsigned si = 0; si < sizeof spans / sizeof spans[0]; si++)
+      for (int y = 0; y < H; y++)
+        for (int rows = 1; rows <= 2; rows++) {
+          const int x0 = spans[si][0], x1 = spans[si][1], n = x1 - x0;
+          uint8_t *scratch[2][2][3];
+          const uint8_t *planes[2][2][3];
+          memset (out, 0xa5, sizeof out);
+          for (int v = 0; v < 2; v++)
+            for (int r = 0; r < 2; r++)
+              for (int c = 0; c < 3; c++)
+                scratch[v][r][c] = out[v][r][c];
+          const int got512 = mc_unpack_planar_avx512 (&up, &img, y, x0, x1, rows, scratch[0],
+              planes[0]);
+          const int got2 = mc_unpack_planar_avx2 (&up, &img, y, x0, x1, rows, scratch[1],
+              planes[1]);
+          CHECK (got512 == got2, "unpack format %u y %d: %d rows, avx2 %d", fi, y, got512, got2);
+          for (int r = 0; r < got2 && r < got512; r++)
+            for (int c = 0; c < 3; c++) {
+              for (int i = 0; i < n; i++)
+                CHECK (planes[0][r][c][i] == planes[1][r][c][i],
+                    "unpack format %u span %u y %d row %d channel %d pixel %d: avx512 %d, avx2 %d",
+                    fi, si, y, r, c, i, planes[0][r][c][i], planes[1][r][c][i]);
+              for (int i = n; i < W + SLACK; i++)
+                CHECK (out[0][r][c][i] == 0xa5, "unpack format %u span %u: byte %d past the span",
+                    fi, si, i);
+              bytes += n;
+            }
+        }
+  }
+  emu_printf ("%s preprocessing YUV conversion: %ld bytes of 5 formats equal to avx2's\n",
+      verdict (before), bytes);
+}
 #endif
 
 void
@@ -709,6 +782,7 @@ kmain (void)
   check_softmax ();
 #ifdef MC_TEST_PREPROCESS_AVX512
   check_preprocess_hpass (f);
+  check_preprocess_unpack ();
 #endif
   emu_printf ("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
   emu_exit (failures ? 1 : 0);

@@ -1,7 +1,8 @@
-/* kernels_avx512.h — the avx512 variant's horizontal pass (see variant.h).
- * Compiled with -mavx512f -mavx512bw -mavx512vbmi -mavx512vnni in
- * x86/resample_avx512.c; preprocess.c calls it only when
- * mc_preprocess_get_variant () says avx512.  The variant's other stages are
+/* kernels_avx512.h — the avx512 variant's horizontal pass and YUV
+ * conversion (see variant.h).  Compiled with -mavx512f -mavx512bw
+ * -mavx512vbmi -mavx512vnni in x86/resample_avx512.c and
+ * x86/unpack_avx512.c; preprocess.c calls them only when
+ * mc_preprocess_get_variant () says avx512.  The variant's vertical pass is
  * avx-vnni's (avx2's on a CPU without AVX-VNNI).
  *
  * The AVX2 passes multiply 16-bit words: a 22-bit weight k takes two
@@ -28,6 +29,7 @@
 
 #include "mobileclip.h"
 #include "preprocess/resample.h"
+#include "preprocess/unpack.h"
 
 typedef struct {
   int n_out;            /* outputs of the table; 0: no plan (use AVX2) */
@@ -59,5 +61,12 @@ mc_hplan512_clear (mc_hplan512 *plan)
  * triples. */
 void mc_hpass_row_avx512 (const mc_hplan512 *plan, const uint8_t *r,
     const uint8_t *g, const uint8_t *b, int origin, uint8_t *dst);
+
+/* As mc_unpack_planar_avx2 (kernels_avx2.h), 64 pixels a step for I420,
+ * YV12, Y42B, NV12 and NV21 (x86/unpack_avx512.c); other formats go to the
+ * AVX2 unpacker.  Writes no byte past x1 - x0 in the scratch rows. */
+int mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
+    int x0, int x1, int rows, uint8_t *const scratch[2][3],
+    const uint8_t *planes[2][3]);
 
 #endif

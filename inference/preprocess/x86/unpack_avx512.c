@@ -1,0 +1,156 @@
+/* unpack_avx512.c — the avx512 variant's YUV conversion of 8-bit 4:2:0 and
+ * 4:2:2 planar and semi-planar rows (I420, YV12, Y42B, NV12, NV21) to planar
+ * R, G, B bytes; the other formats go to mc_unpack_planar_avx2.  Compiled
+ * with the avx512 variant's flags (kernels_avx512.h).
+ *
+ * The arithmetic is unpack_avx2.c's (mc-preprocess.orc's 16-bit fixed point
+ * op for op), so the bytes are the same; only the width differs.  64 pixels
+ * a step: every operation works within 128-bit lanes, so lane L holds luma
+ * pixels 16L..16L+15 and chroma samples 8L..8L+7, and the AVX2 file's
+ * unpack order carries over lane by lane (unpacklo/hi of the luma bytes give
+ * pixels 16L..16L+7 and 16L+8..16L+15, the same unpacks of the chroma terms
+ * double samples 8L..8L+3 and 8L+4..8L+7 onto them, packus restores the
+ * order).  The 512-bit integer multiplies issue on one port where 256-bit
+ * ones issue on two, but the adds, shifts, unpacks and packs do twice the
+ * work per instruction.
+ *
+ * The last partial step reads and writes under byte masks: nothing past the
+ * row is read, nothing past n pixels written.
+ */
+#include "kernels_avx512.h"
+#include "kernels_avx2.h"
+
+#include <immintrin.h>
+
+typedef struct {
+  __m512i cy, crv, cgu, cgv, cbu, bias;
+} yuv_consts;
+
+typedef struct {
+  __m512i r, g, b;
+} terms;
+
+/* (C − 128) << 8 from words holding C in their low byte ... */
+static inline __m512i
+centre_low (__m512i c)
+{
+  return _mm512_xor_si512 (_mm512_slli_epi16 (c, 8), _mm512_set1_epi16 ((int16_t) 0x8000));
+}
+
+/* ... and from words holding C in their high byte. */
+static inline __m512i
+centre_high (__m512i c)
+{
+  return _mm512_xor_si512 (_mm512_and_si512 (c, _mm512_set1_epi16 ((int16_t) 0xff00)),
+      _mm512_set1_epi16 ((int16_t) 0x8000));
+}
+
+static inline terms
+chroma_terms (const yuv_consts *k, __m512i uw, __m512i vw)
+{
+  terms t;
+  t.r = _mm512_add_epi16 (_mm512_mulhi_epi16 (vw, k->crv), k->bias);
+  t.g = _mm512_add_epi16 (_mm512_add_epi16 (_mm512_mulhi_epi16 (uw, k->cgu),
+          _mm512_mulhi_epi16 (vw, k->cgv)), k->bias);
+  t.b = _mm512_add_epi16 (_mm512_mulhi_epi16 (uw, k->cbu), k->bias);
+  return t;
+}
+
+static inline __m512i
+channel (__m512i ylo, __m512i yhi, __m512i tlo, __m512i thi)
+{
+  return _mm512_packus_epi16 (_mm512_srai_epi16 (_mm512_add_epi16 (ylo, tlo), 5),
+      _mm512_srai_epi16 (_mm512_add_epi16 (yhi, thi), 5));
+}
+
+/* 64 luma bytes (under mask m) of one row with the doubled chroma terms. */
+static inline void
+convert_64 (const yuv_consts *k, const uint8_t *y, __mmask64 m, const terms *lo,
+    const terms *hi, uint8_t *r, uint8_t *g, uint8_t *b)
+{
+  const __m512i yb = _mm512_maskz_loadu_epi8 (m, y);
+  const __m512i ylo = _mm512_mulhi_epu16 (_mm512_unpacklo_epi8 (yb, yb), k->cy);
+  const __m512i yhi = _mm512_mulhi_epu16 (_mm512_unpackhi_epi8 (yb, yb), k->cy);
+  _mm512_mask_storeu_epi8 (r, m, channel (ylo, yhi, lo->r, hi->r));
+  _mm512_mask_storeu_epi8 (g, m, channel (ylo, yhi, lo->g, hi->g));
+  _mm512_mask_storeu_epi8 (b, m, channel (ylo, yhi, lo->b, hi->b));
+}
+
+/* n pixels of row y (and of y2, sharing the chroma, when not NULL).
+ * pairs: interleaved chroma at u (V first when swap); else planar u, v. */
+static void
+row_420 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
+    const uint8_t *u, const uint8_t *v, int pairs, int swap, int n,
+    uint8_t *const out[3], uint8_t *const out2[3])
+{
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64, chroma = (left + 1) / 2;
+    const __mmask64 m = left == 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << left) - 1;
+    __m512i uw, vw;
+    if (pairs) {
+      const __mmask64 mc = chroma == 32 ? ~(__mmask64) 0 : ((__mmask64) 1 << (2 * chroma)) - 1;
+      const __m512i uv = _mm512_maskz_loadu_epi8 (mc, u + x);
+      uw = swap ? centre_high (uv) : centre_low (uv);
+      vw = swap ? centre_low (uv) : centre_high (uv);
+    } else {
+      /* 512-bit masked loads: the 256-bit ones would need AVX512-VL */
+      const __mmask64 mc = ((__mmask64) 1 << chroma) - 1;
+      uw = centre_low (_mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+              _mm512_maskz_loadu_epi8 (mc, u + x / 2))));
+      vw = centre_low (_mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+              _mm512_maskz_loadu_epi8 (mc, v + x / 2))));
+    }
+    const terms t = chroma_terms (k, uw, vw);
+    const terms lo = { _mm512_unpacklo_epi16 (t.r, t.r), _mm512_unpacklo_epi16 (t.g, t.g),
+      _mm512_unpacklo_epi16 (t.b, t.b) };
+    const terms hi = { _mm512_unpackhi_epi16 (t.r, t.r), _mm512_unpackhi_epi16 (t.g, t.g),
+      _mm512_unpackhi_epi16 (t.b, t.b) };
+    convert_64 (k, y + x, m, &lo, &hi, out[0] + x, out[1] + x, out[2] + x);
+    if (y2)
+      convert_64 (k, y2 + x, m, &lo, &hi, out2[0] + x, out2[1] + x, out2[2] + x);
+  }
+}
+
+int
+mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
+    int x0, int x1, int rows, uint8_t *const scratch[2][3],
+    const uint8_t *planes[2][3])
+{
+  const uint8_t *luma = img->planes[0] + (size_t) y * img->strides[0] + x0;
+  const int c0 = x0 / 2;
+  const uint8_t *u, *v = NULL;
+  int pairs = 0, swap = 0, pair;
+
+  switch (img->format) {
+    case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_Y42B: {
+      const int ui = img->format == MC_PIXEL_YV12 ? 2 : 1, vi = 3 - ui;
+      const int cy = img->format == MC_PIXEL_Y42B ? y : y >> 1;
+      u = img->planes[ui] + (size_t) cy * img->strides[ui] + c0;
+      v = img->planes[vi] + (size_t) cy * img->strides[vi] + c0;
+      pair = img->format != MC_PIXEL_Y42B;
+      break;
+    }
+    case MC_PIXEL_NV12: case MC_PIXEL_NV21:
+      u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
+      pairs = 1;
+      swap = img->format == MC_PIXEL_NV21;
+      pair = 1;
+      break;
+    default:
+      return mc_unpack_planar_avx2 (up, img, y, x0, x1, rows, scratch, planes);
+  }
+
+  const yuv_consts k = {
+    _mm512_set1_epi16 ((int16_t) up->cy), _mm512_set1_epi16 ((int16_t) up->crv),
+    _mm512_set1_epi16 ((int16_t) up->cgu), _mm512_set1_epi16 ((int16_t) up->cgv),
+    _mm512_set1_epi16 ((int16_t) up->cbu), _mm512_set1_epi16 ((int16_t) up->bias),
+  };
+  for (int i = 0; i < 2; i++)
+    for (int c = 0; c < 3; c++)
+      planes[i][c] = scratch[i][c];
+  /* 4:2:0 rows 2i and 2i+1 share their chroma: convert them together */
+  pair = pair && rows == 2 && (y & 1) == 0 && y + 1 < img->height;
+  row_420 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, pairs, swap, x1 - x0,
+      scratch[0], scratch[1]);
+  return pair ? 2 : 1;
+}
