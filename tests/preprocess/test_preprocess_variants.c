@@ -184,6 +184,37 @@ run (mc_preprocessor *pp, mc_preprocess_variant v, const mc_image *im,
   return st == MC_OK;
 }
 
+/* Every byte value through the last step, x / 255 as torchvision's
+ * ToTensor divides, on every variant: a 16×16 GRAY8 ramp at S = 16 is not
+ * resampled, so output pixel i must be exactly (float) i / 255 (a
+ * reciprocal multiply would be an ulp off for 126 of the 256). */
+static void
+check_unit_ramp (mc_preprocessor *pp)
+{
+  static uint8_t ramp[256];
+  static const geometry g = { 16, 16, 16, { 0, 0, 0, 0 }, "0..255 ramp" };
+  float out[256 * 3];
+  mc_image im;
+
+  for (int i = 0; i < 256; i++)
+    ramp[i] = (uint8_t) i;
+  memset (&im, 0, sizeof im);
+  im.format = MC_PIXEL_GRAY8;
+  im.width = im.height = 16;
+  im.planes[0] = ramp;
+  im.strides[0] = 16;
+  for (int v = 0; v < MC_PREPROCESS_N_VARIANTS; v++) {
+    long d = 0;
+    if (!mc_preprocess_variant_supported (v) || !run (pp, v, &im, &g, out))
+      continue;
+    for (int i = 0; i < 256; i++)
+      for (int c = 0; c < 3; c++)
+        d += out[3 * i + c] != (float) i / 255.0f;
+    CHECK (d == 0, "%s: %ld of 768 values of the ramp are not i / 255",
+        mc_preprocess_variant_name (v), d);
+  }
+}
+
 int
 main (void)
 {
@@ -199,6 +230,7 @@ main (void)
   }
 
   mc_preprocessor *ref_pp = mc_preprocessor_new (), *pp = mc_preprocessor_new ();
+  check_unit_ramp (pp);
   for (size_t fi = 0; fi < N_FORMATS; fi++) {
     long compared = 0, differ = 0;
     for (size_t gi = 0; gi < N_GEOMETRIES; gi++) {
