@@ -65,6 +65,10 @@ hpass_for (mc_preprocess_variant v)
 static vpass_fn
 vpass_for (mc_preprocess_variant v)
 {
+#ifdef MC_HAVE_PREPROCESS_AVX512
+  if (v == MC_PREPROCESS_AVX512)
+    return mc_vpass_row_avx512;
+#endif
 #ifdef MC_HAVE_PREPROCESS_AVX_VNNI
   if (use_avx_vnni (v))
     return mc_vpass_row_avxvnni;

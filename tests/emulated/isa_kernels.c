@@ -13,8 +13,8 @@
  * softmax (its sum is reduced over 16 lanes instead of 8) are held to
  * their rounding-error bounds instead.  With MC_TEST_PREPROCESS_AVX512
  * (the archive has the avx512 preprocessing pass) and a CPU with
- * AVX512-VBMI and VNNI, the preprocessing's horizontal pass and YUV
- * conversion too: their bytes against the AVX2 code's.
+ * AVX512-VBMI and VNNI, the preprocessing's horizontal and vertical passes
+ * and YUV conversion too: their bytes and floats against the AVX2 code's.
  *
  * Prints one line per group of checks and exits with the number of
  * failures (0 = all passed). */
@@ -689,6 +689,58 @@ check_preprocess_hpass (const mc_cpu_features *f)
       "(%d left to it)\n", verdict (before), bytes, planned, fallbacks);
 }
 
+/* The avx512 variant's vertical pass (four rows a step, VPDPBUSD on the
+ * weights' digits) against the AVX2 one, float for float, on random rows
+ * and tables of 1 to 19 taps summing to about 2^22 (and one of 600, which
+ * it hands to the AVX2 pass), for row lengths that end anywhere in its
+ * 64-column steps; floats past n must stay untouched. */
+static void
+check_preprocess_vpass (void)
+{
+  enum { ROWS = 600, N = 260 };
+  static uint8_t data[ROWS][N];
+  static const uint8_t *rows[ROWS];
+  static int32_t k[ROWS];
+  static const int counts[] = { 1, 2, 3, 4, 5, 8, 9, 10, 13, 19, 600 };
+  static const int lengths[] = { 1, 15, 16, 63, 64, 65, 200, 256 };
+  float got[N + 32], want[N + 32];
+  const int before = failures;
+  long values = 0;
+
+  for (int r = 0; r < ROWS; r++) {
+    for (int i = 0; i < N; i++)
+      data[r][i] = (uint8_t) rng_next ();
+    rows[r] = data[r];
+  }
+  for (unsigned ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+    const int count = counts[ci];
+    uint32_t sum = 0;
+    for (int t = 0; t < count; t++)
+      sum += (uint32_t) (k[t] = 1 + (int32_t) (rng_next () % 1000));
+    for (int t = 0; t < count; t++)
+      k[t] = (int32_t) ((uint64_t) k[t] * (1u << 22) / sum);
+    for (unsigned li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+      const int n = lengths[li];
+      memset (got, 0xa5, sizeof got);
+      mc_vpass_row_avx512 (rows, k, count, n, got);
+      mc_vpass_row_avx2 (rows, k, count, n, want);
+      for (int i = 0; i < n; i++)
+        CHECK (memcmp (&got[i], &want[i], sizeof (float)) == 0,
+            "vpass %d taps, %d columns: column %d avx512 %g, avx2 %g", count, n, i,
+            (double) got[i], (double) want[i]);
+      for (int i = n; i < N + 32; i++) {
+        uint32_t bits;
+        memcpy (&bits, &got[i], sizeof bits);
+        CHECK (bits == 0xa5a5a5a5u, "vpass %d taps, %d columns: float %d past the row written",
+            count, n, i);
+      }
+      values += n;
+    }
+  }
+  emu_printf ("%s preprocessing vertical pass: %ld floats of %d tables equal to avx2's\n",
+      verdict (before), values, (int) (sizeof counts / sizeof counts[0]));
+}
+
 /* The avx512 variant's YUV conversion (64 pixels a step, byte masks at the
  * row's end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0
  * and 4:2:2 rows and constants, one and two rows at a time, for pixel
@@ -782,6 +834,7 @@ kmain (void)
   check_softmax ();
 #ifdef MC_TEST_PREPROCESS_AVX512
   check_preprocess_hpass (f);
+  check_preprocess_vpass ();
   check_preprocess_unpack ();
 #endif
   emu_printf ("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);

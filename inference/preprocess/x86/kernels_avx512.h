@@ -1,9 +1,10 @@
-/* kernels_avx512.h — the avx512 variant's horizontal pass and YUV
- * conversion (see variant.h).  Compiled with -mavx512f -mavx512bw
+/* kernels_avx512.h — the avx512 variant's horizontal and vertical passes
+ * and YUV conversion (see variant.h).  Compiled with -mavx512f -mavx512bw
  * -mavx512vbmi -mavx512vnni in x86/resample_avx512.c and
  * x86/unpack_avx512.c; preprocess.c calls them only when
- * mc_preprocess_get_variant () says avx512.  The variant's vertical pass is
- * avx-vnni's (avx2's on a CPU without AVX-VNNI).
+ * mc_preprocess_get_variant () says avx512.  What they hand on (formats
+ * other than 8-bit 4:2:0 and 4:2:2, downscales beyond the window, tables
+ * deeper than 512 taps) runs the AVX2 code.
  *
  * The AVX2 passes multiply 16-bit words: a 22-bit weight k takes two
  * VPDPWSSD (its high and low 11 bits) per pair of taps, 4 instructions per 4
@@ -30,6 +31,7 @@
 #include "mobileclip.h"
 #include "preprocess/resample.h"
 #include "preprocess/unpack.h"
+#include "preprocess/x86/kernels_avx2.h"
 
 typedef struct {
   int n_out;            /* outputs of the table; 0: no plan (use AVX2) */
@@ -61,6 +63,13 @@ mc_hplan512_clear (mc_hplan512 *plan)
  * triples. */
 void mc_hpass_row_avx512 (const mc_hplan512 *plan, const uint8_t *r,
     const uint8_t *g, const uint8_t *b, int origin, uint8_t *dst);
+
+/* As mc_vpass_row_avx2 (kernels_avx2.h), four rows a step with VPDPBUSD on
+ * the weights' signed-byte digits; reads and writes exactly n bytes and
+ * floats.  Tables deeper than 512 taps, or weights beyond three digits,
+ * run the AVX2 pass. */
+void mc_vpass_row_avx512 (const uint8_t *const *rows, const int32_t *k,
+    int count, int n, float *dst);
 
 /* As mc_unpack_planar_avx2 (kernels_avx2.h), 64 pixels a step for I420,
  * YV12, Y42B, NV12 and NV21 (x86/unpack_avx512.c); other formats go to the

@@ -1,4 +1,4 @@
-/* resample_avx512.c — the avx512 variant's horizontal pass (compiled with
+/* resample_avx512.c — the avx512 variant's two passes (compiled with
  * -mavx512f -mavx512bw -mavx512vbmi -mavx512vnni; see kernels_avx512.h for
  * the layout).  Integer arithmetic as in resample.c and resample_avx2.c:
  * int32 sums of u8·(22-bit weight) plus 2^21, >> 22, clamped to 0..255.
@@ -178,5 +178,108 @@ mc_hpass_row_avx512 (const mc_hplan512 *plan, const uint8_t *r, const uint8_t *g
     const int left = plan->n_out - GROUP * grp;
     filter_group (plan, grp, r, g, b, origin, sum);
     store_block (sum, dst + 3 * GROUP * grp, left < GROUP ? left : GROUP);
+  }
+}
+
+/* ---- the vertical pass ----
+ * Four rows a step: their bytes of each output column interleaved into one
+ * dword (two rounds of unpacks, which keep 128-bit lanes: dword vector j
+ * holds columns 16L + 4j .. 16L + 4j + 3 of lane L), and VPDPBUSD with
+ * the four taps' digits.  The AVX2 passes need a widening and an unpack
+ * per two rows and 16 columns on the shuffle port; here two unpacks per
+ * four rows and 16 columns.  Taps beyond the table's reuse row 0 with
+ * digits 0. */
+
+#define VPASS_MAX_STEPS 128   /* 512 taps; deeper tables take the AVX2 pass */
+
+/* The 64 columns from x (m: the ones that exist) of four rows into the
+ * three digit sums of each of the four dword vectors. */
+static inline __attribute__ ((always_inline)) void
+vpass_step (const uint8_t *const p[4], int x, __mmask64 m, const __m512i w[3],
+    __m512i acc[4][3])
+{
+  const __m512i a = _mm512_maskz_loadu_epi8 (m, p[0] + x);
+  const __m512i b = _mm512_maskz_loadu_epi8 (m, p[1] + x);
+  const __m512i c = _mm512_maskz_loadu_epi8 (m, p[2] + x);
+  const __m512i d = _mm512_maskz_loadu_epi8 (m, p[3] + x);
+  const __m512i ab_lo = _mm512_unpacklo_epi8 (a, b), ab_hi = _mm512_unpackhi_epi8 (a, b);
+  const __m512i cd_lo = _mm512_unpacklo_epi8 (c, d), cd_hi = _mm512_unpackhi_epi8 (c, d);
+  const __m512i q[4] = {
+    _mm512_unpacklo_epi16 (ab_lo, cd_lo), _mm512_unpackhi_epi16 (ab_lo, cd_lo),
+    _mm512_unpacklo_epi16 (ab_hi, cd_hi), _mm512_unpackhi_epi16 (ab_hi, cd_hi),
+  };
+  for (int j = 0; j < 4; j++)
+    for (int e = 0; e < 3; e++)
+      acc[j][e] = _mm512_dpbusd_epi32 (acc[j][e], q[j], w[e]);
+}
+
+void
+mc_vpass_row_avx512 (const uint8_t *const *rows, const int32_t *k, int count,
+    int n, float *dst)
+{
+  const int steps = (count + TAPS_PER_STEP - 1) / TAPS_PER_STEP;
+  int32_t digit[VPASS_MAX_STEPS][3];
+  const uint8_t *row[VPASS_MAX_STEPS][4];
+
+  if (steps > VPASS_MAX_STEPS) {
+    mc_vpass_row_avx2 (rows, k, count, n, dst);
+    return;
+  }
+  for (int s = 0; s < steps; s++) {
+    uint8_t dg[3][4] = { { 0 } };
+    for (int q = 0; q < TAPS_PER_STEP; q++) {
+      const int t = s * TAPS_PER_STEP + q;
+      int8_t d[3] = { 0, 0, 0 };
+      if (t < count && !signed_digits (k[t], d)) {
+        mc_vpass_row_avx2 (rows, k, count, n, dst);   /* not a resampling weight */
+        return;
+      }
+      for (int e = 0; e < 3; e++)
+        dg[e][q] = (uint8_t) d[e];
+      row[s][q] = rows[t < count ? t : 0];
+    }
+    for (int e = 0; e < 3; e++)
+      memcpy (&digit[s][e], dg[e], 4);
+  }
+
+  const __m512i half = _mm512_set1_epi32 (MC_RESAMPLE_HALF), zero = _mm512_setzero_si512 ();
+  const __m512i top = _mm512_set1_epi32 (255);
+  const __m512 scale = _mm512_set1_ps (255.0f);
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64;
+    const __mmask64 m = left == 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << left) - 1;
+    __m512i acc[4][3];
+    for (int j = 0; j < 4; j++)
+      for (int e = 0; e < 3; e++)
+        acc[j][e] = zero;
+    for (int s = 0; s < steps; s++) {
+      const __m512i w[3] = { _mm512_set1_epi32 (digit[s][0]), _mm512_set1_epi32 (digit[s][1]),
+        _mm512_set1_epi32 (digit[s][2]) };
+      vpass_step (row[s], x, m, w, acc);
+    }
+    /* Σ p·k + 2^21, >> 22, clamped, / 255 (a true division, as ToTensor) */
+    __m512 v[4];
+    for (int j = 0; j < 4; j++) {
+      __m512i sum = _mm512_add_epi32 (_mm512_add_epi32 (_mm512_slli_epi32 (acc[j][2], 16),
+              _mm512_slli_epi32 (acc[j][1], 8)), _mm512_add_epi32 (acc[j][0], half));
+      sum = _mm512_min_epi32 (_mm512_max_epi32 (_mm512_srai_epi32 (sum, MC_RESAMPLE_BITS), zero),
+          top);
+      v[j] = _mm512_div_ps (_mm512_cvtepi32_ps (sum), scale);
+    }
+    /* vector j holds columns 16L + 4j .. + 3 of lane L: 4×4 blocks of 128
+     * bits transposed restore the column order */
+    const __m512 t0 = _mm512_shuffle_f32x4 (v[0], v[1], 0x44), t1 = _mm512_shuffle_f32x4 (v[2], v[3], 0x44);
+    const __m512 t2 = _mm512_shuffle_f32x4 (v[0], v[1], 0xee), t3 = _mm512_shuffle_f32x4 (v[2], v[3], 0xee);
+    const __m512 o[4] = {
+      _mm512_shuffle_f32x4 (t0, t1, 0x88), _mm512_shuffle_f32x4 (t0, t1, 0xdd),
+      _mm512_shuffle_f32x4 (t2, t3, 0x88), _mm512_shuffle_f32x4 (t2, t3, 0xdd),
+    };
+    for (int j = 0; j < 4; j++) {
+      const int cols = left - 16 * j;
+      if (cols >= 16)
+        _mm512_storeu_ps (dst + x + 16 * j, o[j]);
+      else if (cols > 0)
+        _mm512_mask_storeu_ps (dst + x + 16 * j, (__mmask16) ((1u << cols) - 1), o[j]);
+    }
   }
 }
