@@ -30,6 +30,14 @@ shapes=${SHAPES:-$("$tool" --list-shapes | tr '\n' ' ')}
 args=()
 for s in $shapes; do args+=(--shape "$s"); done
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
+# On 1 thread both sides (the tool and ONNX Runtime's child) run on one CPU:
+# left to the scheduler they may land on two vCPUs of different speeds, which
+# made shapes look 1.5x apart that are equal on one (docs/performance.md,
+# fifteenth session).
+first_cpu=$(taskset -pc $$ 2>/dev/null | sed 's/.*: *//; s/[-,].*//')
 for t in 1 2; do
-  "$tool" "$lib" "$dir" "${args[@]}" --threads "$t" --pairs "${PAIRS:-8}" --block "${BLOCK:-5}"
+  pin=()
+  [ "$t" = 1 ] && [ -n "$first_cpu" ] && pin=(taskset -c "$first_cpu")
+  echo "# $t thread(s)${pin:+, pinned to CPU $first_cpu}"
+  "${pin[@]}" "$tool" "$lib" "$dir" "${args[@]}" --threads "$t" --pairs "${PAIRS:-8}" --block "${BLOCK:-5}"
 done
