@@ -5,9 +5,10 @@
  *
  * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1,
  * MC_GEMM_AMX_ROWS=16|32 (the AMX kernels' strips, with --precision bf16 or
- * int8 on a CPU with AMX) and MC_POOL_BALANCE=0|1 (the thread pool's chunks sized by the threads'
- * speeds, runtime/threadpool.c), separated by spaces or commas; what it leaves out
- * keeps the value the environment gave (an empty list: the defaults).  K
+ * int8 on a CPU with AMX) and MC_POOL_BALANCE=0|1 (the thread pool's chunks
+ * sized by the threads' speeds, runtime/threadpool.c), separated by spaces
+ * or commas; what it leaves out keeps the value the environment gave (an
+ * empty list: the defaults).  K
  * pairs (default 20) of B forward passes (default 3) under each setting, the
  * order alternating from pair to pair, after 3 untimed passes of each.  On a
  * shared VM whose speed changes from one second to the next (docs/

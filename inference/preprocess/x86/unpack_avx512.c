@@ -18,7 +18,6 @@
  * row is read, nothing past n pixels written.
  */
 #include "kernels_avx512.h"
-#include "kernels_avx2.h"
 
 #include <immintrin.h>
 
