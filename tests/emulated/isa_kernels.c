@@ -743,7 +743,7 @@ check_preprocess_vpass (void)
 
 /* The avx512 variant's YUV conversion (64 pixels a step, byte masks at the
  * row's end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0
- * and 4:2:2 rows and constants, one and two rows at a time, for pixel
+ * and 4:2:2 rows (planar, semi-planar and packed) and constants, one and two rows at a time, for pixel
  * spans that end anywhere in a step; bytes past the span must stay
  * untouched. */
 static void
@@ -752,10 +752,11 @@ check_preprocess_unpack (void)
   enum { W = 200, H = 4, SLACK = 96 };
   static const mc_pixel_format formats[] = {
     MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_Y42B, MC_PIXEL_NV12, MC_PIXEL_NV21,
+    MC_PIXEL_YUY2, MC_PIXEL_UYVY,
   };
   static const int spans[][2] = { { 0, W }, { 0, 1 }, { 2, 65 }, { 6, 70 }, { 0, 64 },
     { 10, 139 }, { 4, 196 } };
-  static uint8_t plane[3][W * H], out[2][2][3][W + SLACK];
+  static uint8_t plane[3][2 * W * H], out[2][2][3][W + SLACK];   /* packed: 2 bytes a pixel */
   const int before = failures;
   long bytes = 0;
 
@@ -768,10 +769,10 @@ check_preprocess_unpack (void)
     img.width = W;
     img.height = H;
     for (int p = 0; p < 3; p++) {
-      for (int i = 0; i < W * H; i++)
+      for (int i = 0; i < 2 * W * H; i++)
         plane[p][i] = (uint8_t) rng_next ();
       img.planes[p] = plane[p];
-      img.strides[p] = W;
+      img.strides[p] = formats[fi] == MC_PIXEL_YUY2 || formats[fi] == MC_PIXEL_UYVY ? 2 * W : W;
     }
     /* any 16-bit constants: both kernels do the same integer operations */
     up.cy = (int) (rng_next () % 65536);
@@ -809,8 +810,8 @@ check_preprocess_unpack (void)
             }
         }
   }
-  emu_printf ("%s preprocessing YUV conversion: %ld bytes of 5 formats equal to avx2's\n",
-      verdict (before), bytes);
+  emu_printf ("%s preprocessing YUV conversion: %ld bytes of %d formats equal to avx2's\n",
+      verdict (before), bytes, (int) (sizeof formats / sizeof formats[0]));
 }
 #endif
 

@@ -72,8 +72,9 @@ void mc_vpass_row_avx512 (const uint8_t *const *rows, const int32_t *k,
     int count, int n, float *dst);
 
 /* As mc_unpack_planar_avx2 (kernels_avx2.h), 64 pixels a step for I420,
- * YV12, Y42B, NV12 and NV21 (x86/unpack_avx512.c); other formats go to the
- * AVX2 unpacker.  Writes no byte past x1 - x0 in the scratch rows. */
+ * YV12, Y42B, NV12, NV21, YUY2 and UYVY (x86/unpack_avx512.c); other
+ * formats go to the AVX2 unpacker.  Writes no byte past x1 - x0 in the
+ * scratch rows. */
 int mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
     int x0, int x1, int rows, uint8_t *const scratch[2][3],
     const uint8_t *planes[2][3]);

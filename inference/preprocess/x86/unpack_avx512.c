@@ -1,6 +1,7 @@
 /* unpack_avx512.c — the avx512 variant's YUV conversion of 8-bit 4:2:0 and
- * 4:2:2 planar and semi-planar rows (I420, YV12, Y42B, NV12, NV21) to planar
- * R, G, B bytes; the other formats go to mc_unpack_planar_avx2.  Compiled
+ * 4:2:2 rows, planar, semi-planar and packed (I420, YV12, Y42B, NV12, NV21,
+ * YUY2, UYVY), to planar R, G, B bytes; the other formats go to
+ * mc_unpack_planar_avx2.  Compiled
  * with the avx512 variant's flags (kernels_avx512.h).
  *
  * The arithmetic is unpack_avx2.c's (mc-preprocess.orc's 16-bit fixed point
@@ -62,17 +63,29 @@ channel (__m512i ylo, __m512i yhi, __m512i tlo, __m512i thi)
       _mm512_srai_epi16 (_mm512_add_epi16 (yhi, thi), 5));
 }
 
-/* 64 luma bytes (under mask m) of one row with the doubled chroma terms. */
-static inline void
-convert_64 (const yuv_consts *k, const uint8_t *y, __mmask64 m, const terms *lo,
-    const terms *hi, uint8_t *r, uint8_t *g, uint8_t *b)
+/* Bytes 0..n-1 set in a 64-bit mask (none for n ≤ 0, all for n ≥ 64). */
+static inline __mmask64
+first_bytes (int n)
 {
-  const __m512i yb = _mm512_maskz_loadu_epi8 (m, y);
+  return n >= 64 ? ~(__mmask64) 0 : n <= 0 ? 0 : ((__mmask64) 1 << n) - 1;
+}
+
+/* 64 luma bytes of one row (those under mask m stored) with the chroma
+ * terms of their 32 samples, given as centred words [0-31]. */
+static inline void
+convert_64 (const yuv_consts *k, __m512i yb, __m512i uw, __m512i vw, __mmask64 m,
+    uint8_t *r, uint8_t *g, uint8_t *b)
+{
+  const terms t = chroma_terms (k, uw, vw);
+  const terms lo = { _mm512_unpacklo_epi16 (t.r, t.r), _mm512_unpacklo_epi16 (t.g, t.g),
+    _mm512_unpacklo_epi16 (t.b, t.b) };
+  const terms hi = { _mm512_unpackhi_epi16 (t.r, t.r), _mm512_unpackhi_epi16 (t.g, t.g),
+    _mm512_unpackhi_epi16 (t.b, t.b) };
   const __m512i ylo = _mm512_mulhi_epu16 (_mm512_unpacklo_epi8 (yb, yb), k->cy);
   const __m512i yhi = _mm512_mulhi_epu16 (_mm512_unpackhi_epi8 (yb, yb), k->cy);
-  _mm512_mask_storeu_epi8 (r, m, channel (ylo, yhi, lo->r, hi->r));
-  _mm512_mask_storeu_epi8 (g, m, channel (ylo, yhi, lo->g, hi->g));
-  _mm512_mask_storeu_epi8 (b, m, channel (ylo, yhi, lo->b, hi->b));
+  _mm512_mask_storeu_epi8 (r, m, channel (ylo, yhi, lo.r, hi.r));
+  _mm512_mask_storeu_epi8 (g, m, channel (ylo, yhi, lo.g, hi.g));
+  _mm512_mask_storeu_epi8 (b, m, channel (ylo, yhi, lo.b, hi.b));
 }
 
 /* n pixels of row y (and of y2, sharing the chroma, when not NULL).
@@ -84,29 +97,54 @@ row_420 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
 {
   for (int x = 0; x < n; x += 64) {
     const int left = n - x < 64 ? n - x : 64, chroma = (left + 1) / 2;
-    const __mmask64 m = left == 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << left) - 1;
+    const __mmask64 m = first_bytes (left);
     __m512i uw, vw;
     if (pairs) {
-      const __mmask64 mc = chroma == 32 ? ~(__mmask64) 0 : ((__mmask64) 1 << (2 * chroma)) - 1;
-      const __m512i uv = _mm512_maskz_loadu_epi8 (mc, u + x);
+      const __m512i uv = _mm512_maskz_loadu_epi8 (first_bytes (2 * chroma), u + x);
       uw = swap ? centre_high (uv) : centre_low (uv);
       vw = swap ? centre_low (uv) : centre_high (uv);
     } else {
       /* 512-bit masked loads: the 256-bit ones would need AVX512-VL */
-      const __mmask64 mc = ((__mmask64) 1 << chroma) - 1;
+      const __mmask64 mc = first_bytes (chroma);
       uw = centre_low (_mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
               _mm512_maskz_loadu_epi8 (mc, u + x / 2))));
       vw = centre_low (_mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
               _mm512_maskz_loadu_epi8 (mc, v + x / 2))));
     }
-    const terms t = chroma_terms (k, uw, vw);
-    const terms lo = { _mm512_unpacklo_epi16 (t.r, t.r), _mm512_unpacklo_epi16 (t.g, t.g),
-      _mm512_unpacklo_epi16 (t.b, t.b) };
-    const terms hi = { _mm512_unpackhi_epi16 (t.r, t.r), _mm512_unpackhi_epi16 (t.g, t.g),
-      _mm512_unpackhi_epi16 (t.b, t.b) };
-    convert_64 (k, y + x, m, &lo, &hi, out[0] + x, out[1] + x, out[2] + x);
+    convert_64 (k, _mm512_maskz_loadu_epi8 (m, y + x), uw, vw, m, out[0] + x, out[1] + x,
+        out[2] + x);
     if (y2)
-      convert_64 (k, y2 + x, m, &lo, &hi, out2[0] + x, out2[1] + x, out2[2] + x);
+      convert_64 (k, _mm512_maskz_loadu_epi8 (m, y2 + x), uw, vw, m, out2[0] + x,
+          out2[1] + x, out2[2] + x);
+  }
+}
+
+/* n pixels of a packed 4:2:2 row (YUY2: Y U Y V; UYVY, luma_high: U Y V Y).
+ * Each 64-byte half holds 32 pixels as words of one luma and one chroma
+ * byte; packus joins the halves lane by lane (qwords a0 c0 a1 c1 ...), and
+ * a qword permutation restores the order. */
+static void
+row_422 (const yuv_consts *k, const uint8_t *p, int luma_high, int n,
+    uint8_t *const out[3])
+{
+  const __m512i low = _mm512_set1_epi16 (0xff);
+  const __m512i order = _mm512_set_epi64 (7, 5, 3, 1, 6, 4, 2, 0);
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64, bytes = 4 * ((left + 1) / 2);
+    const __m512i a = _mm512_maskz_loadu_epi8 (first_bytes (bytes), p + 2 * x);
+    const __m512i c = _mm512_maskz_loadu_epi8 (first_bytes (bytes - 64), p + 2 * x + 64);
+    __m512i ya, yc, ca, cc;
+    if (luma_high) {
+      ya = _mm512_srli_epi16 (a, 8); yc = _mm512_srli_epi16 (c, 8);
+      ca = _mm512_and_si512 (a, low); cc = _mm512_and_si512 (c, low);
+    } else {
+      ya = _mm512_and_si512 (a, low); yc = _mm512_and_si512 (c, low);
+      ca = _mm512_srli_epi16 (a, 8); cc = _mm512_srli_epi16 (c, 8);
+    }
+    const __m512i luma = _mm512_permutexvar_epi64 (order, _mm512_packus_epi16 (ya, yc));
+    const __m512i uv = _mm512_permutexvar_epi64 (order, _mm512_packus_epi16 (ca, cc));
+    convert_64 (k, luma, centre_low (uv), centre_high (uv), first_bytes (left), out[0] + x,
+        out[1] + x, out[2] + x);
   }
 }
 
@@ -135,6 +173,10 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
       swap = img->format == MC_PIXEL_NV21;
       pair = 1;
       break;
+    case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
+      u = NULL;
+      pair = 0;
+      break;
     default:
       return mc_unpack_planar_avx2 (up, img, y, x0, x1, rows, scratch, planes);
   }
@@ -147,6 +189,11 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
   for (int i = 0; i < 2; i++)
     for (int c = 0; c < 3; c++)
       planes[i][c] = scratch[i][c];
+  if (!u) {
+    row_422 (&k, img->planes[0] + (size_t) y * img->strides[0] + 4 * (size_t) c0,
+        img->format == MC_PIXEL_UYVY, x1 - x0, scratch[0]);
+    return 1;
+  }
   /* 4:2:0 rows 2i and 2i+1 share their chroma: convert them together */
   pair = pair && rows == 2 && (y & 1) == 0 && y + 1 < img->height;
   row_420 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, pairs, swap, x1 - x0,
