@@ -741,9 +741,10 @@ check_preprocess_vpass (void)
       verdict (before), values, (int) (sizeof counts / sizeof counts[0]));
 }
 
-/* The avx512 variant's YUV conversion (64 pixels a step, byte masks at the
- * row's end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0
- * and 4:2:2 rows (planar, semi-planar and packed) and constants, one and two rows at a time, for pixel
+/* The avx512 variant's unpacking (64 pixels a step, byte masks at the row's
+ * end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0 and 4:2:2
+ * rows (planar, semi-planar and packed) and constants, and on 3- and
+ * 4-byte RGB-family rows, one and two rows at a time, for pixel
  * spans that end anywhere in a step; bytes past the span must stay
  * untouched. */
 static void
@@ -752,11 +753,12 @@ check_preprocess_unpack (void)
   enum { W = 200, H = 4, SLACK = 96 };
   static const mc_pixel_format formats[] = {
     MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_Y42B, MC_PIXEL_NV12, MC_PIXEL_NV21,
-    MC_PIXEL_YUY2, MC_PIXEL_UYVY,
+    MC_PIXEL_YUY2, MC_PIXEL_UYVY, MC_PIXEL_RGB, MC_PIXEL_BGR, MC_PIXEL_RGBX, MC_PIXEL_XBGR,
+    MC_PIXEL_BGRA, MC_PIXEL_ARGB,
   };
   static const int spans[][2] = { { 0, W }, { 0, 1 }, { 2, 65 }, { 6, 70 }, { 0, 64 },
     { 10, 139 }, { 4, 196 } };
-  static uint8_t plane[3][2 * W * H], out[2][2][3][W + SLACK];   /* packed: 2 bytes a pixel */
+  static uint8_t plane[3][4 * W * H], out[2][2][3][W + SLACK];   /* packed: up to 4 bytes a pixel */
   const int before = failures;
   long bytes = 0;
 
@@ -768,11 +770,15 @@ check_preprocess_unpack (void)
     img.format = formats[fi];
     img.width = W;
     img.height = H;
+    const mc_pixel_format f = formats[fi];
+    const int bpp = f == MC_PIXEL_YUY2 || f == MC_PIXEL_UYVY ? 2
+        : f == MC_PIXEL_RGB || f == MC_PIXEL_BGR ? 3
+        : f >= MC_PIXEL_RGBX && f <= MC_PIXEL_ABGR ? 4 : 1;
     for (int p = 0; p < 3; p++) {
-      for (int i = 0; i < 2 * W * H; i++)
+      for (int i = 0; i < 4 * W * H; i++)
         plane[p][i] = (uint8_t) rng_next ();
       img.planes[p] = plane[p];
-      img.strides[p] = formats[fi] == MC_PIXEL_YUY2 || formats[fi] == MC_PIXEL_UYVY ? 2 * W : W;
+      img.strides[p] = bpp * W;
     }
     /* any 16-bit constants: both kernels do the same integer operations */
     up.cy = (int) (rng_next () % 65536);
@@ -810,7 +816,7 @@ check_preprocess_unpack (void)
             }
         }
   }
-  emu_printf ("%s preprocessing YUV conversion: %ld bytes of %d formats equal to avx2's\n",
+  emu_printf ("%s preprocessing unpacking (YUV and RGB): %ld bytes of %d formats equal to avx2's\n",
       verdict (before), bytes, (int) (sizeof formats / sizeof formats[0]));
 }
 #endif

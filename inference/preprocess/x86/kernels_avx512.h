@@ -2,9 +2,9 @@
  * and YUV conversion (see variant.h).  Compiled with -mavx512f -mavx512bw
  * -mavx512vbmi -mavx512vnni in x86/resample_avx512.c and
  * x86/unpack_avx512.c; preprocess.c calls them only when
- * mc_preprocess_get_variant () says avx512.  What they hand on (formats
- * other than 8-bit 4:2:0 and 4:2:2, downscales beyond the window, tables
- * deeper than 512 taps) runs the AVX2 code.
+ * mc_preprocess_get_variant () says avx512.  What they hand on (GRAY8,
+ * Y444 and I420_10LE rows, downscales beyond the window, tables deeper than
+ * 512 taps) runs the AVX2 code.
  *
  * The AVX2 passes multiply 16-bit words: a 22-bit weight k takes two
  * VPDPWSSD (its high and low 11 bits) per pair of taps, 4 instructions per 4
@@ -71,10 +71,10 @@ void mc_hpass_row_avx512 (const mc_hplan512 *plan, const uint8_t *r,
 void mc_vpass_row_avx512 (const uint8_t *const *rows, const int32_t *k,
     int count, int n, float *dst);
 
-/* As mc_unpack_planar_avx2 (kernels_avx2.h), 64 pixels a step for I420,
- * YV12, Y42B, NV12, NV21, YUY2 and UYVY (x86/unpack_avx512.c); other
- * formats go to the AVX2 unpacker.  Writes no byte past x1 - x0 in the
- * scratch rows. */
+/* As mc_unpack_planar_avx2 (kernels_avx2.h), 64 pixels a step for the
+ * RGB-family formats and I420, YV12, Y42B, NV12, NV21, YUY2 and UYVY
+ * (x86/unpack_avx512.c); GRAY8, Y444 and I420_10LE go to the AVX2
+ * unpacker.  Writes no byte past x1 - x0 in the scratch rows. */
 int mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
     int x0, int x1, int rows, uint8_t *const scratch[2][3],
     const uint8_t *planes[2][3]);

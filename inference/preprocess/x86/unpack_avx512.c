@@ -1,7 +1,7 @@
-/* unpack_avx512.c — the avx512 variant's YUV conversion of 8-bit 4:2:0 and
- * 4:2:2 rows, planar, semi-planar and packed (I420, YV12, Y42B, NV12, NV21,
- * YUY2, UYVY), to planar R, G, B bytes; the other formats go to
- * mc_unpack_planar_avx2.  Compiled
+/* unpack_avx512.c — the avx512 variant's unpacker: rows of the RGB-family
+ * formats and of the 8-bit 4:2:0 and 4:2:2 YUV ones, planar, semi-planar
+ * and packed (I420, YV12, Y42B, NV12, NV21, YUY2, UYVY), to planar R, G, B
+ * bytes; the others (GRAY8, Y444, I420_10LE) go to mc_unpack_planar_avx2.  Compiled
  * with the avx512 variant's flags (kernels_avx512.h).
  *
  * The arithmetic is unpack_avx2.c's (mc-preprocess.orc's 16-bit fixed point
@@ -148,6 +148,92 @@ row_422 (const yuv_consts *k, const uint8_t *p, int luma_high, int n,
   }
 }
 
+/* ---- RGB-family pixels: one VPERMT2B (AVX512-VBMI) gathers a channel's
+ * bytes of 32 pixels from a 128-byte window, two make 64 ---- */
+
+/* Byte j < 32 of the index: step·j + offset (the rest is never kept). */
+static inline __m512i
+gather_index (int step, int offset)
+{
+  uint8_t idx[64] = { 0 };
+  for (int j = 0; j < 32; j++)
+    idx[j] = (uint8_t) (step * j + offset);
+  return _mm512_loadu_si512 ((const void *) idx);
+}
+
+/* The low 32 bytes of lo and of hi as one vector. */
+static inline __m512i
+join_halves (__m512i lo, __m512i hi)
+{
+  return _mm512_inserti64x4 (lo, _mm512_castsi512_si256 (hi), 1);
+}
+
+/* n pixels of 4 bytes, channel c at byte off[c] of each. */
+static void
+row_rgb32 (const uint8_t *p, int n, const int off[3], uint8_t *const out[3])
+{
+  __m512i idx[3];
+  for (int c = 0; c < 3; c++)
+    idx[c] = gather_index (4, off[c]);
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64, bytes = 4 * left;
+    const uint8_t *q = p + 4 * (size_t) x;
+    __m512i v[4];
+    for (int i = 0; i < 4; i++)
+      v[i] = _mm512_maskz_loadu_epi8 (first_bytes (bytes - 64 * i), q + 64 * i);
+    for (int c = 0; c < 3; c++)
+      _mm512_mask_storeu_epi8 (out[c] + x, first_bytes (left),
+          join_halves (_mm512_permutex2var_epi8 (v[0], idx[c], v[1]),
+              _mm512_permutex2var_epi8 (v[2], idx[c], v[3])));
+  }
+}
+
+/* n pixels of 3 bytes, channel c at byte off[c] of each: pixels 0-31 are
+ * bytes 0-95 (the first two vectors), pixels 32-63 bytes 96-191 (the last
+ * two, from byte 32 of the second). */
+static void
+row_rgb24 (const uint8_t *p, int n, const int off[3], uint8_t *const out[3])
+{
+  __m512i lo[3], hi[3];
+  for (int c = 0; c < 3; c++) {
+    lo[c] = gather_index (3, off[c]);
+    hi[c] = gather_index (3, off[c] + 32);
+  }
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64, bytes = 3 * left;
+    const uint8_t *q = p + 3 * (size_t) x;
+    __m512i v[3];
+    for (int i = 0; i < 3; i++)
+      v[i] = _mm512_maskz_loadu_epi8 (first_bytes (bytes - 64 * i), q + 64 * i);
+    for (int c = 0; c < 3; c++)
+      _mm512_mask_storeu_epi8 (out[c] + x, first_bytes (left),
+          join_halves (_mm512_permutex2var_epi8 (v[0], lo[c], v[1]),
+              _mm512_permutex2var_epi8 (v[1], hi[c], v[2])));
+  }
+}
+
+/* The RGB-family formats (GRAY8 aside); 0 for any other. */
+static int
+rgb_offsets (mc_pixel_format f, int off[3], int *bytes)
+{
+  static const struct { mc_pixel_format f; int bytes, r, g, b; } table[] = {
+    { MC_PIXEL_RGB, 3, 0, 1, 2 }, { MC_PIXEL_BGR, 3, 2, 1, 0 },
+    { MC_PIXEL_RGBX, 4, 0, 1, 2 }, { MC_PIXEL_RGBA, 4, 0, 1, 2 },
+    { MC_PIXEL_BGRX, 4, 2, 1, 0 }, { MC_PIXEL_BGRA, 4, 2, 1, 0 },
+    { MC_PIXEL_XRGB, 4, 1, 2, 3 }, { MC_PIXEL_ARGB, 4, 1, 2, 3 },
+    { MC_PIXEL_XBGR, 4, 3, 2, 1 }, { MC_PIXEL_ABGR, 4, 3, 2, 1 },
+  };
+  for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (table[i].f == f) {
+      off[0] = table[i].r;
+      off[1] = table[i].g;
+      off[2] = table[i].b;
+      *bytes = table[i].bytes;
+      return 1;
+    }
+  return 0;
+}
+
 int
 mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
     int x0, int x1, int rows, uint8_t *const scratch[2][3],
@@ -156,8 +242,16 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
   const uint8_t *luma = img->planes[0] + (size_t) y * img->strides[0] + x0;
   const int c0 = x0 / 2;
   const uint8_t *u, *v = NULL;
-  int pairs = 0, swap = 0, pair;
+  int pairs = 0, swap = 0, pair, off[3], bpp;
 
+  if (rgb_offsets (img->format, off, &bpp)) {
+    const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0] + (size_t) bpp * x0;
+    for (int i = 0; i < 2; i++)
+      for (int c = 0; c < 3; c++)
+        planes[i][c] = scratch[i][c];
+    (bpp == 4 ? row_rgb32 : row_rgb24) (row, x1 - x0, off, scratch[0]);
+    return 1;
+  }
   switch (img->format) {
     case MC_PIXEL_I420: case MC_PIXEL_YV12: case MC_PIXEL_Y42B: {
       const int ui = img->format == MC_PIXEL_YV12 ? 2 : 1, vi = 3 - ui;
