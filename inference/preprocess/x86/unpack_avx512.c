@@ -168,47 +168,28 @@ join_halves (__m512i lo, __m512i hi)
   return _mm512_inserti64x4 (lo, _mm512_castsi512_si256 (hi), 1);
 }
 
-/* n pixels of 4 bytes, channel c at byte off[c] of each. */
+/* n pixels of bpp (3 or 4) bytes, channel c at byte off[c] of each: the
+ * 64 pixels of a step are bpp vectors; pixels 0-31 lie in the first two,
+ * pixels 32-63 in the last two, from byte 128 - 32·bpp of the first of
+ * them (0 for 4 bytes, 32 for 3). */
 static void
-row_rgb32 (const uint8_t *p, int n, const int off[3], uint8_t *const out[3])
-{
-  __m512i idx[3];
-  for (int c = 0; c < 3; c++)
-    idx[c] = gather_index (4, off[c]);
-  for (int x = 0; x < n; x += 64) {
-    const int left = n - x < 64 ? n - x : 64, bytes = 4 * left;
-    const uint8_t *q = p + 4 * (size_t) x;
-    __m512i v[4];
-    for (int i = 0; i < 4; i++)
-      v[i] = _mm512_maskz_loadu_epi8 (first_bytes (bytes - 64 * i), q + 64 * i);
-    for (int c = 0; c < 3; c++)
-      _mm512_mask_storeu_epi8 (out[c] + x, first_bytes (left),
-          join_halves (_mm512_permutex2var_epi8 (v[0], idx[c], v[1]),
-              _mm512_permutex2var_epi8 (v[2], idx[c], v[3])));
-  }
-}
-
-/* n pixels of 3 bytes, channel c at byte off[c] of each: pixels 0-31 are
- * bytes 0-95 (the first two vectors), pixels 32-63 bytes 96-191 (the last
- * two, from byte 32 of the second). */
-static void
-row_rgb24 (const uint8_t *p, int n, const int off[3], uint8_t *const out[3])
+row_rgb (const uint8_t *p, int n, int bpp, const int off[3], uint8_t *const out[3])
 {
   __m512i lo[3], hi[3];
   for (int c = 0; c < 3; c++) {
-    lo[c] = gather_index (3, off[c]);
-    hi[c] = gather_index (3, off[c] + 32);
+    lo[c] = gather_index (bpp, off[c]);
+    hi[c] = gather_index (bpp, off[c] + 128 - 32 * bpp);
   }
   for (int x = 0; x < n; x += 64) {
-    const int left = n - x < 64 ? n - x : 64, bytes = 3 * left;
-    const uint8_t *q = p + 3 * (size_t) x;
-    __m512i v[3];
-    for (int i = 0; i < 3; i++)
+    const int left = n - x < 64 ? n - x : 64, bytes = bpp * left;
+    const uint8_t *q = p + (size_t) bpp * x;
+    __m512i v[4];
+    for (int i = 0; i < bpp; i++)
       v[i] = _mm512_maskz_loadu_epi8 (first_bytes (bytes - 64 * i), q + 64 * i);
     for (int c = 0; c < 3; c++)
       _mm512_mask_storeu_epi8 (out[c] + x, first_bytes (left),
           join_halves (_mm512_permutex2var_epi8 (v[0], lo[c], v[1]),
-              _mm512_permutex2var_epi8 (v[1], hi[c], v[2])));
+              _mm512_permutex2var_epi8 (v[bpp - 2], hi[c], v[bpp - 1])));
   }
 }
 
@@ -249,7 +230,7 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
     for (int i = 0; i < 2; i++)
       for (int c = 0; c < 3; c++)
         planes[i][c] = scratch[i][c];
-    (bpp == 4 ? row_rgb32 : row_rgb24) (row, x1 - x0, off, scratch[0]);
+    row_rgb (row, x1 - x0, bpp, off, scratch[0]);
     return 1;
   }
   switch (img->format) {
