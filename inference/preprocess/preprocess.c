@@ -37,10 +37,13 @@ typedef void (*hpass_fn) (const mc_hplan *plan, const uint8_t *r, const uint8_t 
     const uint8_t *b, int origin, uint8_t *dst);
 typedef void (*vpass_fn) (const uint8_t *const *rows, const int32_t *k, int count, int n,
     float *dst);
+typedef int (*unpack_planar_fn) (const mc_unpacker *up, const mc_image *img, int y,
+    int x0, int x1, int rows, uint8_t *const scratch[2][3], const uint8_t *planes[2][3]);
 
-/* The x86 variants share everything but the passes: the avx2 passes, or
- * avx-vnni's where the variant and the CPU have AVX-VNNI (the avx512
- * variant's own horizontal pass is chosen with its plan). */
+/* The x86 variants share the ring and the driver; each stage's kernels are
+ * chosen with the geometry: the avx2 ones, avx-vnni's passes where the
+ * variant and the CPU have AVX-VNNI, and the avx512 variant's own unpacker
+ * and vertical pass (its horizontal pass is chosen with its plan). */
 static int
 use_avx_vnni (mc_preprocess_variant v)
 {
@@ -75,9 +78,6 @@ vpass_for (mc_preprocess_variant v)
 #endif
   return mc_vpass_row_avx2;
 }
-
-typedef int (*unpack_planar_fn) (const mc_unpacker *up, const mc_image *img, int y,
-    int x0, int x1, int rows, uint8_t *const scratch[2][3], const uint8_t *planes[2][3]);
 
 static unpack_planar_fn
 unpack_planar_for (mc_preprocess_variant v)
@@ -123,6 +123,7 @@ struct mc_preprocessor {
 #ifdef MC_HAVE_PREPROCESS_AVX512
   mc_hplan512 hplan512;       /* the avx512 variant's, when its window fits */
 #endif
+  unpack_planar_fn unpack;
   hpass_fn hpass;
   vpass_fn vpass;
   uint8_t *planar[2][3];      /* two unpacked rows as R, G, B bytes */
@@ -355,6 +356,7 @@ prepare_geometry (mc_preprocessor *pp, int roi_w, int roi_h, int size,
     int planar_bytes = unpack_width + 32;
     pp->hpass = hpass_for (variant);
     pp->vpass = vpass_for (variant);
+    pp->unpack = unpack_planar_for (variant);
 #ifdef MC_HAVE_PREPROCESS_AVX512
     if (pp->need_h && variant == MC_PREPROCESS_AVX512) {
       st = mc_hplan512_build (&pp->hplan512, &pp->hf, err);
@@ -419,7 +421,7 @@ fill_ring (mc_preprocessor *pp, const mc_image *src, const mc_rect *roi, int r)
      * (4:2:0 chroma); the second is ahead of need, as below. */
     const int x0_even = (roi->x + pp->col_lo) & ~1, origin = x0_even - roi->x;
     const uint8_t *planes[2][3];
-    const int rows = unpack_planar_for (pp->variant) (&pp->unpacker, src, roi->y + r, x0_even,
+    const int rows = pp->unpack (&pp->unpacker, src, roi->y + r, x0_even,
         roi->x + pp->col_hi, r + 1 < pp->row_hi ? 2 : 1, pp->planar, planes);
     for (int i = 0; i < rows; i++) {
       const int slot = (r + i) % pp->ring_rows;

@@ -1,8 +1,8 @@
 /* unpack_avx512.c — the avx512 variant's unpacker: rows of the RGB-family
  * formats and of the 8-bit 4:2:0 and 4:2:2 YUV ones, planar, semi-planar
  * and packed (I420, YV12, Y42B, NV12, NV21, YUY2, UYVY), to planar R, G, B
- * bytes; the others (GRAY8, Y444, I420_10LE) go to mc_unpack_planar_avx2.  Compiled
- * with the avx512 variant's flags (kernels_avx512.h).
+ * bytes; the others (GRAY8, Y444, I420_10LE) go to mc_unpack_planar_avx2.
+ * Compiled with the avx512 variant's flags (kernels_avx512.h).
  *
  * The arithmetic is unpack_avx2.c's (mc-preprocess.orc's 16-bit fixed point
  * op for op), so the bytes are the same; only the width differs.  64 pixels
@@ -151,14 +151,22 @@ row_422 (const yuv_consts *k, const uint8_t *p, int luma_high, int n,
 /* ---- RGB-family pixels: one VPERMT2B (AVX512-VBMI) gathers a channel's
  * bytes of 32 pixels from a 128-byte window, two make 64 ---- */
 
-/* Byte j < 32 of the index: step·j + offset (the rest is never kept). */
+/* Byte j < 32 of the index: step·j + offset (the rest is never kept);
+ * step is 3 or 4. */
 static inline __m512i
 gather_index (int step, int offset)
 {
-  uint8_t idx[64] = { 0 };
-  for (int j = 0; j < 32; j++)
-    idx[j] = (uint8_t) (step * j + offset);
-  return _mm512_loadu_si512 ((const void *) idx);
+  const __m512i j3 = _mm512_set_epi8 (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      93, 90, 87, 84, 81, 78, 75, 72, 69, 66, 63, 60, 57, 54, 51, 48,
+      45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3, 0);
+  /* 4·j: j·3 + j, with j the bytes of j3 / 3 */
+  const __m512i j1 = _mm512_set_epi8 (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+      15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i base = step == 4 ? _mm512_add_epi8 (j3, j1) : j3;
+  return _mm512_add_epi8 (base, _mm512_set1_epi8 ((char) offset));
 }
 
 /* The low 32 bytes of lo and of hi as one vector. */
