@@ -37,5 +37,5 @@ v_load_dup2 (const float *p)
 #define MC_NV 2
 #define MC_P 6
 #define MC_DW_P3 16   /* as ops_avx512.c */
-#define MC_DW_P7 12
+#define MC_DW_P7 16
 #include "ops/op_kernel_template.h"
