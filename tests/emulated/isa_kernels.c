@@ -506,12 +506,13 @@ check_convs (void)
   static const conv_case cases[] = {
     { 64, 64, 64, 3, 3, 1, 1, 9, 13 },     /* RepMixer, rows too short to slide */
     { 40, 40, 40, 7, 7, 1, 3, 11, 10 },    /* ConvFFN, channels not a vector multiple */
-    /* rows long enough for the sliding strips (AVX-512: 16 pixels for 3×3,
-     * 12 for 7×7; AVX2: 8 and 8), with tails and channel remainders */
+    /* rows long enough for the sliding strips (AVX-512: 16 pixels for 3×3
+     * and 7×7; AVX2: 8 and 8), with tails and channel remainders */
     { 128, 128, 128, 3, 3, 1, 1, 8, 32 },
     { 48, 48, 48, 3, 3, 1, 1, 6, 45 },
     { 64, 64, 64, 7, 7, 1, 3, 16, 64 },   /* a band of stage 1 */
     { 40, 40, 40, 7, 7, 1, 3, 9, 37 },
+    { 64, 64, 64, 7, 7, 1, 3, 5, 16 },     /* stage 3's rows: one short strip */
     { 48, 96, 48, 7, 7, 2, 3, 13, 12 },    /* PatchEmbed: one input feeds two outputs */
     { 24, 24, 24, 3, 3, 2, 1, 15, 9 },     /* stem, stride 2 */
     { 80, 80, 80, 1, 11, 1, 5, 1, 77 },    /* the mct text mixer */
