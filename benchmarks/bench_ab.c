@@ -5,7 +5,8 @@
  *
  * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1,
  * MC_GEMM_AMX_ROWS=16|32 (the AMX kernels' strips, with --precision bf16 or
- * int8 on a CPU with AMX) and MC_POOL_BALANCE=0|1 (the thread pool's chunks
+ * int8 on a CPU with AMX), MC_GEMM_GELU_COARSE=0|1 (0: the exact GELU after
+ * bf16 and int8 products) and MC_POOL_BALANCE=0|1 (the thread pool's chunks
  * sized by the threads' speeds, runtime/threadpool.c), separated by spaces
  * or commas; what it leaves out keeps the value the environment gave (an
  * empty list: the defaults).  K
@@ -40,7 +41,7 @@ usage (int status)
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
       "[--precision fp32|auto|bf16|int8] [--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
       "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
-      "MC_GEMM_AMX_ROWS=16|32, MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
+      "MC_GEMM_AMX_ROWS=16|32, MC_GEMM_GELU_COARSE=0|1, MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
 }
 
@@ -86,6 +87,8 @@ parse_settings (const char *spec, setting *st)
       e->prefetch_off = v == 0;
     else if (!strncmp (items[i], "MC_GEMM_AMX_ROWS=", 17) && (v == 16 || v == 32))
       e->amx_rows32 = v == 32;
+    else if (!strncmp (items[i], "MC_GEMM_GELU_COARSE=", 20) && (v == 0 || v == 1))
+      e->gelu_exact = v == 0;
     else if (!strncmp (items[i], "MC_POOL_BALANCE=", 16) && (v == 0 || v == 1))
       st->balance = (int) v;
     else

@@ -540,6 +540,12 @@ mc_gelu_inplace (float *x, size_t n)
   kernels_for (mc_gemm_get_variant ())->gelu (x, n);
 }
 
+void
+mc_gelu_coarse_inplace (float *x, size_t n)
+{
+  kernels_for (mc_gemm_get_variant ())->gelu_coarse (x, n);
+}
+
 /* ---- packing ---- */
 
 static size_t
@@ -1019,7 +1025,7 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
  * the float tiles run the C k loop instead of the assembly one
  * (gemm_kernels.h), MC_GEMM_PREFETCH=0 stops their prefetching of B: same
  * bits either way. */
-static int kc_override, prefetch_off;
+static int kc_override, prefetch_off, gelu_exact;
 static pthread_once_t experiments_once = PTHREAD_ONCE_INIT;
 int mc_gemm_asm_off;
 
@@ -1028,6 +1034,7 @@ read_experiments (void)
 {
   const char *p = getenv ("MC_GEMM_KC"), *asm_loop = getenv ("MC_GEMM_ASM");
   const char *pf = getenv ("MC_GEMM_PREFETCH");
+  const char *coarse = getenv ("MC_GEMM_GELU_COARSE");
   long v = 0;
 
   /* digits by hand: the bare-metal test build (tests/emulated) has no strtol */
@@ -1037,6 +1044,7 @@ read_experiments (void)
   if (asm_loop)   /* unset: whatever a test chose stays */
     mc_gemm_asm_off = asm_loop[0] == '0' && asm_loop[1] == '\0';
   prefetch_off = pf && pf[0] == '0' && pf[1] == '\0';
+  gelu_exact = coarse && coarse[0] == '0' && coarse[1] == '\0';
 }
 
 void
@@ -1046,6 +1054,7 @@ mc_gemm_get_experiments (mc_gemm_experiments *e)
   e->kc = kc_override;
   e->asm_off = mc_gemm_asm_off;
   e->prefetch_off = prefetch_off;
+  e->gelu_exact = gelu_exact;
   pthread_once (&amx_env_once, amx_env_init);
   e->amx_rows32 = amx_rows32;
 }
@@ -1057,6 +1066,7 @@ mc_gemm_set_experiments (const mc_gemm_experiments *e)
   kc_override = e->kc >= 16 && e->kc <= 65536 ? e->kc : 0;
   mc_gemm_asm_off = e->asm_off != 0;
   prefetch_off = e->prefetch_off != 0;
+  gelu_exact = e->gelu_exact != 0;
   pthread_once (&amx_env_once, amx_env_init);
   amx_rows32 = e->amx_rows32 != 0;
 }
@@ -1079,6 +1089,16 @@ prefetch_b (void)
 {
   pthread_once (&experiments_once, read_experiments);
   return !prefetch_off;
+}
+
+/* The activation a product's epilogue applies for act: after bf16 or int8
+ * products, GELU to their accuracy (gemm_kernels.h), unless the experiment
+ * MC_GEMM_GELU_COARSE=0 says exact. */
+static mc_act
+epilogue_act (mc_act act, int reduced)
+{
+  pthread_once (&experiments_once, read_experiments);
+  return act == MC_ACT_GELU && reduced && !gelu_exact ? MC_ACT_GELU_COARSE : act;
 }
 
 /* Even K blocks no deeper than the kernel's kc (K = 384 → 2 × 192). */
@@ -1171,7 +1191,7 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.lda = lda;
   j.B = B->data;
   j.bias = bias;
-  j.act = act;
+  j.act = epilogue_act (act, j.bk || j.ik);
   j.res = residual;
   j.ldr = ldr;
   j.C = C;

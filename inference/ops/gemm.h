@@ -102,6 +102,8 @@ int mc_pack_b_from_kn (mc_packed_b *pb, const float *b, int K, int N);
 void mc_packed_b_free (mc_packed_b *pb);
 
 /* C[M, N] (row stride ldc) = act(A[M, K] (row stride lda) · B + bias) + residual
+ * (after BF16 and INT8 panels, MC_ACT_GELU runs a GELU within ~1.3e-6·|x|
+ * instead of float's last bits: gemm_kernels.h, MC_ACT_GELU_COARSE)
  * bias: [N] or NULL; residual: [M, N] with stride ldr, or NULL.  The
  * residual may be C itself (residual == C, ldr == ldc) but must not overlap
  * it otherwise; A must not overlap C.  Runs the kernel variant B was packed
@@ -155,10 +157,11 @@ int mc_gemm_k_block (mc_gemm_variant v);
  * next pass reads first (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the
  * environment turns that off, a timing experiment (docs/performance.md).
  * MC_GEMM_ASM=0 likewise runs the AVX2 and AVX-512 tiles' k loop in C
- * instead of assembly (same bits), and MC_GEMM_AMX_ROWS=32 the AMX kernels
- * on 32-row strips (same bits).
+ * instead of assembly (same bits), MC_GEMM_AMX_ROWS=32 the AMX kernels
+ * on 32-row strips (same bits), and MC_GEMM_GELU_COARSE=0 the exact GELU
+ * after bf16 and int8 products (gemm_kernels.h: MC_ACT_GELU_COARSE).
  *
- * The four experiments as the products see them, read from the
+ * The five experiments as the products see them, read from the
  * environment at the first product; set changes them for the products that
  * follow (never while one runs), so that a benchmark can alternate two
  * settings in one process (bench-ab). */
@@ -167,6 +170,7 @@ typedef struct {
   int asm_off;        /* the tiles' k loop in C */
   int prefetch_off;   /* no prefetching of B */
   int amx_rows32;     /* amx-bf16-32 and amx-int8-32 where AMX runs */
+  int gelu_exact;     /* bf16 and int8 products keep the exact GELU */
 } mc_gemm_experiments;
 void mc_gemm_get_experiments (mc_gemm_experiments *e);
 void mc_gemm_set_experiments (const mc_gemm_experiments *e);

@@ -45,7 +45,19 @@ typedef struct {
       const float *res, ptrdiff_t ldr, float *c, ptrdiff_t ldc);
   /* x[i] = exact GELU of x[i], i < n (exposed for tests and other ops). */
   void (*gelu) (float *x, size_t n);
+  /* x[i] = GELU of x[i] within ~1.6e-6·|x[i]|: what finish() applies for
+   * MC_ACT_GELU_COARSE (exposed for tests). */
+  void (*gelu_coarse) (float *x, size_t n);
 } mc_gemm_kernels;
+
+/* finish()'s activation after reduced-precision products (bf16, int8) where
+ * the caller asked for MC_ACT_GELU: their inputs were rounded to 2⁻⁹ or
+ * coarser, and a GELU exact to float's last bits (~22 vector operations)
+ * cost as much as the AMX products it followed (gemm.c). */
+#define MC_ACT_GELU_COARSE ((mc_act) (MC_ACT_RELU + 1))
+
+/* As mc_gelu_inplace, with the current variant's coarse GELU (tests). */
+void mc_gelu_coarse_inplace (float *x, size_t n);
 
 /* k steps per prefetched line in the float tiles: a step reads one line of
  * B (AVX2) or two (AVX-512), so a tile can bring in an eighth (a sixteenth)

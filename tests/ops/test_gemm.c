@@ -294,6 +294,57 @@ check_gelu (const char *variant)
   g_free (y);
 }
 
+/* The coarse GELU of bf16 and int8 products (MC_ACT_GELU_COARSE) over the
+ * same sweep: within MC_TEST_GELU_COARSE_ERR·u·|x| everywhere (huge x
+ * included), +∞ stays +∞, −∞ gives a tiny finite value, NaN stays NaN. */
+static void
+check_gelu_coarse (const char *variant)
+{
+  const int n = 2000001;
+  float *x = g_new (float, n + 8), *y = g_new (float, n + 8);
+  double max_abs_x = 0;
+  float worst = 0;
+  int count = 0;
+
+  for (int i = 0; i < n; i++)
+    x[i] = -14.0f + 26.0f * (float) i / (float) (n - 1);
+  x[n] = 0.0f;
+  x[n + 1] = -0.0f;
+  x[n + 2] = 1e-30f;
+  x[n + 3] = 1e30f;
+  x[n + 4] = -1e30f;
+  x[n + 5] = INFINITY;
+  x[n + 6] = -INFINITY;
+  x[n + 7] = NAN;
+  memcpy (y, x, (size_t) (n + 8) * sizeof (float));
+  mc_gelu_coarse_inplace (y, n + 8);
+  for (int i = 0; i < n + 8; i++) {
+    if (isnan (x[i]) || isinf (x[i])) {
+      if (isnan (x[i]) ? !isnan (y[i])
+          : x[i] > 0 ? y[i] != x[i] : !(fabsf (y[i]) < 1e-5f))
+        count++;
+      continue;
+    }
+    const double err = fabs ((double) y[i] - gelu_ref (x[i]));
+    if (x[i] == 0.0f) {
+      if (err != 0.0)
+        count++;
+      continue;
+    }
+    if (err / fabs (x[i]) > max_abs_x) {
+      max_abs_x = err / fabs (x[i]);
+      worst = x[i];
+    }
+  }
+  printf ("  gelu-coarse %-9s max |err|/|x| %.2f u (at x=%.6g)\n", variant,
+      max_abs_x / U, worst);
+  CHECK (count == 0, "%s: %d coarse GELU specials wrong", variant, count);
+  CHECK (max_abs_x < MC_TEST_GELU_COARSE_ERR * U, "%s: coarse GELU error %.2f u·|x|",
+      variant, max_abs_x / U);
+  g_free (x);
+  g_free (y);
+}
+
 static void
 run_variant (mc_gemm_variant v, const char *name, mc_threadpool *pool)
 {
@@ -350,6 +401,7 @@ run_variant (mc_gemm_variant v, const char *name, mc_threadpool *pool)
       stp.max_rel / U, stp.max_ratio);
 
   check_gelu (name);
+  check_gelu_coarse (name);
 }
 
 /* Panels keep the variant they were packed for: pack with each supported

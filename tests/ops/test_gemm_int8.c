@@ -20,7 +20,8 @@
  *    residual, residual aliasing C, strides, 1 and 2 threads, N and M
  *    edges): (a) against the model's integer sum with the float epilogue,
  *    within a few roundings (the kernels may fuse multiply and add); GELU
- *    within the vectorized GELU's error (MC_TEST_GELU_ERR·u·|pre|); (b) against the double product of
+ *    within the coarse GELU's error (MC_TEST_GELU_COARSE_ERR·u·|pre|: int8 products end in
+ *    MC_ACT_GELU_COARSE); (b) against the double product of
  *    the unquantized inputs, within the quantization bound
  *    Σ |a|·sb/2 + |b|·sa/2 + sa·sb/4 (half a step of each factor; the
  *    diagonal of square B is float) plus the float terms — what int8
@@ -469,7 +470,7 @@ check_products (const int8_kernel *ik, const int8_kernel *same_as,
           want_model = ref_gelu (pre_model) + r;
           want_exact = ref_gelu (pre_exact) + r;
           slope = 1.13;   /* GELU's steepest slope */
-          tol_model = MC_TEST_GELU_ERR * U * fabs (pre_model)
+          tol_model = MC_TEST_GELU_COARSE_ERR * U * fabs (pre_model)
               + 8 * U * fabs (ref_gelu (pre_model)) + 1e-30
               + slope * 5 * U * floats + 2 * U * fabs (r);
         } else if (pc->act == MC_ACT_RELU) {
