@@ -743,8 +743,9 @@ check_preprocess_vpass (void)
 }
 
 /* The avx512 variant's unpacking (64 pixels a step, byte masks at the row's
- * end) against the AVX2 one, byte for byte, on random 8-bit 4:2:0 and 4:2:2
- * rows (planar, semi-planar and packed) and constants, and on 3- and
+ * end) against the AVX2 one, byte for byte, on random 4:2:0 (8- and
+ * 10-bit), 4:2:2 and 4:4:4 rows (planar, semi-planar and packed) and
+ * constants, and on 3- and
  * 4-byte RGB-family rows, one and two rows at a time, for pixel
  * spans that end anywhere in a step; bytes past the span must stay
  * untouched. */
@@ -753,8 +754,8 @@ check_preprocess_unpack (void)
 {
   enum { W = 200, H = 4, SLACK = 96 };
   static const mc_pixel_format formats[] = {
-    MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_Y42B, MC_PIXEL_NV12, MC_PIXEL_NV21,
-    MC_PIXEL_YUY2, MC_PIXEL_UYVY, MC_PIXEL_RGB, MC_PIXEL_BGR, MC_PIXEL_RGBX, MC_PIXEL_XBGR,
+    MC_PIXEL_I420, MC_PIXEL_YV12, MC_PIXEL_Y42B, MC_PIXEL_Y444, MC_PIXEL_I420_10LE,
+    MC_PIXEL_NV12, MC_PIXEL_NV21, MC_PIXEL_YUY2, MC_PIXEL_UYVY, MC_PIXEL_RGB, MC_PIXEL_BGR, MC_PIXEL_RGBX, MC_PIXEL_XBGR,
     MC_PIXEL_BGRA, MC_PIXEL_ARGB,
   };
   static const int spans[][2] = { { 0, W }, { 0, 1 }, { 2, 65 }, { 6, 70 }, { 0, 64 },
@@ -772,7 +773,8 @@ check_preprocess_unpack (void)
     img.width = W;
     img.height = H;
     const mc_pixel_format f = formats[fi];
-    const int bpp = f == MC_PIXEL_YUY2 || f == MC_PIXEL_UYVY ? 2
+    /* bytes per pixel of plane 0 (and per sample of the chroma planes) */
+    const int bpp = f == MC_PIXEL_YUY2 || f == MC_PIXEL_UYVY || f == MC_PIXEL_I420_10LE ? 2
         : f == MC_PIXEL_RGB || f == MC_PIXEL_BGR ? 3
         : f >= MC_PIXEL_RGBX && f <= MC_PIXEL_ABGR ? 4 : 1;
     for (int p = 0; p < 3; p++) {

@@ -1,8 +1,8 @@
 /* unpack_avx512.c — the avx512 variant's unpacker: rows of the RGB-family
- * formats and of the 8-bit 4:2:0 and 4:2:2 YUV ones, planar, semi-planar
- * and packed (I420, YV12, Y42B, NV12, NV21, YUY2, UYVY), to planar R, G, B
- * bytes; the others (GRAY8, Y444, I420_10LE) go to mc_unpack_planar_avx2.
- * Compiled with the avx512 variant's flags (kernels_avx512.h).
+ * formats and of the YUV ones, planar, semi-planar and packed (I420, YV12,
+ * Y42B, Y444, I420_10LE, NV12, NV21, YUY2, UYVY), to planar R, G, B bytes;
+ * GRAY8 (a copy) goes to mc_unpack_planar_avx2.  Compiled with the avx512
+ * variant's flags (kernels_avx512.h).
  *
  * The arithmetic is unpack_avx2.c's (mc-preprocess.orc's 16-bit fixed point
  * op for op), so the bytes are the same; only the width differs.  64 pixels
@@ -11,9 +11,10 @@
  * unpack order carries over lane by lane (unpacklo/hi of the luma bytes give
  * pixels 16L..16L+7 and 16L+8..16L+15, the same unpacks of the chroma terms
  * double samples 8L..8L+3 and 8L+4..8L+7 onto them, packus restores the
- * order).  The 512-bit integer multiplies issue on one port where 256-bit
- * ones issue on two, but the adds, shifts, unpacks and packs do twice the
- * work per instruction.
+ * order; 10-bit luma, two vectors of words, is regrouped into that order
+ * by one cross-lane permutation per half).  The 512-bit integer multiplies
+ * issue on one port where 256-bit ones issue on two, but the adds, shifts,
+ * unpacks and packs do twice the work per instruction.
  *
  * The last partial step reads and writes under byte masks: nothing past the
  * row is read, nothing past n pixels written.
@@ -70,22 +71,44 @@ first_bytes (int n)
   return n >= 64 ? ~(__mmask64) 0 : n <= 0 ? 0 : ((__mmask64) 1 << n) - 1;
 }
 
+/* 64 pixels (those under mask m stored) from luma on 16 bits (Y·257, or
+ * 10-bit Y << 6) and per-pixel terms, both in the unpack order: lo holds
+ * pixels 16L..16L+7 of lane L, hi pixels 16L+8..16L+15. */
+static inline void
+convert_64_words (const yuv_consts *k, __m512i y16lo, __m512i y16hi, terms lo,
+    terms hi, __mmask64 m, uint8_t *r, uint8_t *g, uint8_t *b)
+{
+  const __m512i ylo = _mm512_mulhi_epu16 (y16lo, k->cy);
+  const __m512i yhi = _mm512_mulhi_epu16 (y16hi, k->cy);
+  _mm512_mask_storeu_epi8 (r, m, channel (ylo, yhi, lo.r, hi.r));
+  _mm512_mask_storeu_epi8 (g, m, channel (ylo, yhi, lo.g, hi.g));
+  _mm512_mask_storeu_epi8 (b, m, channel (ylo, yhi, lo.b, hi.b));
+}
+
+/* The terms of 32 chroma samples, given as centred words [0-31], each
+ * doubled onto its two pixels in the unpack order. */
+static inline void
+subsampled_terms (const yuv_consts *k, __m512i uw, __m512i vw, terms *lo, terms *hi)
+{
+  const terms t = chroma_terms (k, uw, vw);
+  lo->r = _mm512_unpacklo_epi16 (t.r, t.r);
+  lo->g = _mm512_unpacklo_epi16 (t.g, t.g);
+  lo->b = _mm512_unpacklo_epi16 (t.b, t.b);
+  hi->r = _mm512_unpackhi_epi16 (t.r, t.r);
+  hi->g = _mm512_unpackhi_epi16 (t.g, t.g);
+  hi->b = _mm512_unpackhi_epi16 (t.b, t.b);
+}
+
 /* 64 luma bytes of one row (those under mask m stored) with the chroma
  * terms of their 32 samples, given as centred words [0-31]. */
 static inline void
 convert_64 (const yuv_consts *k, __m512i yb, __m512i uw, __m512i vw, __mmask64 m,
     uint8_t *r, uint8_t *g, uint8_t *b)
 {
-  const terms t = chroma_terms (k, uw, vw);
-  const terms lo = { _mm512_unpacklo_epi16 (t.r, t.r), _mm512_unpacklo_epi16 (t.g, t.g),
-    _mm512_unpacklo_epi16 (t.b, t.b) };
-  const terms hi = { _mm512_unpackhi_epi16 (t.r, t.r), _mm512_unpackhi_epi16 (t.g, t.g),
-    _mm512_unpackhi_epi16 (t.b, t.b) };
-  const __m512i ylo = _mm512_mulhi_epu16 (_mm512_unpacklo_epi8 (yb, yb), k->cy);
-  const __m512i yhi = _mm512_mulhi_epu16 (_mm512_unpackhi_epi8 (yb, yb), k->cy);
-  _mm512_mask_storeu_epi8 (r, m, channel (ylo, yhi, lo.r, hi.r));
-  _mm512_mask_storeu_epi8 (g, m, channel (ylo, yhi, lo.g, hi.g));
-  _mm512_mask_storeu_epi8 (b, m, channel (ylo, yhi, lo.b, hi.b));
+  terms lo, hi;
+  subsampled_terms (k, uw, vw, &lo, &hi);
+  convert_64_words (k, _mm512_unpacklo_epi8 (yb, yb), _mm512_unpackhi_epi8 (yb, yb), lo, hi,
+      m, r, g, b);
 }
 
 /* n pixels of row y (and of y2, sharing the chroma, when not NULL).
@@ -116,6 +139,72 @@ row_420 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
     if (y2)
       convert_64 (k, _mm512_maskz_loadu_epi8 (m, y2 + x), uw, vw, m, out2[0] + x,
           out2[1] + x, out2[2] + x);
+  }
+}
+
+/* n pixels of a 4:4:4 row: 64 luma, U and V bytes a step, the chroma bytes
+ * widened by the same unpacks as the luma, so no doubling. */
+static void
+row_444 (const yuv_consts *k, const uint8_t *y, const uint8_t *u, const uint8_t *v, int n,
+    uint8_t *const out[3])
+{
+  const __m512i zero = _mm512_setzero_si512 (), flip = _mm512_set1_epi16 ((int16_t) 0x8000);
+  for (int x = 0; x < n; x += 64) {
+    const __mmask64 m = first_bytes (n - x);
+    const __m512i yb = _mm512_maskz_loadu_epi8 (m, y + x);
+    const __m512i ub = _mm512_maskz_loadu_epi8 (m, u + x);
+    const __m512i vb = _mm512_maskz_loadu_epi8 (m, v + x);
+    const terms lo = chroma_terms (k, _mm512_xor_si512 (_mm512_unpacklo_epi8 (zero, ub), flip),
+        _mm512_xor_si512 (_mm512_unpacklo_epi8 (zero, vb), flip));
+    const terms hi = chroma_terms (k, _mm512_xor_si512 (_mm512_unpackhi_epi8 (zero, ub), flip),
+        _mm512_xor_si512 (_mm512_unpackhi_epi8 (zero, vb), flip));
+    convert_64_words (k, _mm512_unpacklo_epi8 (yb, yb), _mm512_unpackhi_epi8 (yb, yb), lo, hi,
+        m, out[0] + x, out[1] + x, out[2] + x);
+  }
+}
+
+/* 10-bit samples (the low bits of little-endian uint16) as value << 6: the
+ * luma that the 10-bit cy expects, and chroma centred as centre_low's. */
+static inline __m512i
+widen10 (__m512i s)
+{
+  return _mm512_slli_epi16 (_mm512_and_si512 (s, _mm512_set1_epi16 (1023)), 6);
+}
+
+/* 64 luma samples of a 10-bit row (those of the first `left`) in the unpack
+ * order: words of pixels 0-31 and 32-63, whose 128-bit lanes hold 8 pixels
+ * each, regrouped so that lane L holds 16L..16L+7 (lo) and 16L+8..16L+15
+ * (hi), as the 8-bit unpacks leave them. */
+static inline void
+luma10 (const uint8_t *y, int left, __m512i *lo, __m512i *hi)
+{
+  const __m512i a = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left), y));
+  const __m512i c = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left - 64), y + 64));
+  *lo = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (13, 12, 9, 8, 5, 4, 1, 0), c);
+  *hi = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (15, 14, 11, 10, 7, 6, 3, 2), c);
+}
+
+/* n pixels of an I420_10LE row (and of y2, sharing the chroma, when not
+ * NULL): 128 luma bytes and 64 bytes of each chroma plane a step. */
+static void
+row_420_10 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2, const uint8_t *u,
+    const uint8_t *v, int n, uint8_t *const out[3], uint8_t *const out2[3])
+{
+  const __m512i flip = _mm512_set1_epi16 ((int16_t) 0x8000);
+  for (int x = 0; x < n; x += 64) {
+    const int left = n - x < 64 ? n - x : 64;
+    const __mmask64 m = first_bytes (left), mc = first_bytes (2 * ((left + 1) / 2));
+    const __m512i uw = _mm512_xor_si512 (widen10 (_mm512_maskz_loadu_epi8 (mc, u + x)), flip);
+    const __m512i vw = _mm512_xor_si512 (widen10 (_mm512_maskz_loadu_epi8 (mc, v + x)), flip);
+    terms lo, hi;
+    __m512i ylo, yhi;
+    subsampled_terms (k, uw, vw, &lo, &hi);
+    luma10 (y + 2 * x, left, &ylo, &yhi);
+    convert_64_words (k, ylo, yhi, lo, hi, m, out[0] + x, out[1] + x, out[2] + x);
+    if (y2) {
+      luma10 (y2 + 2 * x, left, &ylo, &yhi);
+      convert_64_words (k, ylo, yhi, lo, hi, m, out2[0] + x, out2[1] + x, out2[2] + x);
+    }
   }
 }
 
@@ -230,8 +319,8 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
 {
   const uint8_t *luma = img->planes[0] + (size_t) y * img->strides[0] + x0;
   const int c0 = x0 / 2;
-  const uint8_t *u, *v = NULL;
-  int pairs = 0, swap = 0, pair, off[3], bpp;
+  const uint8_t *u = NULL, *v = NULL;
+  int pairs = 0, swap = 0, pair = 0, off[3], bpp;
 
   if (rgb_offsets (img->format, off, &bpp)) {
     const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0] + (size_t) bpp * x0;
@@ -256,9 +345,17 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
       swap = img->format == MC_PIXEL_NV21;
       pair = 1;
       break;
+    case MC_PIXEL_Y444:
+      u = img->planes[1] + (size_t) y * img->strides[1] + x0;
+      v = img->planes[2] + (size_t) y * img->strides[2] + x0;
+      break;
+    case MC_PIXEL_I420_10LE:
+      luma = img->planes[0] + (size_t) y * img->strides[0] + 2 * (size_t) x0;
+      u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
+      v = img->planes[2] + (size_t) (y >> 1) * img->strides[2] + 2 * (size_t) c0;
+      pair = 1;
+      break;
     case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
-      u = NULL;
-      pair = 0;
       break;
     default:
       return mc_unpack_planar_avx2 (up, img, y, x0, x1, rows, scratch, planes);
@@ -277,9 +374,17 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
         img->format == MC_PIXEL_UYVY, x1 - x0, scratch[0]);
     return 1;
   }
+  if (img->format == MC_PIXEL_Y444) {
+    row_444 (&k, luma, u, v, x1 - x0, scratch[0]);
+    return 1;
+  }
   /* 4:2:0 rows 2i and 2i+1 share their chroma: convert them together */
   pair = pair && rows == 2 && (y & 1) == 0 && y + 1 < img->height;
-  row_420 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, pairs, swap, x1 - x0,
-      scratch[0], scratch[1]);
+  if (img->format == MC_PIXEL_I420_10LE)
+    row_420_10 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, x1 - x0, scratch[0],
+        scratch[1]);
+  else
+    row_420 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, pairs, swap, x1 - x0,
+        scratch[0], scratch[1]);
   return pair ? 2 : 1;
 }
