@@ -45,7 +45,7 @@ typedef struct {
       const float *res, ptrdiff_t ldr, float *c, ptrdiff_t ldc);
   /* x[i] = exact GELU of x[i], i < n (exposed for tests and other ops). */
   void (*gelu) (float *x, size_t n);
-  /* x[i] = GELU of x[i] within ~1.6e-6·|x[i]|: what finish() applies for
+  /* x[i] = GELU of x[i] within ~1.3e-6·|x[i]|: what finish() applies for
    * MC_ACT_GELU_COARSE (exposed for tests). */
   void (*gelu_coarse) (float *x, size_t n);
 } mc_gemm_kernels;

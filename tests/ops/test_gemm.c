@@ -221,35 +221,39 @@ gelu_torch_float (float x)
   return x * 0.5f * (1.0f + e);
 }
 
+/* The GELU checks' inputs: a dense sweep of [-14, 12], then the specials
+ * (zeros, tiny, huge, the exact form's switch points, infinities, NaN);
+ * GELU_SWEEP + GELU_SPECIALS values. */
+#define GELU_SWEEP 2000001
+#define GELU_SPECIALS 11
+static float *
+gelu_inputs (void)
+{
+  static const float specials[GELU_SPECIALS] = { 0.0f, -0.0f, 1e-30f, -1e-30f, 5.5f, -5.5f,
+    1e30f, -1e30f, INFINITY, -INFINITY, NAN };
+  float *x = g_new (float, GELU_SWEEP + GELU_SPECIALS);
+
+  for (int i = 0; i < GELU_SWEEP; i++)
+    x[i] = -14.0f + 26.0f * (float) i / (float) (GELU_SWEEP - 1);
+  memcpy (x + GELU_SWEEP, specials, sizeof specials);
+  return x;
+}
+
 /* The vectorized GELU over a dense sweep, against erfc in double.  Its
  * error is absolute (1 + erf cancels for x < 0, as in the reference), so
  * it is measured relative to |x|; for x > 0 also in ulp of the result. */
 static void
 check_gelu (const char *variant)
 {
-  const int n = 2000001;
-  float *x = g_new (float, n + 11), *y = g_new (float, n + 11);
+  const int n = GELU_SWEEP + GELU_SPECIALS;
+  float *x = gelu_inputs (), *y = g_new (float, n);
   double max_abs_x = 0, max_ulp_pos = 0, max_torch = 0;
   float worst = 0;
   int count = 0;
 
-  for (int i = 0; i < n; i++)
-    x[i] = -14.0f + 26.0f * (float) i / (float) (n - 1);
-  /* specials: zeros, tiny, huge, the switch points, infinities, NaN */
-  x[n] = 0.0f;
-  x[n + 1] = -0.0f;
-  x[n + 2] = 1e-30f;
-  x[n + 3] = -1e-30f;
-  x[n + 4] = 5.5f;
-  x[n + 5] = -5.5f;
-  x[n + 6] = 1e30f;
-  x[n + 7] = -1e30f;
-  x[n + 8] = INFINITY;
-  x[n + 9] = -INFINITY;
-  x[n + 10] = NAN;
-  memcpy (y, x, (size_t) (n + 11) * sizeof (float));
-  mc_gelu_inplace (y, n + 11);
-  for (int i = 0; i < n + 11; i++) {
+  memcpy (y, x, (size_t) n * sizeof (float));
+  mc_gelu_inplace (y, n);
+  for (int i = 0; i < n; i++) {
     const double ref = gelu_ref (x[i]);
     const double err = fabs ((double) y[i] - ref);
     if (isnan (x[i])) {
@@ -295,30 +299,20 @@ check_gelu (const char *variant)
 }
 
 /* The coarse GELU of bf16 and int8 products (MC_ACT_GELU_COARSE) over the
- * same sweep: within MC_TEST_GELU_COARSE_ERR·u·|x| everywhere (huge x
+ * same inputs: within MC_TEST_GELU_COARSE_ERR·u·|x| everywhere (huge x
  * included), +∞ stays +∞, −∞ gives a tiny finite value, NaN stays NaN. */
 static void
 check_gelu_coarse (const char *variant)
 {
-  const int n = 2000001;
-  float *x = g_new (float, n + 8), *y = g_new (float, n + 8);
+  const int n = GELU_SWEEP + GELU_SPECIALS;
+  float *x = gelu_inputs (), *y = g_new (float, n);
   double max_abs_x = 0;
   float worst = 0;
   int count = 0;
 
-  for (int i = 0; i < n; i++)
-    x[i] = -14.0f + 26.0f * (float) i / (float) (n - 1);
-  x[n] = 0.0f;
-  x[n + 1] = -0.0f;
-  x[n + 2] = 1e-30f;
-  x[n + 3] = 1e30f;
-  x[n + 4] = -1e30f;
-  x[n + 5] = INFINITY;
-  x[n + 6] = -INFINITY;
-  x[n + 7] = NAN;
-  memcpy (y, x, (size_t) (n + 8) * sizeof (float));
-  mc_gelu_coarse_inplace (y, n + 8);
-  for (int i = 0; i < n + 8; i++) {
+  memcpy (y, x, (size_t) n * sizeof (float));
+  mc_gelu_coarse_inplace (y, n);
+  for (int i = 0; i < n; i++) {
     if (isnan (x[i]) || isinf (x[i])) {
       if (isnan (x[i]) ? !isnan (y[i])
           : x[i] > 0 ? y[i] != x[i] : !(fabsf (y[i]) < 1e-5f))
