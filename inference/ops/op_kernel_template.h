@@ -327,9 +327,10 @@ slide_row_7 (const strip *row, int o_begin, int o_end, int pad, int wo)
 
 /* A row narrower than two strips of P (stage 3's 16 pixels and stage 4's 8
  * for AVX-512's P of 16) in as few near-equal checked strips as fit: one of
- * 16 or of 8; 12 pixels with a P of 8 make two of 6.  Strips narrower than MC_DW_MIN_SHORT leave too few
- * accumulators to hide the FMA latency, so such rows keep chan_strip's P×NV
- * tile (slide_row).  Same sums, bit for bit, as either. */
+ * 16 or of 8; 12 pixels with a P of 8 make two of 6.  Strips narrower than
+ * MC_DW_MIN_SHORT leave too few accumulators to hide the FMA latency, so
+ * such rows keep chan_strip's P×NV tile (slide_row).  Same sums, bit for
+ * bit, as either. */
 #define MC_DW_MIN_SHORT 6
 MC_INLINE void
 slide_short_row_kw (const int KW, const int P, const strip *row, int o_begin,

@@ -18,8 +18,8 @@
  *       acc)) (Intel's VDPBF16PS), then the float epilogue in the kernels'
  *       order.  With GELU: the model's pre-activation through the reference
  *       GELU, within the coarse GELU's error (MC_TEST_GELU_COARSE_ERR·u·|pre|:
- *       bf16 products end in MC_ACT_GELU_COARSE)
- *       plus the residual's rounding.  The AMX kernels sum in TDPBF16PS's order instead
+ *       bf16 products end in MC_ACT_GELU_COARSE) plus the residual's
+ *       rounding.  The AMX kernels sum in TDPBF16PS's order instead
  *       (gemm_kernels.h): per 16 pairs of a K block, an even-product and an
  *       odd-product sum from 0, each fmaf then flush, then C += (even +
  *       odd), flushed; a second model does that.  The emulated AMX kernel

@@ -20,8 +20,8 @@
  *    residual, residual aliasing C, strides, 1 and 2 threads, N and M
  *    edges): (a) against the model's integer sum with the float epilogue,
  *    within a few roundings (the kernels may fuse multiply and add); GELU
- *    within the coarse GELU's error (MC_TEST_GELU_COARSE_ERR·u·|pre|: int8 products end in
- *    MC_ACT_GELU_COARSE); (b) against the double product of
+ *    within the coarse GELU's error (MC_TEST_GELU_COARSE_ERR·u·|pre|: int8
+ *    products end in MC_ACT_GELU_COARSE); (b) against the double product of
  *    the unquantized inputs, within the quantization bound
  *    Σ |a|·sb/2 + |b|·sa/2 + sa·sb/4 (half a step of each factor; the
  *    diagonal of square B is float) plus the float terms — what int8
