@@ -111,21 +111,68 @@ convert_64 (const yuv_consts *k, __m512i yb, __m512i uw, __m512i vw, __mmask64 m
       m, r, g, b);
 }
 
-/* n pixels of row y (and of y2, sharing the chroma, when not NULL).
- * pairs: interleaved chroma at u (V first when swap); else planar u, v. */
-static void
+/* 10-bit samples (the low bits of little-endian uint16) as value << 6: the
+ * luma that the 10-bit cy expects, and chroma centred as centre_low's. */
+static inline __m512i
+widen10 (__m512i s)
+{
+  return _mm512_slli_epi16 (_mm512_and_si512 (s, _mm512_set1_epi16 (1023)), 6);
+}
+
+/* The 64 luma samples of a step at pixel x (those of the first `left`) on
+ * 16 bits in the unpack order.  8-bit: Y·257 by the unpacks of the bytes.
+ * 10-bit: words of pixels 0-31 and 32-63, whose 128-bit lanes hold 8
+ * pixels each, regrouped so that lane L holds 16L..16L+7 (lo) and
+ * 16L+8..16L+15 (hi), as the 8-bit unpacks leave them. */
+static inline void
+luma_words (const uint8_t *y, int x, int left, int ten, __m512i *lo, __m512i *hi)
+{
+  if (ten) {
+    const uint8_t *p = y + 2 * x;
+    const __m512i a = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left), p));
+    const __m512i c = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left - 64), p + 64));
+    *lo = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (13, 12, 9, 8, 5, 4, 1, 0), c);
+    *hi = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (15, 14, 11, 10, 7, 6, 3, 2), c);
+  } else {
+    const __m512i yb = _mm512_maskz_loadu_epi8 (first_bytes (left), y + x);
+    *lo = _mm512_unpacklo_epi8 (yb, yb);
+    *hi = _mm512_unpackhi_epi8 (yb, yb);
+  }
+}
+
+/* How a 4:2:0 row's chroma is stored. */
+typedef enum {
+  CHROMA_PLANAR,      /* u, v: a byte a sample (I420, YV12, and Y42B's rows) */
+  CHROMA_PAIRS,       /* u: U, V byte pairs (NV12) */
+  CHROMA_PAIRS_VU,    /* u: V, U byte pairs (NV21) */
+  CHROMA_PLANAR_10,   /* u, v: 10-bit samples in uint16 (I420_10LE; luma too) */
+} chroma_layout;
+
+/* n pixels of row y (and of y2, sharing the chroma, when not NULL), 64 a
+ * step: the chroma terms of 32 samples, doubled onto their pixels.  Inlined
+ * with cl a constant (row_420_of): tested in the loop, it cost 2-3 %. */
+static inline __attribute__ ((always_inline)) void
 row_420 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
-    const uint8_t *u, const uint8_t *v, int pairs, int swap, int n,
+    const uint8_t *u, const uint8_t *v, chroma_layout cl, int n,
     uint8_t *const out[3], uint8_t *const out2[3])
 {
+  const int ten = cl == CHROMA_PLANAR_10;
   for (int x = 0; x < n; x += 64) {
     const int left = n - x < 64 ? n - x : 64, chroma = (left + 1) / 2;
     const __mmask64 m = first_bytes (left);
-    __m512i uw, vw;
-    if (pairs) {
-      const __m512i uv = _mm512_maskz_loadu_epi8 (first_bytes (2 * chroma), u + x);
-      uw = swap ? centre_high (uv) : centre_low (uv);
-      vw = swap ? centre_low (uv) : centre_high (uv);
+    __m512i uw, vw, ylo, yhi;
+    terms lo, hi;
+    if (cl == CHROMA_PAIRS || cl == CHROMA_PAIRS_VU || ten) {
+      const __mmask64 mc = first_bytes (2 * chroma);
+      const __m512i a = _mm512_maskz_loadu_epi8 (mc, u + x);
+      if (ten) {
+        const __m512i flip = _mm512_set1_epi16 ((int16_t) 0x8000);
+        uw = _mm512_xor_si512 (widen10 (a), flip);
+        vw = _mm512_xor_si512 (widen10 (_mm512_maskz_loadu_epi8 (mc, v + x)), flip);
+      } else {
+        uw = cl == CHROMA_PAIRS_VU ? centre_high (a) : centre_low (a);
+        vw = cl == CHROMA_PAIRS_VU ? centre_low (a) : centre_high (a);
+      }
     } else {
       /* 512-bit masked loads: the 256-bit ones would need AVX512-VL */
       const __mmask64 mc = first_bytes (chroma);
@@ -134,11 +181,26 @@ row_420 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
       vw = centre_low (_mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
               _mm512_maskz_loadu_epi8 (mc, v + x / 2))));
     }
-    convert_64 (k, _mm512_maskz_loadu_epi8 (m, y + x), uw, vw, m, out[0] + x, out[1] + x,
-        out[2] + x);
-    if (y2)
-      convert_64 (k, _mm512_maskz_loadu_epi8 (m, y2 + x), uw, vw, m, out2[0] + x,
-          out2[1] + x, out2[2] + x);
+    subsampled_terms (k, uw, vw, &lo, &hi);
+    luma_words (y, x, left, ten, &ylo, &yhi);
+    convert_64_words (k, ylo, yhi, lo, hi, m, out[0] + x, out[1] + x, out[2] + x);
+    if (y2) {
+      luma_words (y2, x, left, ten, &ylo, &yhi);
+      convert_64_words (k, ylo, yhi, lo, hi, m, out2[0] + x, out2[1] + x, out2[2] + x);
+    }
+  }
+}
+
+static void
+row_420_of (const yuv_consts *k, const uint8_t *y, const uint8_t *y2,
+    const uint8_t *u, const uint8_t *v, chroma_layout cl, int n,
+    uint8_t *const out[3], uint8_t *const out2[3])
+{
+  switch (cl) {
+    case CHROMA_PLANAR: row_420 (k, y, y2, u, v, CHROMA_PLANAR, n, out, out2); break;
+    case CHROMA_PAIRS: row_420 (k, y, y2, u, v, CHROMA_PAIRS, n, out, out2); break;
+    case CHROMA_PAIRS_VU: row_420 (k, y, y2, u, v, CHROMA_PAIRS_VU, n, out, out2); break;
+    case CHROMA_PLANAR_10: row_420 (k, y, y2, u, v, CHROMA_PLANAR_10, n, out, out2); break;
   }
 }
 
@@ -160,51 +222,6 @@ row_444 (const yuv_consts *k, const uint8_t *y, const uint8_t *u, const uint8_t 
         _mm512_xor_si512 (_mm512_unpackhi_epi8 (zero, vb), flip));
     convert_64_words (k, _mm512_unpacklo_epi8 (yb, yb), _mm512_unpackhi_epi8 (yb, yb), lo, hi,
         m, out[0] + x, out[1] + x, out[2] + x);
-  }
-}
-
-/* 10-bit samples (the low bits of little-endian uint16) as value << 6: the
- * luma that the 10-bit cy expects, and chroma centred as centre_low's. */
-static inline __m512i
-widen10 (__m512i s)
-{
-  return _mm512_slli_epi16 (_mm512_and_si512 (s, _mm512_set1_epi16 (1023)), 6);
-}
-
-/* 64 luma samples of a 10-bit row (those of the first `left`) in the unpack
- * order: words of pixels 0-31 and 32-63, whose 128-bit lanes hold 8 pixels
- * each, regrouped so that lane L holds 16L..16L+7 (lo) and 16L+8..16L+15
- * (hi), as the 8-bit unpacks leave them. */
-static inline void
-luma10 (const uint8_t *y, int left, __m512i *lo, __m512i *hi)
-{
-  const __m512i a = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left), y));
-  const __m512i c = widen10 (_mm512_maskz_loadu_epi8 (first_bytes (2 * left - 64), y + 64));
-  *lo = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (13, 12, 9, 8, 5, 4, 1, 0), c);
-  *hi = _mm512_permutex2var_epi64 (a, _mm512_set_epi64 (15, 14, 11, 10, 7, 6, 3, 2), c);
-}
-
-/* n pixels of an I420_10LE row (and of y2, sharing the chroma, when not
- * NULL): 128 luma bytes and 64 bytes of each chroma plane a step. */
-static void
-row_420_10 (const yuv_consts *k, const uint8_t *y, const uint8_t *y2, const uint8_t *u,
-    const uint8_t *v, int n, uint8_t *const out[3], uint8_t *const out2[3])
-{
-  const __m512i flip = _mm512_set1_epi16 ((int16_t) 0x8000);
-  for (int x = 0; x < n; x += 64) {
-    const int left = n - x < 64 ? n - x : 64;
-    const __mmask64 m = first_bytes (left), mc = first_bytes (2 * ((left + 1) / 2));
-    const __m512i uw = _mm512_xor_si512 (widen10 (_mm512_maskz_loadu_epi8 (mc, u + x)), flip);
-    const __m512i vw = _mm512_xor_si512 (widen10 (_mm512_maskz_loadu_epi8 (mc, v + x)), flip);
-    terms lo, hi;
-    __m512i ylo, yhi;
-    subsampled_terms (k, uw, vw, &lo, &hi);
-    luma10 (y + 2 * x, left, &ylo, &yhi);
-    convert_64_words (k, ylo, yhi, lo, hi, m, out[0] + x, out[1] + x, out[2] + x);
-    if (y2) {
-      luma10 (y2 + 2 * x, left, &ylo, &yhi);
-      convert_64_words (k, ylo, yhi, lo, hi, m, out2[0] + x, out2[1] + x, out2[2] + x);
-    }
   }
 }
 
@@ -320,7 +337,8 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
   const uint8_t *luma = img->planes[0] + (size_t) y * img->strides[0] + x0;
   const int c0 = x0 / 2;
   const uint8_t *u = NULL, *v = NULL;
-  int pairs = 0, swap = 0, pair = 0, off[3], bpp;
+  chroma_layout cl = CHROMA_PLANAR;
+  int pair = 0, off[3], bpp;
 
   if (rgb_offsets (img->format, off, &bpp)) {
     const uint8_t *row = img->planes[0] + (size_t) y * img->strides[0] + (size_t) bpp * x0;
@@ -341,8 +359,7 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
     }
     case MC_PIXEL_NV12: case MC_PIXEL_NV21:
       u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
-      pairs = 1;
-      swap = img->format == MC_PIXEL_NV21;
+      cl = img->format == MC_PIXEL_NV21 ? CHROMA_PAIRS_VU : CHROMA_PAIRS;
       pair = 1;
       break;
     case MC_PIXEL_Y444:
@@ -353,6 +370,7 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
       luma = img->planes[0] + (size_t) y * img->strides[0] + 2 * (size_t) x0;
       u = img->planes[1] + (size_t) (y >> 1) * img->strides[1] + 2 * (size_t) c0;
       v = img->planes[2] + (size_t) (y >> 1) * img->strides[2] + 2 * (size_t) c0;
+      cl = CHROMA_PLANAR_10;
       pair = 1;
       break;
     case MC_PIXEL_YUY2: case MC_PIXEL_UYVY:
@@ -380,11 +398,7 @@ mc_unpack_planar_avx512 (const mc_unpacker *up, const mc_image *img, int y,
   }
   /* 4:2:0 rows 2i and 2i+1 share their chroma: convert them together */
   pair = pair && rows == 2 && (y & 1) == 0 && y + 1 < img->height;
-  if (img->format == MC_PIXEL_I420_10LE)
-    row_420_10 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, x1 - x0, scratch[0],
-        scratch[1]);
-  else
-    row_420 (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, pairs, swap, x1 - x0,
-        scratch[0], scratch[1]);
+  row_420_of (&k, luma, pair ? luma + img->strides[0] : NULL, u, v, cl, x1 - x0,
+      scratch[0], scratch[1]);
   return pair ? 2 : 1;
 }
