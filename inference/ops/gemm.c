@@ -61,6 +61,7 @@ v_min (vf a, vf b)
 #define MC_MR 4
 #define MC_KC 256
 #define MC_NC 240
+#define MC_PF_STEPS 8
 #include "gemm_kernel_template.h"
 
 /* The portable bf16 kernel: pair words widened by mask and shift, products

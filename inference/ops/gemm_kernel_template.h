@@ -9,6 +9,8 @@
  *   MC_VL                     floats per vector
  *   MC_NV, MC_MR              register tile: MC_MR rows × MC_NV vectors
  *   MC_KC, MC_NC              cache blocking (see gemm_kernels.h)
+ *   MC_PF_STEPS               k steps per prefetched line of B (a power of
+ *                             two, at most 8; gemm_kernels.h)
  *   vf, vi                    GCC vectors of MC_VL floats / int32 (operators
  *                             work on them; casts between them reinterpret)
  *   v_load, v_store (unaligned), v_set1, v_div,
@@ -60,11 +62,11 @@ tile_rows (const int m, const int nv, int kc, const float *a, ptrdiff_t lda,
   if (nv == MC_NV && !mc_gemm_asm_off)
     k = MC_TILE_STEPS (m, kc, a, lda, b, acc, &pf, pf_end);
 #endif
-  /* one prefetch every MC_GEMM_PF_STEPS steps; a test in the loop rather
-   * than an unrolled block of steps, with which GCC 12 spilled accumulators */
+  /* one prefetch every MC_PF_STEPS steps; a test in the loop rather than
+   * an unrolled block of steps, with which GCC 12 spilled accumulators */
   for (; k < kc; k++) {
     vf bv[MC_NV];
-    if ((k & (MC_GEMM_PF_STEPS - 1)) == 0 && pf < pf_end) {
+    if ((k & (MC_PF_STEPS - 1)) == 0 && pf < pf_end) {
       __builtin_prefetch (pf, 0, 2);
       pf += 64;
     }

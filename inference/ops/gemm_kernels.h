@@ -25,8 +25,9 @@ typedef struct {
    * may be NULL, or equal out) + bias[0:nr] (may be NULL), for i < m ≤ mr.
    * b is a packed panel (nr floats per k); every row is written full width.
    * Meanwhile the cache lines from pf up to pf_end (NULL, NULL for none) are
-   * prefetched, one every MC_GEMM_PF_STEPS k steps: B that a later tile
-   * reads first (gemm.c, run_region). */
+   * prefetched, one every few k steps (the variant's MC_PF_STEPS,
+   * gemm_kernel_template.h): B that a later tile reads first (gemm.c,
+   * run_region). */
   void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
       ptrdiff_t ldo, const char *pf, const char *pf_end);
@@ -58,12 +59,6 @@ typedef struct {
 
 /* As mc_gelu_inplace, with the current variant's coarse GELU (tests). */
 void mc_gelu_coarse_inplace (float *x, size_t n);
-
-/* k steps per prefetched line in the float tiles: a step reads one line of
- * B (AVX2) or two (AVX-512), so a tile can bring in an eighth (a sixteenth)
- * of what it consumes, about what the next block needs when the block has
- * at least that many row strips */
-#define MC_GEMM_PF_STEPS 8
 
 /* Set from MC_GEMM_ASM=0 (gemm.c): the AVX2 variant's float tiles and the
  * AVX-512 variant's full ones run their C k loop, not their assembly one (a

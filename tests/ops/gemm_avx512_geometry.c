@@ -27,4 +27,5 @@ static inline vf v_min (vf a, vf b) { return v_select_gt (b, a, a, b); }
 #define MC_MR 14
 #define MC_KC 256
 #define MC_NC 512
+#define MC_PF_STEPS 2
 #include "ops/gemm_kernel_template.h"

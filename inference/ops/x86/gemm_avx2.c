@@ -31,6 +31,8 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * between; the models: S0 text 1 thread ~28 → ~26 ms, MCi0 ~68 → ~66 ms. */
 #define MC_KC 2048
 #define MC_NC 256
+/* a line of B prefetched every 8 steps, an eighth of what a step reads */
+#define MC_PF_STEPS 8
 
 /* The tile's k loop, 8 steps a pass, in assembly.  Per step the C loop
  * below issues ~26 instructions for a full tile's 12 FMAs (GCC 12: pointer
@@ -127,7 +129,7 @@ avx2_tile_steps (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
 #include "../gemm_kernel_template.h"
 
 /* the assembly loop prefetches once per pass of 8 steps */
-_Static_assert (MC_GEMM_PF_STEPS == 8, "the assembly k loop assumes 8 steps per prefetch");
+_Static_assert (MC_PF_STEPS == 8, "the assembly k loop assumes 8 steps per prefetch");
 
 /* ---- the bf16 kernel: an emulation of VDPBF16PS with the same tile ----
  * A is rounded to bf16 floats by pack_a; B's pair words widen to floats with

@@ -27,6 +27,15 @@ v_select_gt (vf x, vf y, vf a, vf b)
 #define MC_MR 14
 #define MC_KC 256
 #define MC_NC 512
+/* A tile prefetches a line of B every second step, a quarter of the two
+ * lines a step reads: enough for the next block when the block has at least
+ * 4 row strips (M ≥ 43).  One line every 8 steps covered it from 16 strips
+ * on, and stage 4's and the text's products have 5 or 6.  With their B in
+ * memory rather than in cache, their time over that with B in cache went
+ * 1.14–1.20 → 1.06–1.07 (64×1920×640), 1.19–1.20 → 1.06 (64×640×1920,
+ * GELU), 1.24–1.25 → 1.08–1.13 (77×2048×512); products of 256 rows, fully
+ * covered before, stayed at 1.05.  A line every step did worse (1.08–1.12). */
+#define MC_PF_STEPS 2
 
 /* The full tile's k loop, 8 steps a pass, in assembly, as in gemm_avx2.c:
  * GCC 12's C loop reloads row addresses and the prefetch pointers from the
@@ -42,7 +51,8 @@ v_select_gt (vf x, vf y, vf a, vf b)
  *
  * Full tiles only (m = 14).  acc[14][2] starts at zero and is written
  * whole; rows are a, a + lda, …; the lines from *pfp up to pf_end are
- * prefetched, one every 8 steps, and *pfp advanced, as the C loop does.
+ * prefetched, one every MC_PF_STEPS steps, and *pfp advanced, as the C loop
+ * does.
  * Returns the steps done (kc rounded down to 8); the C loop does the rest. */
 #define MC_AVX512_ZERO(r) "vpxord %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
 #define MC_AVX512_STORE(r) "vmovups %%zmm" #r ", " #r "*64(%[acc])\n\t"
@@ -50,6 +60,13 @@ v_select_gt (vf x, vf y, vf a, vf b)
   "vbroadcastss " #s "*4" row ", %%zmm30\n\t" \
   "vfmadd231ps %%zmm28, %%zmm30, %%zmm" #c0 "\n\t" \
   "vfmadd231ps %%zmm29, %%zmm30, %%zmm" #c1 "\n\t"
+/* the next line from *pfp, unless pf_end is reached */
+#define MC_AVX512_PREFETCH \
+  "cmp %[pfe], %[pf]\n\t" \
+  "jae 2f\n\t" \
+  "prefetcht1 (%[pf])\n\t" \
+  "add $64, %[pf]\n\t" \
+  "2:\n\t"
 #define MC_AVX512_STEP(s) \
   "vmovups " #s "*128(%[b]), %%zmm28\n\t" \
   "vmovups " #s "*128+64(%[b]), %%zmm29\n\t" \
@@ -95,14 +112,10 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
       MC_AVX512_ZERO (24) MC_AVX512_ZERO (25) MC_AVX512_ZERO (26)
       MC_AVX512_ZERO (27)
       "1:\n\t"
-      "cmp %[pfe], %[pf]\n\t"
-      "jae 2f\n\t"
-      "prefetcht1 (%[pf])\n\t"
-      "add $64, %[pf]\n\t"
-      "2:\n\t"
-      MC_AVX512_STEP (0) MC_AVX512_STEP (1) MC_AVX512_STEP (2)
-      MC_AVX512_STEP (3) MC_AVX512_STEP (4) MC_AVX512_STEP (5)
-      MC_AVX512_STEP (6) MC_AVX512_STEP (7)
+      MC_AVX512_PREFETCH MC_AVX512_STEP (0) MC_AVX512_STEP (1)
+      MC_AVX512_PREFETCH MC_AVX512_STEP (2) MC_AVX512_STEP (3)
+      MC_AVX512_PREFETCH MC_AVX512_STEP (4) MC_AVX512_STEP (5)
+      MC_AVX512_PREFETCH MC_AVX512_STEP (6) MC_AVX512_STEP (7)
       "add $32, %[a0]\n\t"
       "add $32, %[a3]\n\t"
       "add $32, %[a6]\n\t"
@@ -137,5 +150,5 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
 
 #include "../gemm_kernel_template.h"
 
-/* the assembly loop prefetches once per pass of 8 steps */
-_Static_assert (MC_GEMM_PF_STEPS == 8, "the assembly k loop assumes 8 steps per prefetch");
+/* the assembly loop prefetches a line every second step */
+_Static_assert (MC_PF_STEPS == 2, "the assembly k loop assumes 2 steps per prefetch");
