@@ -193,7 +193,12 @@ kernel_tile_half (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
  * with its vectorized erf (Abramowitz and Stegun 7.1.26, 1.5e-7), is within
  * 4.6·2⁻²⁴·|x|.  Beyond x ≥ 5.5 the result is x itself (x·Φ(-5.5) is under
  * half an ulp of x), below x < -5.5 it is 0 (|GELU| < 2e-8·|x| there, and
- * the reference's float formula gives 0 too).  About 20 operations a vector,
+ * the reference's float formula gives 0 too).  z is not clamped: |x| ≤ 5.5
+ * keeps |z| ≤ 3.89, inside the fit, and beyond it the selects replace
+ * whatever the rational gave (∞/∞ = NaN included).  Dropping the clamp
+ * (a min and a max) kept every bit (a sweep of 2²⁴ floats over all
+ * exponents, ±∞, NaN, ±5.5, each variant) and took the AVX-512 GELU from
+ * 0.249–0.277 to 0.241–0.249 ms per 655 360 values.  About 20 operations a vector,
  * against about 50 for the earlier erfc/exp form that kept relative accuracy
  * in the negative tail (1.1 → 0.45 ns/element on Zen 3, AVX2). */
 /* Each vector is a ~50-cycle dependency chain (two Horner polynomials and a
@@ -208,10 +213,7 @@ gelu_group (vf *xs, const int ways)
 {
   vf z[MC_GELU_WAYS], z2[MC_GELU_WAYS], p[MC_GELU_WAYS], q[MC_GELU_WAYS];
 
-  MC_EACH {
-    const vf zx = xs[w] * v_set1 (0.707106781186547524f);
-    z[w] = v_max (v_set1 (-3.9f), v_min (v_set1 (3.9f), zx));
-  }
+  MC_EACH z[w] = xs[w] * v_set1 (0.707106781186547524f);
   MC_EACH z2[w] = z[w] * z[w];
   MC_EACH p[w] = v_fma (v_set1 (2.010446884e-08f), z2[w],
       v_set1 (-1.973508989e-06f));
