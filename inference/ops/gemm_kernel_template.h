@@ -10,7 +10,7 @@
  *   MC_NV, MC_MR              register tile: MC_MR rows × MC_NV vectors
  *   MC_KC, MC_NC              cache blocking (see gemm_kernels.h)
  *   MC_PF_STEPS               k steps per prefetched line of B (a power of
- *                             two, at most 8; gemm_kernels.h)
+ *                             two, at most 8; x86/gemm_avx512.c says why 2)
  *   vf, vi                    GCC vectors of MC_VL floats / int32 (operators
  *                             work on them; casts between them reinterpret)
  *   v_load, v_store (unaligned), v_set1, v_div,
@@ -195,12 +195,12 @@ kernel_tile_half (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
  * half an ulp of x), below x < -5.5 it is 0 (|GELU| < 2e-8·|x| there, and
  * the reference's float formula gives 0 too).  z is not clamped: |x| ≤ 5.5
  * keeps |z| ≤ 3.89, inside the fit, and beyond it the selects replace
- * whatever the rational gave (∞/∞ = NaN included).  Dropping the clamp
- * (a min and a max) kept every bit (a sweep of 2²⁴ floats over all
- * exponents, ±∞, NaN, ±5.5, each variant) and took the AVX-512 GELU from
- * 0.249–0.277 to 0.241–0.249 ms per 655 360 values.  About 20 operations a vector,
- * against about 50 for the earlier erfc/exp form that kept relative accuracy
- * in the negative tail (1.1 → 0.45 ns/element on Zen 3, AVX2). */
+ * whatever the rational gave (∞/∞ = NaN included).  Dropping the clamp (a
+ * min and a max) kept every bit (2²⁴ floats over all exponents, ±∞, NaN,
+ * ±5.5, each variant) and took the AVX-512 GELU from 0.249–0.277 to
+ * 0.241–0.249 ms per 655 360 values.  About 20 operations a vector, against
+ * about 50 for the earlier erfc/exp form that kept relative accuracy in the
+ * negative tail (1.1 → 0.45 ns/element on Zen 3, AVX2). */
 /* Each vector is a ~50-cycle dependency chain (two Horner polynomials and a
  * division): gelu_group runs `ways` vectors in lock step so that the
  * out-of-order window fills the FMA ports; four keep every value in a
