@@ -873,6 +873,52 @@ int8_block (int K, int nr)
   return b > 0 ? b : 1;
 }
 
+/* bf16 panels whose kernel packs groups of strips (strip_group): per panel
+ * block and K block, g strips' A are packed one after the other, then each
+ * panel's tiles run over the g strips before the next panel, the panel
+ * slice staying in L1.  The activation runs over each strip's panels after
+ * the last K block, as in run_region.  Every tile computes what it does
+ * there: the same bits. */
+static void
+run_region_groups (const gemm_job *j, float *tile, int m0, int m1, int p0,
+    int p1, int block)
+{
+  const mc_gemm_kernels *kr = j->kr;
+  const int mr = j->mr, nr = kr->nr, g = j->bk->strip_group;
+  const int full_panels = j->N / nr;
+  const size_t stride = (size_t) mr * ((j->kc + 1) / 2);   /* words a strip */
+  uint32_t apack[g * stride] __attribute__ ((aligned (64)));
+
+  for (int pb = p0; pb < p1; pb += block) {
+    const int pe = pb + block < p1 ? pb + block : p1;
+    int k0 = 0;
+    do {
+      const int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
+      for (int g0 = m0; g0 < m1; g0 += g * mr) {
+        const int g1 = g0 + g * mr < m1 ? g0 + g * mr : m1;
+        for (int i0 = g0; i0 < g1; i0 += mr)
+          j->bk->pack_a (m1 - i0 < mr ? m1 - i0 : mr, kc,
+              j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
+              apack + (size_t) (i0 - g0) / mr * stride);
+        for (int p = pb; p < pe; p++)
+          for (int i0 = g0; i0 < g1; i0 += mr)
+            one_tile (j, tile, apack + (size_t) (i0 - g0) / mr * stride, i0,
+                m1 - i0 < mr ? m1 - i0 : mr, p, k0, kc, NULL, NULL);
+        if (j->strip_act && k0 + kc >= j->K) {
+          const int fe = pe < full_panels ? pe : full_panels;
+          for (int i0 = g0; i0 < g1 && fe > pb; i0 += mr) {
+            float *c = j->C + (ptrdiff_t) i0 * j->ldc + pb * nr;
+            kr->finish (c, j->ldc, m1 - i0 < mr ? m1 - i0 : mr, (fe - pb) * nr,
+                j->act, j->res ? j->res + (ptrdiff_t) i0 * j->ldr + pb * nr : NULL,
+                j->ldr, c, j->ldc);
+          }
+        }
+      }
+      k0 += kc;
+    } while (k0 < j->K);
+  }
+}
+
 static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
@@ -895,6 +941,10 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
     memset (tile, 0, sizeof tile);
   if (j->k_inner) {
     run_region_k_inner (j, tile, apack, m0, m1, p0, p1);
+    return;
+  }
+  if (j->bk && j->bk->strip_group > 0 && j->K >= MC_GEMM_BF16_GROUP_MIN_K) {
+    run_region_groups (j, tile, m0, m1, p0, p1, block);
     return;
   }
   for (int pb = p0; pb < p1; pb += block) {

@@ -127,7 +127,19 @@ typedef struct {
    * one product: a kernel with per-thread CPU state (AMX's tile
    * configuration) gives it back there. */
   void (*release) (void);
+  /* 0: the driver runs each row strip against every panel of a block in
+   * turn.  g > 0: for products at least MC_GEMM_BF16_GROUP_MIN_K deep it
+   * packs g strips' A one after the other (each mr·ceil(kc/2) words: pack_a
+   * must write no more) and runs each panel slice against all g before the
+   * next, so that the slice is read from L2 once per g tiles (gemm.c,
+   * run_region_groups). */
+  int strip_group;
 } mc_gemm_bf16_kernels;
+
+/* See strip_group: shallower products keep the strip-by-strip order, where
+ * a block's slices fit L1 anyway (K = 64: 320×64×192 ran 1.15–1.2 times as
+ * long in groups). */
+#define MC_GEMM_BF16_GROUP_MIN_K 128
 
 /* Tests only, as mc_gemm_kernels_override for the bf16 kernel of slot v. */
 void mc_gemm_bf16_kernels_override (mc_gemm_variant v,
