@@ -873,52 +873,6 @@ int8_block (int K, int nr)
   return b > 0 ? b : 1;
 }
 
-/* bf16 panels whose kernel packs groups of strips (strip_group): per panel
- * block and K block, g strips' A are packed one after the other, then each
- * panel's tiles run over the g strips before the next panel, the panel
- * slice staying in L1.  The activation runs over each strip's panels after
- * the last K block, as in run_region.  Every tile computes what it does
- * there: the same bits. */
-static void
-run_region_groups (const gemm_job *j, float *tile, int m0, int m1, int p0,
-    int p1, int block)
-{
-  const mc_gemm_kernels *kr = j->kr;
-  const int mr = j->mr, nr = kr->nr, g = j->bk->strip_group;
-  const int full_panels = j->N / nr;
-  const size_t stride = (size_t) mr * ((j->kc + 1) / 2);   /* words a strip */
-  uint32_t apack[g * stride] __attribute__ ((aligned (64)));
-
-  for (int pb = p0; pb < p1; pb += block) {
-    const int pe = pb + block < p1 ? pb + block : p1;
-    int k0 = 0;
-    do {
-      const int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
-      for (int g0 = m0; g0 < m1; g0 += g * mr) {
-        const int g1 = g0 + g * mr < m1 ? g0 + g * mr : m1;
-        for (int i0 = g0; i0 < g1; i0 += mr)
-          j->bk->pack_a (m1 - i0 < mr ? m1 - i0 : mr, kc,
-              j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
-              apack + (size_t) (i0 - g0) / mr * stride);
-        for (int p = pb; p < pe; p++)
-          for (int i0 = g0; i0 < g1; i0 += mr)
-            one_tile (j, tile, apack + (size_t) (i0 - g0) / mr * stride, i0,
-                m1 - i0 < mr ? m1 - i0 : mr, p, k0, kc, NULL, NULL);
-        if (j->strip_act && k0 + kc >= j->K) {
-          const int fe = pe < full_panels ? pe : full_panels;
-          for (int i0 = g0; i0 < g1 && fe > pb; i0 += mr) {
-            float *c = j->C + (ptrdiff_t) i0 * j->ldc + pb * nr;
-            kr->finish (c, j->ldc, m1 - i0 < mr ? m1 - i0 : mr, (fe - pb) * nr,
-                j->act, j->res ? j->res + (ptrdiff_t) i0 * j->ldr + pb * nr : NULL,
-                j->ldr, c, j->ldc);
-          }
-        }
-      }
-      k0 += kc;
-    } while (k0 < j->K);
-  }
-}
-
 static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
@@ -928,11 +882,21 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
   const int block = j->ik ? int8_block (j->K, nr)
       : kr->nc / kr->nr > 0 ? kr->nc / kr->nr : 1;
   float tile[MC_GEMM_MAX_MR * MC_GEMM_MAX_NR] __attribute__ ((aligned (64)));
-  /* the bf16 kernel's copy of one mr × kc slice of A, or the int8
-   * kernel's quantized mr × K strip with its row scales and zero points */
-  float apack[j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1)
-      : j->ik ? j->mr * ((j->K + 3) / 4 + 2) : 1]
-      __attribute__ ((aligned (64)));
+  /* Row strips run in groups of g: each group's A is packed first, then
+   * each panel's tiles run over the group's strips before the next panel.
+   * g is 1 (each strip against every panel in turn) but for bf16 kernels
+   * that ask for more (strip_group: the panel slice then stays in L1 while
+   * the strips' A slices stream from L2) on products at least
+   * MC_GEMM_BF16_GROUP_MIN_K deep.  A tile computes the same either way. */
+  const int g = j->bk && j->bk->strip_group > 1 && j->K >= MC_GEMM_BF16_GROUP_MIN_K
+      ? j->bk->strip_group : 1;
+  /* the bf16 kernel's copy of an mr × kc slice of A (g of them, each
+   * mr·ceil(kc/2) words, when grouped), or the int8 kernel's quantized
+   * mr × K strip with its row scales and zero points */
+  const size_t a_stride = g > 1 ? (size_t) mr * ((j->kc + 1) / 2)
+      : j->bk ? MC_GEMM_MAX_MR * (MC_GEMM_BF16_KC + 1)
+      : j->ik ? (size_t) j->mr * ((j->K + 3) / 4 + 2) : 1;
+  float apack[g * a_stride] __attribute__ ((aligned (64)));
 
   /* a half tile leaves the buffer's right half as it was, and finish()'s
    * GELU runs over whole rows: zeros there, not stale stack bytes (a
@@ -941,10 +905,6 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
     memset (tile, 0, sizeof tile);
   if (j->k_inner) {
     run_region_k_inner (j, tile, apack, m0, m1, p0, p1);
-    return;
-  }
-  if (j->bk && j->bk->strip_group > 0 && j->K >= MC_GEMM_BF16_GROUP_MIN_K) {
-    run_region_groups (j, tile, m0, m1, p0, p1, block);
     return;
   }
   for (int pb = p0; pb < p1; pb += block) {
@@ -975,37 +935,42 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
       const size_t next_len = (size_t) (j->K - nk0 < j->kc ? j->K - nk0 : j->kc) * nr
           * sizeof (float);
       const int strips = (m1 - m0 + mr - 1) / mr;
-      for (int i0 = m0; i0 < m1; i0 += mr) {
-        const int m = m1 - i0 < mr ? m1 - i0 : mr;
-        const int s = (i0 - m0) / mr;
-        if (j->bk)
-          j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
-              apack);
-        else if (j->ik) {
-          float *sa = apack + (size_t) j->mr * ((j->K + 3) / 4);
-          j->ik->quant_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda, j->lda,
-              (uint32_t *) apack, sa, (int32_t *) (sa + j->mr));
-        }
-        for (int p = pb; p < pe; p++) {
-          const int q = q0 + (p - pb);
-          const char *pf = NULL, *pf_end = NULL;
-          if (q < q1) {
-            const char *slice = (const char *) ((const float *) j->B
-                + ((size_t) q * j->K + nk0) * nr);
-            pf = slice + next_len * s / strips;
-            pf_end = slice + next_len * (s + 1) / strips;
+      for (int g0 = m0; g0 < m1; g0 += g * mr) {
+        const int g1 = m1 - g0 < g * mr ? m1 : g0 + g * mr;
+        for (int i0 = g0; i0 < g1; i0 += mr) {
+          const int m = m1 - i0 < mr ? m1 - i0 : mr;
+          float *a = apack + (size_t) (i0 - g0) / mr * a_stride;
+          if (j->bk)
+            j->bk->pack_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda, a);
+          else if (j->ik) {
+            float *sa = a + (size_t) j->mr * ((j->K + 3) / 4);
+            j->ik->quant_a (m, kc, j->A + (ptrdiff_t) i0 * j->lda, j->lda,
+                (uint32_t *) a, sa, (int32_t *) (sa + j->mr));
           }
-          one_tile (j, tile, apack, i0, m, p, k0, kc, pf, pf_end);
         }
-        /* the activation over the strip's whole panels while it is in L1:
+        for (int p = pb; p < pe; p++)
+          for (int i0 = g0; i0 < g1; i0 += mr) {
+            const int s = (i0 - m0) / mr, q = q0 + (p - pb);
+            const char *pf = NULL, *pf_end = NULL;
+            if (q < q1) {
+              const char *slice = (const char *) ((const float *) j->B
+                  + ((size_t) q * j->K + nk0) * nr);
+              pf = slice + next_len * s / strips;
+              pf_end = slice + next_len * (s + 1) / strips;
+            }
+            one_tile (j, tile, apack + (size_t) (i0 - g0) / mr * a_stride, i0,
+                m1 - i0 < mr ? m1 - i0 : mr, p, k0, kc, pf, pf_end);
+          }
+        /* the activation over each strip's whole panels while it is in L1:
          * long rows keep the vectorized GELU busy */
         if (j->strip_act && k0 + kc >= j->K) {
           const int fe = pe < full_panels ? pe : full_panels;
-          float *c = j->C + (ptrdiff_t) i0 * j->ldc + pb * nr;
-          if (fe > pb)
-            kr->finish (c, j->ldc, m, (fe - pb) * nr, j->act,
-                j->res ? j->res + (ptrdiff_t) i0 * j->ldr + pb * nr : NULL,
+          for (int i0 = g0; i0 < g1 && fe > pb; i0 += mr) {
+            float *c = j->C + (ptrdiff_t) i0 * j->ldc + pb * nr;
+            kr->finish (c, j->ldc, m1 - i0 < mr ? m1 - i0 : mr, (fe - pb) * nr,
+                j->act, j->res ? j->res + (ptrdiff_t) i0 * j->ldr + pb * nr : NULL,
                 j->ldr, c, j->ldc);
+          }
         }
       }
       k0 += kc;

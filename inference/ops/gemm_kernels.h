@@ -127,12 +127,12 @@ typedef struct {
    * one product: a kernel with per-thread CPU state (AMX's tile
    * configuration) gives it back there. */
   void (*release) (void);
-  /* 0: the driver runs each row strip against every panel of a block in
-   * turn.  g > 0: for products at least MC_GEMM_BF16_GROUP_MIN_K deep it
+  /* 0 or 1: the driver runs each row strip against every panel of a block
+   * in turn.  g > 1: for products at least MC_GEMM_BF16_GROUP_MIN_K deep it
    * packs g strips' A one after the other (each mr·ceil(kc/2) words: pack_a
    * must write no more) and runs each panel slice against all g before the
    * next, so that the slice is read from L2 once per g tiles (gemm.c,
-   * run_region_groups). */
+   * run_region). */
   int strip_group;
 } mc_gemm_bf16_kernels;
 
