@@ -77,9 +77,9 @@
  * 64 bytes a cycle, L2's rate; in groups a tile reads its A slice (8 KiB)
  * instead, and the B slice stays in L1.  1 thread, alone, old → grouped:
  * 256×768×256 0.134 → 0.102 ms, 256×384×128 0.038 → 0.035, 256×256×768
- * 0.107 → 0.100; MCi0 bf16 `bench-ab` 1.035–1.045 faster on 1 thread,
- * 1.00–1.03 on 2, in the VM's fast phase (about 1.00 in its slow one).
- * 128 rows took as much as 64 and more than 32 (1.020). */
+ * 0.107 → 0.100; MCi0 bf16 `bench-ab` (old / grouped) 1.019–1.045 on 1
+ * thread but 0.985–1.03 on 2, in the VM's fast phase (about 1.00 in its
+ * slow one).  Groups of 64 rows did about as well, of 32 less (1.020). */
 #define MC_AMX_GROUP_ROWS 128
 
 #if MC_AMX_MR32 > MC_GEMM_MAX_MR || MC_AMX_NR > MC_GEMM_MAX_NR
