@@ -62,11 +62,14 @@ tile_rows (const int m, const int nv, int kc, const float *a, ptrdiff_t lda,
   if (nv == MC_NV && !mc_gemm_asm_off)
     k = MC_TILE_STEPS (m, kc, a, lda, b, acc, &pf, pf_end);
 #endif
-  /* one prefetch every MC_PF_STEPS steps; a test in the loop rather than
-   * an unrolled block of steps, with which GCC 12 spilled accumulators */
+  /* one prefetch every MC_PF_STEPS steps, or every step when the lines
+   * asked for outnumber that (gemm_kernels.h); a test in the loop rather
+   * than an unrolled block of steps, with which GCC 12 spilled
+   * accumulators */
+  const int pf_mask = mc_pf_dense (pf, pf_end, kc - k, MC_PF_STEPS) ? 0 : MC_PF_STEPS - 1;
   for (; k < kc; k++) {
     vf bv[MC_NV];
-    if ((k & (MC_PF_STEPS - 1)) == 0 && pf < pf_end) {
+    if ((k & pf_mask) == 0 && pf < pf_end) {
       __builtin_prefetch (pf, 0, 2);
       pf += 64;
     }

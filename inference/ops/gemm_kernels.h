@@ -26,7 +26,8 @@ typedef struct {
    * b is a packed panel (nr floats per k); every row is written full width.
    * Meanwhile the cache lines from pf up to pf_end (NULL, NULL for none) are
    * prefetched, one every few k steps (the variant's MC_PF_STEPS,
-   * gemm_kernel_template.h): B that a later tile reads first (gemm.c,
+   * gemm_kernel_template.h), or one every step where that would leave
+   * lines over (mc_pf_dense): B that a later tile reads first (gemm.c,
    * run_region). */
   void (*tile) (int m, int kc, const float *a, ptrdiff_t lda, const float *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
@@ -64,6 +65,17 @@ void mc_gelu_coarse_inplace (float *x, size_t n);
  * AVX-512 variant's full ones run their C k loop, not their assembly one (a
  * timing experiment, benchmarks/isa-ab.sh; same bits). */
 extern int mc_gemm_asm_off;
+
+/* Whether a tile of `steps` k steps has more lines to prefetch in
+ * [pf, pf_end) than one every `every` steps covers: then it prefetches one
+ * every step.  A product of one or two row strips hands each tile a half or
+ * all of the next block's panel slice (gemm.c, run_region), two to four
+ * times what the sparse rate reaches. */
+static inline int
+mc_pf_dense (const char *pf, const char *pf_end, int steps, int every)
+{
+  return pf < pf_end && (pf_end - pf) / 64 > steps / every;
+}
 
 /* Tests only: makes products of variant v (its packing included) use k
  * instead of the built-in kernels; NULL restores them.  Lets a test run the

@@ -10,6 +10,7 @@
  * of B (512 KiB) streams from the 2 MiB L2. */
 #include <stddef.h>
 
+#include "../gemm_kernels.h"
 #include "vec_avx512.h"
 
 static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
@@ -34,7 +35,12 @@ v_select_gt (vf x, vf y, vf a, vf b)
  * memory rather than in cache, their time over that with B in cache went
  * 1.14–1.20 → 1.06–1.07 (64×1920×640), 1.19–1.20 → 1.06 (64×640×1920,
  * GELU), 1.24–1.25 → 1.08–1.13 (77×2048×512); products of 256 rows, fully
- * covered before, stayed at 1.05.  A line every step did worse (1.08–1.12). */
+ * covered before, stayed at 1.05.  A line every step did worse (1.08–1.12)
+ * there, but a product of one or two strips asks each tile for a half or
+ * all of the next slice, which only a line every step covers: those tiles
+ * run the dense pass (mc_pf_dense).  Same ratio, 1 thread, 12 weight sets:
+ * 21×512×2048 (GELU) 1.53 → 1.35, 21×2048×512 1.54 → 1.39 (the text's rows
+ * around the EOT token), 1×512×2048 1.90 → 1.65. */
 #define MC_PF_STEPS 2
 
 /* The full tile's k loop, 8 steps a pass, in assembly, as in gemm_avx2.c:
@@ -85,6 +91,59 @@ v_select_gt (vf x, vf y, vf a, vf b)
   MC_AVX512_ROW (s, "(%[a12])", 24, 25) \
   MC_AVX512_ROW (s, "(%[a12],%[lda])", 26, 27)
 
+/* one pass of 8 steps: a prefetch before every second step, or before
+ * every step (mc_pf_dense) */
+#define MC_AVX512_PASS_SPARSE \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (0) MC_AVX512_STEP (1) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (2) MC_AVX512_STEP (3) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (4) MC_AVX512_STEP (5) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (6) MC_AVX512_STEP (7)
+#define MC_AVX512_PASS_DENSE \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (0) MC_AVX512_PREFETCH MC_AVX512_STEP (1) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (2) MC_AVX512_PREFETCH MC_AVX512_STEP (3) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (4) MC_AVX512_PREFETCH MC_AVX512_STEP (5) \
+  MC_AVX512_PREFETCH MC_AVX512_STEP (6) MC_AVX512_PREFETCH MC_AVX512_STEP (7)
+#define MC_AVX512_TILE_ASM(PASS) \
+  __asm__ volatile ( \
+    MC_AVX512_ZERO (0) MC_AVX512_ZERO (1) MC_AVX512_ZERO (2) \
+    MC_AVX512_ZERO (3) MC_AVX512_ZERO (4) MC_AVX512_ZERO (5) \
+    MC_AVX512_ZERO (6) MC_AVX512_ZERO (7) MC_AVX512_ZERO (8) \
+    MC_AVX512_ZERO (9) MC_AVX512_ZERO (10) MC_AVX512_ZERO (11) \
+    MC_AVX512_ZERO (12) MC_AVX512_ZERO (13) MC_AVX512_ZERO (14) \
+    MC_AVX512_ZERO (15) MC_AVX512_ZERO (16) MC_AVX512_ZERO (17) \
+    MC_AVX512_ZERO (18) MC_AVX512_ZERO (19) MC_AVX512_ZERO (20) \
+    MC_AVX512_ZERO (21) MC_AVX512_ZERO (22) MC_AVX512_ZERO (23) \
+    MC_AVX512_ZERO (24) MC_AVX512_ZERO (25) MC_AVX512_ZERO (26) \
+    MC_AVX512_ZERO (27) \
+    "1:\n\t" \
+    PASS \
+    "add $32, %[a0]\n\t" \
+    "add $32, %[a3]\n\t" \
+    "add $32, %[a6]\n\t" \
+    "add $32, %[a9]\n\t" \
+    "add $32, %[a12]\n\t" \
+    "add $1024, %[b]\n\t" \
+    "dec %[n]\n\t" \
+    "jnz 1b\n\t" \
+    MC_AVX512_STORE (0) MC_AVX512_STORE (1) MC_AVX512_STORE (2) \
+    MC_AVX512_STORE (3) MC_AVX512_STORE (4) MC_AVX512_STORE (5) \
+    MC_AVX512_STORE (6) MC_AVX512_STORE (7) MC_AVX512_STORE (8) \
+    MC_AVX512_STORE (9) MC_AVX512_STORE (10) MC_AVX512_STORE (11) \
+    MC_AVX512_STORE (12) MC_AVX512_STORE (13) MC_AVX512_STORE (14) \
+    MC_AVX512_STORE (15) MC_AVX512_STORE (16) MC_AVX512_STORE (17) \
+    MC_AVX512_STORE (18) MC_AVX512_STORE (19) MC_AVX512_STORE (20) \
+    MC_AVX512_STORE (21) MC_AVX512_STORE (22) MC_AVX512_STORE (23) \
+    MC_AVX512_STORE (24) MC_AVX512_STORE (25) MC_AVX512_STORE (26) \
+    MC_AVX512_STORE (27) \
+    : [a0] "+r" (a), [a3] "+r" (a3), [a6] "+r" (a6), [a9] "+r" (a9), \
+    [a12] "+r" (a12), [b] "+r" (b), [n] "+r" (passes), [pf] "+r" (pf) \
+    : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc) \
+    : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", \
+    "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
+    "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", \
+    "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", \
+    "xmm28", "xmm29", "xmm30")
+
 static inline __attribute__ ((always_inline)) int
 avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
     const float *b, vf acc[14][2], const char **pfp, const char *pf_end)
@@ -100,48 +159,10 @@ avx512_tile_steps (int m, int kc, const float *a, ptrdiff_t lda,
   if (!pf)
     pf = pf_end;   /* NULL, NULL: nothing to prefetch */
   /* volatile: acc is written through memory, not as an output operand */
-  __asm__ volatile (
-      MC_AVX512_ZERO (0) MC_AVX512_ZERO (1) MC_AVX512_ZERO (2)
-      MC_AVX512_ZERO (3) MC_AVX512_ZERO (4) MC_AVX512_ZERO (5)
-      MC_AVX512_ZERO (6) MC_AVX512_ZERO (7) MC_AVX512_ZERO (8)
-      MC_AVX512_ZERO (9) MC_AVX512_ZERO (10) MC_AVX512_ZERO (11)
-      MC_AVX512_ZERO (12) MC_AVX512_ZERO (13) MC_AVX512_ZERO (14)
-      MC_AVX512_ZERO (15) MC_AVX512_ZERO (16) MC_AVX512_ZERO (17)
-      MC_AVX512_ZERO (18) MC_AVX512_ZERO (19) MC_AVX512_ZERO (20)
-      MC_AVX512_ZERO (21) MC_AVX512_ZERO (22) MC_AVX512_ZERO (23)
-      MC_AVX512_ZERO (24) MC_AVX512_ZERO (25) MC_AVX512_ZERO (26)
-      MC_AVX512_ZERO (27)
-      "1:\n\t"
-      MC_AVX512_PREFETCH MC_AVX512_STEP (0) MC_AVX512_STEP (1)
-      MC_AVX512_PREFETCH MC_AVX512_STEP (2) MC_AVX512_STEP (3)
-      MC_AVX512_PREFETCH MC_AVX512_STEP (4) MC_AVX512_STEP (5)
-      MC_AVX512_PREFETCH MC_AVX512_STEP (6) MC_AVX512_STEP (7)
-      "add $32, %[a0]\n\t"
-      "add $32, %[a3]\n\t"
-      "add $32, %[a6]\n\t"
-      "add $32, %[a9]\n\t"
-      "add $32, %[a12]\n\t"
-      "add $1024, %[b]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      MC_AVX512_STORE (0) MC_AVX512_STORE (1) MC_AVX512_STORE (2)
-      MC_AVX512_STORE (3) MC_AVX512_STORE (4) MC_AVX512_STORE (5)
-      MC_AVX512_STORE (6) MC_AVX512_STORE (7) MC_AVX512_STORE (8)
-      MC_AVX512_STORE (9) MC_AVX512_STORE (10) MC_AVX512_STORE (11)
-      MC_AVX512_STORE (12) MC_AVX512_STORE (13) MC_AVX512_STORE (14)
-      MC_AVX512_STORE (15) MC_AVX512_STORE (16) MC_AVX512_STORE (17)
-      MC_AVX512_STORE (18) MC_AVX512_STORE (19) MC_AVX512_STORE (20)
-      MC_AVX512_STORE (21) MC_AVX512_STORE (22) MC_AVX512_STORE (23)
-      MC_AVX512_STORE (24) MC_AVX512_STORE (25) MC_AVX512_STORE (26)
-      MC_AVX512_STORE (27)
-      : [a0] "+r" (a), [a3] "+r" (a3), [a6] "+r" (a6), [a9] "+r" (a9),
-        [a12] "+r" (a12), [b] "+r" (b), [n] "+r" (passes), [pf] "+r" (pf)
-      : [lda] "r" (lda_bytes), [pfe] "r" (pf_end), [acc] "r" (acc)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-        "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
-        "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
-        "xmm28", "xmm29", "xmm30");
+  if (mc_pf_dense (pf, pf_end, kc, MC_PF_STEPS))
+    MC_AVX512_TILE_ASM (MC_AVX512_PASS_DENSE);
+  else
+    MC_AVX512_TILE_ASM (MC_AVX512_PASS_SPARSE);
   if (*pfp)
     *pfp = pf;
   return kc / 8 * 8;
