@@ -1140,14 +1140,29 @@ k_block_bf16 (int K)
  * guest). */
 #define MC_GEMM_MIN_PARALLEL_MACS (1024 * 1024)
 
+/* Row strips each thread gets, at least, for a product to be split by rows
+ * whatever its shape (choose_grid). */
+#define MC_GEMM_ROW_SPLIT_STRIPS 8
+
 /* Splits the threads into tm row parts × tn panel parts (a split along one
  * axis over the whole pool hands the pool that axis's strips or panels, so
- * that the parts follow the threads' speeds: mc_gemm), minimizing the
- * register tiles of the busiest thread.  A thread that owns only some rows
- * still streams all of B, one that owns only some columns all of A: each
- * extra part that copies the larger operand counts 10% (splitting rows
- * measured ~20% faster per thread on Zen 3 at M=1024, K=128, N=384, where
- * the tile counts tie). */
+ * that the parts follow the threads' speeds: mc_gemm).
+ *
+ * Where every thread gets MC_GEMM_ROW_SPLIT_STRIPS strips or more, by rows:
+ * activations pass from op to op by rows (fc1 → fc2 → the next block), so
+ * a thread's rows stay in its own L2 instead of being read from the other
+ * core's, and bf16 and int8 products convert each row of A once instead of
+ * once per thread; each thread streams all of B instead of a share, which
+ * 8 strips (112 or 128 rows) amortize.  MCi0's and MCi2's 256-row products
+ * (stage 3) had been split by panels.  2 threads, `bench-ab` pairs, rows /
+ * old: MCi0 bf16 1.100, 1.069, 1.076; int8 1.042; fp32 MCi0 1.00–1.04 (median
+ * ~1.02), MCi2 0.96–1.07 (median ~1.04); 16 batched prompts 0.994.
+ *
+ * Otherwise the split that minimizes the register tiles of the busiest
+ * thread.  A thread that owns only some rows still streams all of B, one
+ * that owns only some columns all of A: each extra part that copies the
+ * larger operand counts 10% (splitting rows measured ~20% faster per
+ * thread on Zen 3 at M=1024, K=128, N=384, where the tile counts tie). */
 static void
 choose_grid (gemm_job *j, int threads)
 {
@@ -1159,6 +1174,10 @@ choose_grid (gemm_job *j, int threads)
   j->tm = j->tn = 1;
   if ((int64_t) j->M * j->N * j->K < MC_GEMM_MIN_PARALLEL_MACS)
     return;
+  if (mt / threads >= MC_GEMM_ROW_SPLIT_STRIPS) {
+    j->tm = threads;
+    return;
+  }
   for (int tm = threads; tm >= 1; tm--) {
     const int tn = threads / tm;
     const int64_t cost = (int64_t) ((mt + tm - 1) / tm) * ((pt + tn - 1) / tn)
