@@ -1139,6 +1139,12 @@ k_block_bf16 (int K)
  * and ~150 µs when the worker's CPU had gone idle (measured on a 2-vCPU KVM
  * guest). */
 #define MC_GEMM_MIN_PARALLEL_MACS (1024 * 1024)
+/* ... unless its weights take this many bytes or more: a product of a few
+ * rows streams them from memory, and two threads stream twice as fast.
+ * MCi0's head (1×1024×512, 2 MiB in fp32) with 12 weight sets in turn, 2
+ * threads: 0.100–0.108 → 0.050–0.065 ms a product; the text's projection
+ * (1×512×512) 0.049–0.050 → 0.024–0.028. */
+#define MC_GEMM_MIN_PARALLEL_BYTES (512 * 1024)
 
 /* Row strips each thread gets, at least, for a product to be split by rows
  * whatever its shape (choose_grid). */
@@ -1172,7 +1178,8 @@ choose_grid (gemm_job *j, int threads)
   int64_t best = -1;
 
   j->tm = j->tn = 1;
-  if ((int64_t) j->M * j->N * j->K < MC_GEMM_MIN_PARALLEL_MACS)
+  if ((int64_t) j->M * j->N * j->K < MC_GEMM_MIN_PARALLEL_MACS
+      && (int64_t) j->K * j->N * (j->ik ? 1 : j->bk ? 2 : 4) < MC_GEMM_MIN_PARALLEL_BYTES)
     return;
   if (mt / threads >= MC_GEMM_ROW_SPLIT_STRIPS) {
     j->tm = threads;
