@@ -56,6 +56,83 @@ mc_se_free (mc_se *se)
 /* channels pooled per pass over the map */
 #define SE_SUM_CHUNK 256
 
+/* One image's gate: its three steps each split over the pool by outputs,
+ * each output computed as on one thread (the same terms in the same order),
+ * so the split changes no bit.  Split, the two threads stream the FC
+ * weights (up to 512 KiB per layer, read once per forward) side by side. */
+typedef struct {
+  const mc_se *se;
+  const float *img;
+  int hw;
+  float *gate, *hidden;
+} gate_job;
+
+/* gate[c] = mean of channel c over the map, c in [c0, c1).  The mean is
+ * accumulated in double: the reference's float sum over up to 4096 pixels
+ * differs from the exact mean by ~1e-7 relative, either way well inside
+ * the golden tolerance.  Channels go in chunks whose sums fit on the stack
+ * (no allocation per frame). */
+static void
+pool_channels (void *p, int64_t c0, int64_t c1, int worker)
+{
+  const gate_job *j = p;
+  const int C = j->se->c;
+
+  (void) worker;
+  for (int64_t a = c0; a < c1; a += SE_SUM_CHUNK) {
+    const int nc = c1 - a < SE_SUM_CHUNK ? (int) (c1 - a) : SE_SUM_CHUNK;
+    double sum[SE_SUM_CHUNK] = { 0 };
+    for (int px = 0; px < j->hw; px++)
+      for (int ch = 0; ch < nc; ch++)
+        sum[ch] += j->img[(size_t) px * C + a + ch];
+    for (int ch = 0; ch < nc; ch++)
+      j->gate[a + ch] = (float) (sum[ch] / j->hw);
+  }
+}
+
+/* hidden[r] = relu(b1[r] + Σ_ch w1[r][ch]·gate[ch]), r in [r0, r1): sums of
+ * weight rows (transposed at init), so that the loops run across outputs
+ * and vectorize while each output adds its terms in input order */
+static void
+reduce_units (void *p, int64_t r0, int64_t r1, int worker)
+{
+  const gate_job *j = p;
+  const int R = j->se->rd;
+  float *h = j->hidden;
+
+  (void) worker;
+  memcpy (h + r0, j->se->b1 + r0, (size_t) (r1 - r0) * sizeof (float));
+  for (int ch = 0; ch < j->se->c; ch++) {
+    const float g = j->gate[ch];
+    const float *w = j->se->w1t + (size_t) ch * R;
+    for (int64_t r = r0; r < r1; r++)
+      h[r] += w[r] * g;
+  }
+  for (int64_t r = r0; r < r1; r++)
+    h[r] = h[r] > 0.0f ? h[r] : 0.0f;
+}
+
+/* gate[c] = sigmoid(b2[c] + Σ_r w2[c][r]·hidden[r]), c in [c0, c1) (gate
+ * held the means, which reduce_units has used up) */
+static void
+expand_units (void *p, int64_t c0, int64_t c1, int worker)
+{
+  const gate_job *j = p;
+  const int C = j->se->c;
+  float *g = j->gate;
+
+  (void) worker;
+  memcpy (g + c0, j->se->b2 + c0, (size_t) (c1 - c0) * sizeof (float));
+  for (int r = 0; r < j->se->rd; r++) {
+    const float hr = j->hidden[r];
+    const float *w = j->se->w2t + (size_t) r * C;
+    for (int64_t ch = c0; ch < c1; ch++)
+      g[ch] += w[ch] * hr;
+  }
+  for (int64_t ch = c0; ch < c1; ch++)
+    g[ch] = mc_sigmoid (g[ch]);
+}
+
 typedef struct {
   float *x;
   const float *gate;
@@ -76,50 +153,23 @@ scale_rows (void *p, int64_t r0, int64_t r1, int worker)
   }
 }
 
+/* outputs per chunk of the gate's steps: whole cache lines of gate, hidden
+ * and the weight rows */
+#define SE_GRAIN 16
+
 void
 mc_se_forward (mc_threadpool *pool, const mc_se *se, float *x, int n, int hw,
     mc_act act, float *scratch)
 {
-  const int C = se->c, R = se->rd;
-  float *gate = scratch, *hidden = scratch + C;
+  const int C = se->c;
 
   for (int b = 0; b < n; b++) {
     float *img = x + (size_t) b * hw * C;
-    /* the pooled mean is accumulated in double: the reference's float sum
-     * over up to 4096 pixels differs from the exact mean by ~1e-7 relative,
-     * either way well inside the golden tolerance.  Channels go in chunks
-     * whose sums fit on the stack (no allocation per frame). */
-    for (int c0 = 0; c0 < C; c0 += SE_SUM_CHUNK) {
-      const int nc = C - c0 < SE_SUM_CHUNK ? C - c0 : SE_SUM_CHUNK;
-      double sum[SE_SUM_CHUNK] = { 0 };
-      for (int p = 0; p < hw; p++)
-        for (int ch = 0; ch < nc; ch++)
-          sum[ch] += img[(size_t) p * C + c0 + ch];
-      for (int ch = 0; ch < nc; ch++)
-        gate[c0 + ch] = (float) (sum[ch] / hw);
-    }
-    /* both layers as sums of weight rows (transposed at init): each
-     * output still adds its terms in input order, as a dot product would,
-     * but the loops run across outputs and vectorize */
-    memcpy (hidden, se->b1, (size_t) R * sizeof (float));
-    for (int ch = 0; ch < C; ch++) {
-      const float g = gate[ch];
-      const float *w = se->w1t + (size_t) ch * R;
-      for (int r = 0; r < R; r++)
-        hidden[r] += w[r] * g;
-    }
-    for (int r = 0; r < R; r++)
-      hidden[r] = hidden[r] > 0.0f ? hidden[r] : 0.0f;
-    memcpy (gate, se->b2, (size_t) C * sizeof (float));
-    for (int r = 0; r < R; r++) {
-      const float hr = hidden[r];
-      const float *w = se->w2t + (size_t) r * C;
-      for (int ch = 0; ch < C; ch++)
-        gate[ch] += w[ch] * hr;
-    }
-    for (int ch = 0; ch < C; ch++)
-      gate[ch] = mc_sigmoid (gate[ch]);
-    scale_job j = { img, gate, C, act };
+    gate_job g = { se, img, hw, scratch, scratch + C };
+    mc_parallel_for (pool, C, SE_GRAIN, pool_channels, &g);
+    mc_parallel_for (pool, se->rd, SE_GRAIN, reduce_units, &g);
+    mc_parallel_for (pool, C, SE_GRAIN, expand_units, &g);
+    scale_job j = { img, g.gate, C, act };
     /* chunks of at least ~8K values (a hand-off costs ~10 µs): the 8×8
      * maps of stage 4 still split over two threads */
     mc_parallel_for (pool, hw, C >= 8192 ? 1 : 8192 / C, scale_rows, &j);
