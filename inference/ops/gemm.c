@@ -1161,8 +1161,9 @@ k_block_bf16 (int K)
  * once per thread; each thread streams all of B instead of a share, which
  * 8 strips (112 or 128 rows) amortize.  MCi0's and MCi2's 256-row products
  * (stage 3) had been split by panels.  2 threads, `bench-ab` pairs, rows /
- * old: MCi0 bf16 1.100, 1.069, 1.076; int8 1.042; fp32 MCi0 1.00–1.04 (median
- * ~1.02), MCi2 0.96–1.07 (median ~1.04); 16 batched prompts 0.994.
+ * old: MCi0 bf16 1.100, 1.069, 1.076; int8 1.042; fp32 MCi0 1.00–1.03 (median
+ * 1.015 of six), MCi2 0.96–1.07 (median 1.045 of six); 16 batched prompts
+ * 0.994.
  *
  * Otherwise the split that minimizes the register tiles of the busiest
  * thread.  A thread that owns only some rows still streams all of B, one

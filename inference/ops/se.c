@@ -90,47 +90,47 @@ pool_channels (void *p, int64_t c0, int64_t c1, int worker)
   }
 }
 
-/* hidden[r] = relu(b1[r] + Σ_ch w1[r][ch]·gate[ch]), r in [r0, r1): sums of
- * weight rows (transposed at init), so that the loops run across outputs
- * and vectorize while each output adds its terms in input order */
+/* out[o] = bias[o] + Σ_i w[o][i]·in[i], o in [o0, o1): sums of weight rows
+ * (wt is w transposed at init), so that the loops run across outputs and
+ * vectorize while each output adds its terms in input order */
+static void
+fc_outputs (const float *wt, const float *bias, const float *in, int n_in,
+    int n_out, float *out, int64_t o0, int64_t o1)
+{
+  memcpy (out + o0, bias + o0, (size_t) (o1 - o0) * sizeof (float));
+  for (int i = 0; i < n_in; i++) {
+    const float x = in[i];
+    const float *w = wt + (size_t) i * n_out;
+    for (int64_t o = o0; o < o1; o++)
+      out[o] += w[o] * x;
+  }
+}
+
+/* hidden[r] = relu(fc1(means)), r in [r0, r1) */
 static void
 reduce_units (void *p, int64_t r0, int64_t r1, int worker)
 {
   const gate_job *j = p;
-  const int R = j->se->rd;
-  float *h = j->hidden;
+  const mc_se *se = j->se;
 
   (void) worker;
-  memcpy (h + r0, j->se->b1 + r0, (size_t) (r1 - r0) * sizeof (float));
-  for (int ch = 0; ch < j->se->c; ch++) {
-    const float g = j->gate[ch];
-    const float *w = j->se->w1t + (size_t) ch * R;
-    for (int64_t r = r0; r < r1; r++)
-      h[r] += w[r] * g;
-  }
+  fc_outputs (se->w1t, se->b1, j->gate, se->c, se->rd, j->hidden, r0, r1);
   for (int64_t r = r0; r < r1; r++)
-    h[r] = h[r] > 0.0f ? h[r] : 0.0f;
+    j->hidden[r] = j->hidden[r] > 0.0f ? j->hidden[r] : 0.0f;
 }
 
-/* gate[c] = sigmoid(b2[c] + Σ_r w2[c][r]·hidden[r]), c in [c0, c1) (gate
- * held the means, which reduce_units has used up) */
+/* gate[c] = sigmoid(fc2(hidden)), c in [c0, c1) (gate held the means, which
+ * reduce_units has used up) */
 static void
 expand_units (void *p, int64_t c0, int64_t c1, int worker)
 {
   const gate_job *j = p;
-  const int C = j->se->c;
-  float *g = j->gate;
+  const mc_se *se = j->se;
 
   (void) worker;
-  memcpy (g + c0, j->se->b2 + c0, (size_t) (c1 - c0) * sizeof (float));
-  for (int r = 0; r < j->se->rd; r++) {
-    const float hr = j->hidden[r];
-    const float *w = j->se->w2t + (size_t) r * C;
-    for (int64_t ch = c0; ch < c1; ch++)
-      g[ch] += w[ch] * hr;
-  }
+  fc_outputs (se->w2t, se->b2, j->hidden, se->rd, se->c, j->gate, c0, c1);
   for (int64_t ch = c0; ch < c1; ch++)
-    g[ch] = mc_sigmoid (g[ch]);
+    j->gate[ch] = mc_sigmoid (j->gate[ch]);
 }
 
 typedef struct {
