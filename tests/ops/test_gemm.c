@@ -368,6 +368,7 @@ run_variant (mc_gemm_variant v, const char *name, mc_threadpool *pool)
     static const int shapes[][3] = {
       { 197, 33, 1536 }, { 64, 512, 100 }, { 197, 48, 300 }, { 3, 1536, 64 },
       { 20, 40, 4100 },   /* over the AVX2 kernel's 2048: K blocks there too */
+      { 256, 48, 300 },   /* 8 strips a thread and more: split by rows (choose_grid) */
     };
     for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
       for (int act = 0; act < 3; act++)
