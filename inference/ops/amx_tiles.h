@@ -31,10 +31,17 @@ _Static_assert (sizeof (mc_amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
  *   tmm2 ← A, tmm3, tmm4 ← B's columns 0-15 and 16-31 (bytes 0 and 64),
  *   tmm0 += tmm2·tmm3, tmm1 += tmm2·tmm4;
  * then `rest` (< 16) 4-byte words per A row and panel rows go through
- * tmm5-7, which the configuration sizes for exactly that. */
-static inline void
+ * tmm5-7, which the configuration sizes for exactly that.
+ *
+ * step (NULL, or inlined where the caller passes a constant function) runs
+ * after each whole step s as step (ctx, s + 1, steps), and as
+ * step (ctx, 1, 1) when there is none, always before out is written: vector
+ * work placed there (the previous block's epilogue) runs while the tile
+ * unit works on this block's products.  The sums do not depend on it. */
+static inline __attribute__ ((always_inline)) void
 mc_amx_block_16x32 (const void *a, long astride, const void *b, int steps,
-    int rest, void *out)
+    int rest, void *out, void (*step) (void *ctx, int done, int steps),
+    void *ctx)
 {
   const long bstride = 32 * 4;
   const char *ap = a, *bp = b;
@@ -52,7 +59,11 @@ mc_amx_block_16x32 (const void *a, long astride, const void *b, int steps,
     amx_tile_load (4, bs + 64, bstride);
     amx_tile_dp (0, 2, 3);
     amx_tile_dp (1, 2, 4);
+    if (step)
+      step (ctx, s + 1, steps);
   }
+  if (step && !steps)
+    step (ctx, 1, 1);
   if (rest) {
     const char *as = ap + (size_t) steps * 64;
     const char *bs = bp + (size_t) steps * 16 * bstride;

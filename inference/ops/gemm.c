@@ -732,9 +732,18 @@ typedef struct {
   int strip_act;           /* the activation runs over C's rows in place */
   int k_inner;             /* bf16 with an activation and C as residual:
                               each tile sums all K blocks in a buffer */
+  int defer;               /* the last K block's whole bf16 panels run
+                              tile_deferred, which applies the activation */
   int tm, tn;              /* thread grid: row parts × panel parts */
   int prefetch;            /* float tiles prefetch the B that follows */
 } gemm_job;
+
+/* Panel p of bf16 panels from k0 on */
+static inline const uint32_t *
+bf16_slice (const gemm_job *j, int p, int k0)
+{
+  return (const uint32_t *) j->B + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * j->kr->nr;
+}
 
 /* The register tile at rows i0.. (m of them), panel p, K block
  * [k0, k0 + kc), on float, bf16 or int8 panels; apack is the bf16 kernel's
@@ -768,9 +777,7 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int n, int
       }
     }
   } else if (j->bk)
-    j->bk->tile (m, kc, apack, (const uint32_t *) j->B
-        + ((size_t) p * ((j->K + 1) / 2) + k0 / 2) * nr, src, lds, bias, out,
-        ldo);
+    j->bk->tile (m, kc, apack, bf16_slice (j, p, k0), src, lds, bias, out, ldo);
   else
     (2 * n <= nr && j->kr->tile_half ? j->kr->tile_half : j->kr->tile) (m, kc,
         j->A + (ptrdiff_t) i0 * j->lda + k0, j->lda,
@@ -785,7 +792,9 @@ run_tile (const gemm_job *j, const void *apack, int i0, int m, int p, int n, int
  * activation runs over whole row strips of C (strip_act, see run_region)
  * unless the residual is C itself, which C must not overwrite before the
  * activation is done: then the tile goes through `tile`, a stack buffer, as
- * do tiles cut by N. */
+ * do tiles cut by N.  In the last K block, whole panels of a bf16 kernel
+ * with tile_deferred (j->defer) take the activation into the kernel's
+ * epilogue instead. */
 static inline void
 one_tile (const gemm_job *j, float *tile, const void *apack, int i0, int m,
     int p, int k0, int kc, const char *pf, const char *pf_end)
@@ -811,6 +820,11 @@ one_tile (const gemm_job *j, float *tile, const void *apack, int i0, int m,
     lds = j->ldr;
   }
 
+  if (n == nr && j->defer && last) {
+    j->bk->tile_deferred (m, kc, apack, bf16_slice (j, p, k0), src, lds, bias,
+        j->act, c, j->ldc);
+    return;
+  }
   if (n == nr && !post) {
     run_tile (j, apack, i0, m, p, n, k0, kc, src, lds, bias, c, j->ldc, pf, pf_end);
     return;
@@ -1253,6 +1267,16 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
       j.kc = j.K > 0 ? j.K : 1;
     j.strip_act = 0;
   }
+  /* The AMX kernel writes a block's epilogue with the activation while its
+   * next block runs (gemm_bf16_amx_template.h): the last K block of a
+   * product with ReLU or the coarse GELU (an activation before a residual,
+   * and the exact GELU of the MC_GEMM_GELU_COARSE=0 experiment, stay with
+   * finish).  Epilogues without one have no vector work worth hiding: in a
+   * timing program deferring them made such products 0–8 % slower. */
+  j.defer = j.bk && j.bk->tile_deferred && !j.k_inner && !residual
+      && (j.act == MC_ACT_GELU_COARSE || j.act == MC_ACT_RELU);
+  if (j.defer)
+    j.strip_act = 0;
   if (bias && j.N % j.kr->nr) {
     const int n0 = j.N - j.N % j.kr->nr;
     memset (bias_tail, 0, sizeof bias_tail);

@@ -41,7 +41,10 @@
  * compute all 16 and the epilogue writes m.  The C block leaves the tiles
  * through a float buffer, and the epilogue adds src then bias in float in
  * the caller's MXCSR, as the other kernels do (loading src into the C tiles
- * instead would flush its denormals and change the order).
+ * instead would flush its denormals and change the order).  Through
+ * tile_deferred the 16-row form's epilogue, the activation included, waits
+ * in a per-thread buffer and runs between the thread's next block's steps
+ * (amx_pending below); release writes out the last one.
  *
  * The 32-row form (an experiment for AMX hardware, as amx-int8-32:
  * MC_GEMM_AMX_ROWS=32) computes strips of more than 16 rows as 32×32
@@ -66,6 +69,7 @@
 #include "amx_tiles.h"
 #include "bf16.h"
 #include "gemm_kernels.h"
+#include "gelu_template.h"
 
 #define MC_AMX_MR 16
 #define MC_AMX_MR32 32
@@ -176,42 +180,171 @@ amx_pack_a32 (int m, int kc, const float *a, ptrdiff_t lda, void *dst)
   amx_pack_rows (m, m > MC_AMX_MR ? MC_AMX_MR32 : MC_AMX_MR, kc, a, lda, dst);
 }
 
+/* Rows [r0, r1) of a block's float epilogue, as in gemm_bf16_template.h:
+ * acc + src, then + bias; then act (none, ReLU or the coarse GELU, with
+ * the float kernels' code from gelu_template.h, so the bits are those of
+ * their finish), two rows (four vectors) at a time.  Src rows are read
+ * before the same out rows are written: src may equal out.  One copy,
+ * called: inlined at its five call sites, the GELU made the kernel four
+ * times the size. */
 static void
-amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
-    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+amx_epilogue_rows (const float *acc, int r0, int r1, const float *src,
+    ptrdiff_t lds, const float *bias, mc_act act, float *out, ptrdiff_t ldo)
 {
-  const int pairs = (kc + 1) / 2;
-  const int steps = pairs / MC_AMX_STEP, rest = pairs % MC_AMX_STEP;
-  float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
+  for (int i = r0; i < r1; i += 2) {
+    const int rows = r1 - i < 2 ? 1 : 2;
+    vf v[4];
 
+    for (int r = 0; r < rows; r++)
+      for (int h = 0; h < 2; h++) {
+        vf x = v_load (acc + (i + r) * MC_AMX_NR + 16 * h);
+        if (src)
+          x += v_load (src + (i + r) * lds + 16 * h);
+        if (bias)
+          x += v_load (bias + 16 * h);
+        v[2 * r + h] = x;
+      }
+    if (rows < 2) {
+      /* a last single row: its two vectors again, computed, not stored */
+      v[2] = v[0];
+      v[3] = v[1];
+    }
+    if (act == MC_ACT_GELU_COARSE) {
+      gelu_coarse_group (v, 4);
+    } else if (act == MC_ACT_RELU) {
+      for (int w = 0; w < 2 * rows; w++)
+        v[w] = v_max (v[w], v_set1 (0.0f));
+    }
+    for (int r = 0; r < rows; r++)
+      for (int h = 0; h < 2; h++)
+        v_store (out + (i + r) * ldo + 16 * h, v[2 * r + h]);
+  }
+}
+
+/* The deferred epilogue (amx_tile_deferred): a 16×32 block's sums wait here
+ * while the thread's next block runs, and the vector unit writes them out
+ * between that block's tile steps.  Done after the block instead (as
+ * amx_tile does), the epilogue and the next block's tile steps do not
+ * overlap: a block's epilogue with the GELU is ~540 vector µops, more than
+ * the reorder buffer holds.  A timing program with this loop (1 thread,
+ * 256×256×768 in groups of 8 strips, random bf16 operands, forms
+ * alternated every product, medians): sums + bias after the block 82.5 µs,
+ * deferred 69.1; with the GELU after the group (the driver's strip pass)
+ * 145.9, after the block 145.7, deferred 104.3.  In the driver (gemm.c)
+ * only products with an activation defer. */
+typedef struct {
+  float acc[MC_AMX_MR * MC_AMX_NR] __attribute__ ((aligned (64)));
+  float *out;            /* NULL: nothing waits */
+  const float *src, *bias;
+  ptrdiff_t lds, ldo;
+  mc_act act;
+  int m, done;           /* rows, rows written */
+  int per;               /* rows due per step of the block now running */
+} amx_pending;
+
+static _Thread_local amx_pending amx_pend;
+
+/* After `done` of a block's `steps` steps: the waiting rows due by then,
+ * p->per a step (the last ones at done = steps). */
+static inline __attribute__ ((always_inline)) void
+amx_pending_step (void *ctx, int done, int steps)
+{
+  amx_pending *p = ctx;
+  int upto;
+
+  if (!p->out)
+    return;
+  upto = done >= steps || done * p->per > p->m ? p->m : done * p->per;
+  if (upto > p->done) {
+    amx_epilogue_rows (p->acc, p->done, upto, p->src, p->lds, p->bias,
+        p->act, p->out, p->ldo);
+    p->done = upto;
+  }
+  if (p->done == p->m)
+    p->out = NULL;
+}
+
+static void
+amx_flush (void)
+{
+  amx_pending_step (&amx_pend, 1, 1);
+}
+
+/* The block's sums into acc (row stride 32 floats) */
+static void
+amx_block (int m, int steps, int rest, const void *a, long astride,
+    const uint32_t *b, float *acc, amx_pending *p)
+{
   if (m > MC_AMX_MR) {
-    mc_amx_block_32x32 (a, (long) pairs * 4, b, steps, rest, acc,
-        amx_set_config32, NULL);
+    mc_amx_block_32x32 (a, astride, b, steps, rest, acc, amx_set_config32,
+        NULL);
   } else {
     /* without a leftover the block uses tmm0-4 at 16 rows × 64 bytes, as
      * every configuration but a 32×32 leftover's has them */
     amx_configure (rest || amx_loaded < 0 || amx_loaded > MC_AMX_STEP
         ? rest : amx_loaded);
-    mc_amx_block_16x32 (a, (long) pairs * 4, b, steps, rest, acc);
+    if (p)
+      mc_amx_block_16x32 (a, astride, b, steps, rest, acc, amx_pending_step, p);
+    else
+      mc_amx_block_16x32 (a, astride, b, steps, rest, acc, NULL, NULL);
   }
+}
 
-  /* the float epilogue, as in gemm_bf16_template.h: acc + src, then + bias
-   * (src row i is read before out row i is written: src may equal out) */
-  for (int i = 0; i < m; i++) {
-    for (int j = 0; j < MC_AMX_NR; j += 16) {
-      vf v = v_load (acc + i * MC_AMX_NR + j);
-      if (src)
-        v += v_load (src + i * lds + j);
-      if (bias)
-        v += v_load (bias + j);
-      v_store (out + i * ldo + j, v);
-    }
+static void
+amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
+    ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
+{
+  const int pairs = (kc + 1) / 2;
+  float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
+
+  amx_flush ();
+  amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a, (long) pairs * 4,
+      b, acc, NULL);
+  amx_epilogue_rows (acc, 0, m, src, lds, bias, MC_ACT_NONE, out, ldo);
+}
+
+/* As amx_tile, with act, and out written by this thread's next tile,
+ * tile_deferred or release at the latest.  32-row blocks run at once. */
+static void
+amx_tile_deferred (int m, int kc, const void *a, const uint32_t *b,
+    const float *src, ptrdiff_t lds, const float *bias, mc_act act,
+    float *out, ptrdiff_t ldo)
+{
+  const int pairs = (kc + 1) / 2;
+  amx_pending *p = &amx_pend;
+
+  if (m > MC_AMX_MR) {
+    float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
+    amx_flush ();
+    amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a,
+        (long) pairs * 4, b, acc, NULL);
+    amx_epilogue_rows (acc, 0, m, src, lds, bias, act, out, ldo);
+    return;
   }
+  /* the waiting rows in even shares (pairs: the GELU's four vectors) over
+   * the block's steps, the last of which writes out whatever still waits,
+   * so that the block's sums can take the waiting ones' place */
+  if (p->out) {
+    const int steps = pairs / MC_AMX_STEP;
+    p->per = steps ? (p->m + steps - 1) / steps : p->m;
+    p->per += p->per & 1;
+  }
+  amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a, (long) pairs * 4,
+      b, p->acc, p);
+  p->out = out;
+  p->src = src;
+  p->lds = lds;
+  p->bias = bias;
+  p->ldo = ldo;
+  p->act = act;
+  p->m = m;
+  p->done = 0;
 }
 
 static void
 amx_release (void)
 {
+  amx_flush ();
   if (amx_loaded >= 0) {
     amx_tile_release ();
     amx_loaded = -1;
@@ -225,6 +358,7 @@ const mc_gemm_bf16_kernels MC_AMX_SYMBOL = {
   .native = MC_AMX_NATIVE,
   .pack_a = amx_pack_a,
   .tile = amx_tile,
+  .tile_deferred = amx_tile_deferred,
   .release = amx_release,
   .strip_group = MC_AMX_GROUP_ROWS / MC_AMX_MR,
 };
@@ -236,6 +370,7 @@ const mc_gemm_bf16_kernels MC_AMX_SYMBOL32 = {
   .native = MC_AMX_NATIVE,
   .pack_a = amx_pack_a32,
   .tile = amx_tile,
+  .tile_deferred = amx_tile_deferred,
   .release = amx_release,
   .strip_group = MC_AMX_GROUP_ROWS / MC_AMX_MR32,
 };

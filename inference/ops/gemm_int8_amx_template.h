@@ -174,7 +174,7 @@ amx8_sums (int m, int groups, const uint32_t *a, const uint32_t *b,
 
   if (m <= 16) {
     amx8_configure (AMX8_16, m, rest);
-    mc_amx_block_16x32 (a, astride, b, steps, rest, sums);
+    mc_amx_block_16x32 (a, astride, b, steps, rest, sums, NULL, NULL);
     return;
   }
   mc_amx_block_32x32 (a, astride, b, steps, rest, sums, amx8_set_config32, &m);

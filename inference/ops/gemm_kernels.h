@@ -135,9 +135,17 @@ typedef struct {
   void (*tile) (int m, int kc, const void *a, const uint32_t *b,
       const float *src, ptrdiff_t lds, const float *bias, float *out,
       ptrdiff_t ldo);
+  /* NULL, or as tile followed by the float kernel's finish with act
+   * (MC_ACT_NONE, MC_ACT_RELU or MC_ACT_GELU_COARSE; the same bits), for
+   * whole panels (nr columns), with out written as late as this thread's
+   * next call of tile, tile_deferred or release: the AMX kernel writes a
+   * block's epilogue while its next block runs (gemm_bf16_amx_template.h). */
+  void (*tile_deferred) (int m, int kc, const void *a, const uint32_t *b,
+      const float *src, ptrdiff_t lds, const float *bias, mc_act act,
+      float *out, ptrdiff_t ldo);
   /* NULL, or called by the driver on each thread after the tiles it ran for
-   * one product: a kernel with per-thread CPU state (AMX's tile
-   * configuration) gives it back there. */
+   * one product: a kernel writes what it deferred, and one with per-thread
+   * CPU state (AMX's tile configuration) gives it back there. */
   void (*release) (void);
   /* 0 or 1: the driver runs each row strip against every panel of a block
    * in turn.  g > 1: for products at least MC_GEMM_BF16_GROUP_MIN_K deep it

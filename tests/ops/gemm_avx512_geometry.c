@@ -8,17 +8,7 @@
 #include <string.h>
 
 #include "vf16_avx2.h"
-
-static inline vf
-v_select_gt (vf x, vf y, vf a, vf b)
-{
-  vi gt = x > y;
-  return (vf) (((vi) a & gt) | ((vi) b & ~gt));
-}
-
-static inline vf v_max (vf a, vf b) { return v_select_gt (a, b, a, b); }
-static inline vf v_div (vf a, vf b) { return a / b; }
-static inline vf v_min (vf a, vf b) { return v_select_gt (b, a, a, b); }
+#include "vf16_select.h"
 
 #define MC_T_SYMBOL mc_gemm_kernels_avx512_geometry
 #define MC_T_LABEL "avx512-geometry-on-avx2"

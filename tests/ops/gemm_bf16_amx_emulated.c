@@ -10,6 +10,7 @@
  * (32-column panels) on the AVX2 slot. */
 #include "amx_tile_model.h"
 #include "vf16_avx2.h"
+#include "vf16_select.h"
 
 #define amx_tile_dp(c, a, b) mc_amx_model_dpbf16ps (c, a, b)
 

@@ -44,6 +44,9 @@
  * 4. The pack format is thread-local.
  * 5. The AMX kernels' A packing pads rows to 16 with zeros, and (emulated)
  *    every product leaves the calling thread's tiles released.
+ * 7. A product with GELU (coarse, or exact under the experiment) or ReLU
+ *    gives the bits of the product without it followed by the slot's own
+ *    activation: the AMX kernels apply it in their deferred epilogue.
  * The log shows, per variant, the largest errors relative to Σ|a·w| and to
  * the bounds.
  */
@@ -698,6 +701,76 @@ check_flush (kernel_case *cases, int n_cases)
   }
 }
 
+/* 7. An activation in the kernel: the AMX kernels apply it in their
+ * (deferred) epilogue, the others in the float kernel's finish.  Either
+ * way a product with act equals, bit for bit, the product without one
+ * followed by the slot's own GELU (coarse, or exact under the experiment)
+ * or ReLU: row and column tails, K over several blocks, 1 and 2 threads. */
+static void
+check_kernel_act (kernel_case *cases, int n_cases, mc_threadpool *pool)
+{
+  static const int shapes[][3] = {
+    { 1, 32, 40 }, { 17, 33, 300 }, { 40, 100, 64 }, { 197, 64, 600 },
+    { 256, 96, 128 },
+  };
+  mc_gemm_experiments base, exp;
+
+  mc_gemm_get_experiments (&base);
+  for (int c = 0; c < n_cases; c++) {
+    long diff = 0, checked = 0;
+
+    use_case (&cases[c]);
+    mc_gemm_set_pack_format (MC_GEMM_BF16);
+    for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+      const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+      float *a = g_new (float, (size_t) M * K), *w = g_new (float, (size_t) N * K);
+      float *bias = g_new (float, N);
+      float *want = g_new (float, (size_t) M * N), *got = g_new (float, (size_t) M * N);
+      mc_packed_b pb;
+
+      for (size_t i = 0; i < (size_t) M * K; i++)
+        a[i] = 2.0f * rnd ();
+      for (size_t i = 0; i < (size_t) N * K; i++)
+        w[i] = rnd () / sqrtf ((float) K);
+      for (int i = 0; i < N; i++)
+        bias[i] = rnd ();
+      CHECK (mc_pack_b_from_nk (&pb, w, N, K, NULL) == 0, "pack failed");
+      for (int variant = 0; variant < 3; variant++) {
+        const mc_act act = variant == 2 ? MC_ACT_RELU : MC_ACT_GELU;
+        mc_threadpool *p = variant == 1 ? NULL : pool;
+        exp = base;
+        exp.gelu_exact = variant == 1;
+        mc_gemm_set_experiments (&exp);
+        mc_gemm (p, M, a, K, &pb, bias, MC_ACT_NONE, NULL, 0, want, N);
+        if (act == MC_ACT_RELU) {
+          for (size_t i = 0; i < (size_t) M * N; i++)
+            want[i] = want[i] > 0.0f ? want[i] : 0.0f;
+        } else if (exp.gelu_exact) {
+          mc_gelu_inplace (want, (size_t) M * N);
+        } else {
+          mc_gelu_coarse_inplace (want, (size_t) M * N);
+        }
+        mc_gemm (p, M, a, K, &pb, bias, act, NULL, 0, got, N);
+        for (size_t i = 0; i < (size_t) M * N; i++)
+          diff += memcmp (&want[i], &got[i], sizeof (float)) != 0;
+        checked += (long) M * N;
+      }
+      mc_gemm_set_experiments (&base);
+      mc_packed_b_free (&pb);
+      g_free (a);
+      g_free (w);
+      g_free (bias);
+      g_free (want);
+      g_free (got);
+    }
+    restore_kernels (&cases[c]);
+    printf ("  %-28s act in the product against act after it: %ld of %ld "
+        "outputs differ\n", cases[c].name, diff, checked);
+    CHECK (diff == 0, "%s: %ld outputs of products with an activation differ "
+        "from the activation applied afterwards", cases[c].name, diff);
+  }
+}
+
 /* 4. */
 static gpointer
 other_thread_format (gpointer data)
@@ -889,6 +962,8 @@ main (int argc, char **argv)
         st->max_rel_f / UB, st->max_ratio_f);
   }
   check_flush (cases, n);
+  printf ("activations in the product:\n");
+  check_kernel_act (cases, n, pool);
 
   mc_gemm_set_pack_format (MC_GEMM_F32);
   mc_gemm_set_variant (MC_GEMM_AUTO);

@@ -13,14 +13,6 @@
 #include "../gemm_kernels.h"
 #include "vec_avx512.h"
 
-static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
-static inline vf v_min (vf a, vf b) { return _mm512_min_ps (a, b); }
-static inline vf
-v_select_gt (vf x, vf y, vf a, vf b)
-{
-  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, y, _CMP_GT_OQ), b, a);
-}
-
 #define MC_T_SYMBOL mc_gemm_kernels_avx512
 #define MC_T_LABEL "avx512"
 #define MC_VL 16

@@ -1,5 +1,7 @@
 /* vec_avx512.h — the vector primitives of the AVX-512 kernel template
- * instances (files built with -mavx512f and friends): 16 floats per vector. */
+ * instances (files built with -mavx512f and friends): 16 floats per vector.
+ * v_max and v_min return their second operand when either is NaN, as
+ * MAXPS and MINPS do; v_select_gt (x, y, a, b) is x > y ? a : b. */
 #ifndef MC_OPS_X86_VEC_AVX512_H
 #define MC_OPS_X86_VEC_AVX512_H
 
@@ -13,5 +15,12 @@ static inline void v_store (float *p, vf v) { _mm512_storeu_ps (p, v); }
 static inline vf v_set1 (float x) { return _mm512_set1_ps (x); }
 static inline vf v_fma (vf a, vf b, vf c) { return _mm512_fmadd_ps (a, b, c); }
 static inline vf v_max (vf a, vf b) { return _mm512_max_ps (a, b); }
+static inline vf v_div (vf a, vf b) { return _mm512_div_ps (a, b); }
+static inline vf v_min (vf a, vf b) { return _mm512_min_ps (a, b); }
+static inline vf
+v_select_gt (vf x, vf y, vf a, vf b)
+{
+  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, y, _CMP_GT_OQ), b, a);
+}
 
 #endif
