@@ -3,7 +3,8 @@
  * Ops call mc_parallel_for with a range of independent work items; the pool
  * cuts it into at most n_threads contiguous chunks (never smaller than
  * `grain` items, sized by the threads' recent speeds) and runs them, the
- * calling thread taking the first chunk.
+ * calling thread taking the first chunk, and any whose thread has not
+ * started it in time (a thread without a CPU).
  * Workers poll briefly for the next call, then sleep on a condition
  * variable; a forward pass creates no threads.
  */
@@ -24,8 +25,10 @@ int mc_threadpool_size (const mc_threadpool *pool);
 
 /* Runs fn over [0, n).  pool may be NULL (runs inline on one thread).
  * Chunk boundaries are multiples of grain (or n); chunk i runs on thread i,
- * and the chunks' sizes follow the threads' recent speeds (threadpool.c):
- * fn must compute an item the same way whichever chunk holds it. */
+ * or on the calling thread when thread i has not started it after a while,
+ * always with worker = i, and the chunks' sizes follow the threads' recent
+ * speeds (threadpool.c): fn must compute an item the same way whichever
+ * chunk holds it and whichever thread runs it. */
 void mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     mc_range_fn fn, void *arg);
 

@@ -10,8 +10,12 @@
  * meson's timeout fails it.  Balancing: a thread that takes twice as long
  * per item gets fewer items in the calls that follow, equal chunks come
  * back when the speeds do, and MC_POOL_BALANCE's switch turns it off.
+ * Taking over: with the pool's two threads on one CPU, the caller runs the
+ * worker's chunk itself in some calls (the worker cannot start it while the
+ * caller holds the CPU), and every item still runs once.
  */
 #include <glib.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -142,6 +146,71 @@ check_balancing (void)
   mc_threadpool_free (pool);
 }
 
+/* Items that keep the CPU busy for ~100 µs each; the calls in which the
+ * caller's thread ran worker 1's chunk. */
+static GThread *main_thread;
+static atomic_int taken_over;
+
+static void
+spin_visit (void *p, int64_t begin, int64_t end, int worker)
+{
+  job *j = p;
+  const gint64 until = g_get_monotonic_time () + 100 * (end - begin);
+
+  while (g_get_monotonic_time () < until)
+    ;
+  if (worker == 1 && g_thread_self () == main_thread)
+    atomic_fetch_add (&taken_over, 1);
+  for (int64_t i = begin; i < end; i++)
+    atomic_fetch_add (&j->visits[i], 1);
+}
+
+static void
+check_takeover (void)
+{
+#ifdef __linux__
+  cpu_set_t one, all;
+  mc_threadpool *pool;
+  int wrong = 0;
+  static job j;
+
+  /* the pool's threads inherit the creating thread's CPU set */
+  if (sched_getaffinity (0, sizeof all, &all) != 0) {
+    printf ("taking over: not checked, no CPU affinity here\n");
+    return;
+  }
+  CPU_ZERO (&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET (c, &all)) {
+      CPU_SET (c, &one);
+      break;
+    }
+  if (sched_setaffinity (0, sizeof one, &one) != 0) {
+    printf ("taking over: not checked, cannot pin to one CPU\n");
+    return;
+  }
+  main_thread = g_thread_self ();
+  atomic_store (&taken_over, 0);
+  pool = mc_threadpool_new (2);
+  for (int call = 0; call < 200 && pool; call++) {
+    memset (&j, 0, sizeof j);
+    mc_parallel_for (pool, 4, 1, spin_visit, &j);
+    for (int i = 0; i < 4; i++)
+      wrong += atomic_load (&j.visits[i]) != 1;
+  }
+  mc_threadpool_free (pool);
+  sched_setaffinity (0, sizeof all, &all);
+  printf ("taking over: both threads on one CPU, the caller ran the worker's "
+      "chunk in %d of 200 calls\n", atomic_load (&taken_over));
+  CHECK (pool != NULL, "a pool of 2 threads");
+  CHECK (wrong == 0, "taking over: %d items not run exactly once", wrong);
+  CHECK (atomic_load (&taken_over) > 0, "the caller never took over the "
+      "chunk of a worker that had no CPU");
+#else
+  printf ("taking over: not checked, no CPU affinity on this system\n");
+#endif
+}
+
 int
 main (void)
 {
@@ -169,11 +238,14 @@ main (void)
     for (int i = 0; i < 4; i++) {
       g_usleep (20000);
       run_once (pool, 16, 1, 0);
+      /* the workers awake again: they start their chunks themselves */
+      run_once (pool, 16, 1, 0);
       run_once (pool, 16, 1, 5000);
     }
     printf ("pool of %d threads: every call checked\n", threads);
     mc_threadpool_free (pool);
   }
   check_balancing ();
+  check_takeover ();
   return mc_test_finish ("threadpool");
 }
