@@ -1271,8 +1271,9 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
    * next block runs (gemm_bf16_amx_template.h): the last K block of a
    * product with ReLU or the coarse GELU (an activation before a residual,
    * and the exact GELU of the MC_GEMM_GELU_COARSE=0 experiment, stay with
-   * finish).  Epilogues without one have no vector work worth hiding: in a
-   * timing program deferring them made such products 0–8 % slower. */
+   * finish).  Epilogues without one have little vector work to hide:
+   * deferring them measured 0.93–1.07 product by product, and 0.987 and
+   * 1.003 on MCi0 bf16 (docs/performance.md, nineteenth session). */
   j.defer = j.bk && j.bk->tile_deferred && !j.k_inner && !residual
       && (j.act == MC_ACT_GELU_COARSE || j.act == MC_ACT_RELU);
   if (j.defer)

@@ -270,11 +270,16 @@ amx_flush (void)
   amx_pending_step (&amx_pend, 1, 1);
 }
 
-/* The block's sums into acc (row stride 32 floats) */
+/* The sums of a block of m rows and kc deep into acc (row stride 32
+ * floats); a 16-row block writes out p's waiting rows between its steps. */
 static void
-amx_block (int m, int steps, int rest, const void *a, long astride,
-    const uint32_t *b, float *acc, amx_pending *p)
+amx_block (int m, int kc, const void *a, const uint32_t *b, float *acc,
+    amx_pending *p)
 {
+  const int pairs = (kc + 1) / 2;
+  const int steps = pairs / MC_AMX_STEP, rest = pairs % MC_AMX_STEP;
+  const long astride = (long) pairs * 4;
+
   if (m > MC_AMX_MR) {
     mc_amx_block_32x32 (a, astride, b, steps, rest, acc, amx_set_config32,
         NULL);
@@ -294,12 +299,10 @@ static void
 amx_tile (int m, int kc, const void *a, const uint32_t *b, const float *src,
     ptrdiff_t lds, const float *bias, float *out, ptrdiff_t ldo)
 {
-  const int pairs = (kc + 1) / 2;
   float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
 
   amx_flush ();
-  amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a, (long) pairs * 4,
-      b, acc, NULL);
+  amx_block (m, kc, a, b, acc, NULL);
   amx_epilogue_rows (acc, 0, m, src, lds, bias, MC_ACT_NONE, out, ldo);
 }
 
@@ -310,14 +313,13 @@ amx_tile_deferred (int m, int kc, const void *a, const uint32_t *b,
     const float *src, ptrdiff_t lds, const float *bias, mc_act act,
     float *out, ptrdiff_t ldo)
 {
-  const int pairs = (kc + 1) / 2;
+  const int steps = (kc + 1) / 2 / MC_AMX_STEP;
   amx_pending *p = &amx_pend;
 
   if (m > MC_AMX_MR) {
     float acc[MC_AMX_MR32 * MC_AMX_NR] __attribute__ ((aligned (64)));
     amx_flush ();
-    amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a,
-        (long) pairs * 4, b, acc, NULL);
+    amx_block (m, kc, a, b, acc, NULL);
     amx_epilogue_rows (acc, 0, m, src, lds, bias, act, out, ldo);
     return;
   }
@@ -325,12 +327,10 @@ amx_tile_deferred (int m, int kc, const void *a, const uint32_t *b,
    * the block's steps, the last of which writes out whatever still waits,
    * so that the block's sums can take the waiting ones' place */
   if (p->out) {
-    const int steps = pairs / MC_AMX_STEP;
     p->per = steps ? (p->m + steps - 1) / steps : p->m;
     p->per += p->per & 1;
   }
-  amx_block (m, pairs / MC_AMX_STEP, pairs % MC_AMX_STEP, a, (long) pairs * 4,
-      b, p->acc, p);
+  amx_block (m, kc, a, b, p->acc, p);
   p->out = out;
   p->src = src;
   p->lds = lds;
