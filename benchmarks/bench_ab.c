@@ -6,8 +6,9 @@
  * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1,
  * MC_GEMM_AMX_ROWS=16|32 (the AMX kernels' strips, with --precision bf16 or
  * int8 on a CPU with AMX), MC_GEMM_GELU_COARSE=0|1 (0: the exact GELU after
- * bf16 and int8 products) and MC_POOL_BALANCE=0|1 (the thread pool's chunks
- * sized by the threads' speeds, runtime/threadpool.c), separated by spaces
+ * bf16 and int8 products), MC_POOL_BALANCE=0|1 (the thread pool's chunks
+ * sized by the threads' speeds, runtime/threadpool.c) and MC_POOL_ALONE=0|1
+ * (the pool going alone when its workers save no time), separated by spaces
  * or commas; what it leaves out keeps the value the environment gave (an
  * empty list: the defaults).  K
  * pairs (default 20) of B forward passes (default 3) under each setting, the
@@ -17,7 +18,7 @@
  * run seconds apart do not.  Prints one JSON object: each side's median ms
  * per pass, the median, quartiles and range of the pairs' ratios a/b, and
  * the largest difference between the two sides' embeddings (0 when only
- * MC_GEMM_ASM, MC_GEMM_PREFETCH, MC_GEMM_AMX_ROWS or MC_POOL_BALANCE differ:
+ * MC_GEMM_ASM, MC_GEMM_PREFETCH, MC_GEMM_AMX_ROWS or the MC_POOL_ ones differ:
  * they keep the bits) and the largest magnitude in b's.
  */
 #include <getopt.h>
@@ -41,14 +42,14 @@ usage (int status)
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
       "[--precision fp32|auto|bf16|int8] [--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
       "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
-      "MC_GEMM_AMX_ROWS=16|32, MC_GEMM_GELU_COARSE=0|1, MC_POOL_BALANCE=0|1\n            (spaces or commas between)\n", prog);
+      "MC_GEMM_AMX_ROWS=16|32, MC_GEMM_GELU_COARSE=0|1,\n            MC_POOL_BALANCE=0|1, MC_POOL_ALONE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
 }
 
-/* One side's settings: the GEMM's experiments and the pool's balancing. */
+/* One side's settings: the GEMM's experiments and the pool's switches. */
 typedef struct {
   mc_gemm_experiments e;
-  int balance;
+  int balance, alone;
 } setting;
 
 static void
@@ -56,6 +57,7 @@ apply (const setting *s)
 {
   mc_gemm_set_experiments (&s->e);
   mc_threadpool_set_balancing (s->balance);
+  mc_threadpool_set_alone (s->alone);
 }
 
 /* Applies SETTINGS to st; 0 on an unknown name or value. */
@@ -91,6 +93,8 @@ parse_settings (const char *spec, setting *st)
       e->gelu_exact = v == 0;
     else if (!strncmp (items[i], "MC_POOL_BALANCE=", 16) && (v == 0 || v == 1))
       st->balance = (int) v;
+    else if (!strncmp (items[i], "MC_POOL_ALONE=", 14) && (v == 0 || v == 1))
+      st->alone = (int) v;
     else
       ok = 0;
   }
@@ -170,6 +174,7 @@ main (int argc, char **argv)
     usage (2);
   mc_gemm_get_experiments (&side[0].e);
   side[0].balance = mc_threadpool_balancing ();
+  side[0].alone = mc_threadpool_alone ();
   side[1] = side[0];
   for (int s = 0; s < 2; s++)
     if (!parse_settings (spec[s], &side[s])) {

@@ -32,6 +32,16 @@
 #define CALLER_POLL_NS 1000000
 #define WORKER_POLL_NS 250000
 
+/* Going alone (judge): split calls are judged in windows of ALONE_WINDOW;
+ * after ALONE_AFTER windows in a row in which they took longer than the
+ * caller alone would have, the calls run on the caller alone for
+ * ALONE_MIN_NS, and twice as long each time the windows that follow are
+ * no better, up to ALONE_MAX_NS. */
+#define ALONE_WINDOW 64
+#define ALONE_AFTER 2
+#define ALONE_MIN_NS 100000000
+#define ALONE_MAX_NS 1600000000
+
 struct mc_threadpool {
   int n_threads;
   pthread_t *threads;
@@ -52,6 +62,13 @@ struct mc_threadpool {
    * claim_chunk); chunk 0 is always the caller's */
   atomic_uint_fast64_t *claim;
   atomic_int pending;            /* worker chunks not finished yet */
+  /* going alone (see judge): the calls run on the caller alone until
+   * alone_until (0: they are split), for alone_ns the next time; over the
+   * current window of split calls, the time they saved */
+  int64_t alone_until, alone_ns;
+  int64_t window_saved_ns;
+  int window_calls;
+  int bad_windows;               /* windows in a row that saved nothing */
   atomic_uint_fast64_t generation;
   atomic_int quit;
 };
@@ -217,6 +234,7 @@ mc_threadpool_new (int n_threads)
     atomic_init (&pool->claim[i], 0);
   for (int i = 0; i < n_threads; i++)
     pool->share[i] = 1.0;
+  pool->alone_ns = ALONE_MIN_NS;
   /* worker i (1..n-1) runs chunk i; the caller runs chunk 0 */
   for (int i = 1; i < n_threads; i++) {
     worker_start *ws = malloc (sizeof *ws);
@@ -347,13 +365,100 @@ update_shares (mc_threadpool *pool, int chunks)
   }
 }
 
+/* Going alone.  A worker only helps if it has a CPU: next to a busy
+ * process on one of the 2 CPUs of the Sapphire Rapids-class VM, MCi0 took
+ * 63-67 ms on 2 threads against 42 on 1 (nineteenth session), the pool's
+ * threads sharing one CPU or the worker losing its CPU for a time slice in
+ * the middle of its chunk (which the caller cannot take over once it has
+ * started).  So the caller judges the split calls by what they save: its
+ * own chunk's CPU time (not its wall time, which grows when our two
+ * threads share a CPU) scaled to the whole range is what the call would
+ * have taken on the caller alone; the call's wall time is what it took.
+ * After two windows of ALONE_WINDOW calls in a row that saved nothing in
+ * sum (one can be a hiccup of the host), the calls run on the caller alone
+ * for a while, then windows are split again to see whether the workers
+ * help by then.  The sum is over time, so that the long ops decide, not
+ * the many short ones; it assumes a chunk's items cost alike, as the split
+ * does.  Every item is computed the
+ * same way whoever runs it (mc_parallel_for), so the results do not
+ * change.  MC_POOL_ALONE=0 (or mc_threadpool_set_alone) keeps every call
+ * split, for timing comparisons. */
+static atomic_int alone_switch = -1;   /* -1: not read from the environment yet */
+
+static int
+alone_on (void)
+{
+  int a = atomic_load_explicit (&alone_switch, memory_order_relaxed);
+  if (a < 0) {
+    const char *env = getenv ("MC_POOL_ALONE");
+    a = !(env && env[0] == '0' && env[1] == '\0');
+    atomic_store_explicit (&alone_switch, a, memory_order_relaxed);
+  }
+  return a;
+}
+
+int
+mc_threadpool_alone (void)
+{
+  return alone_on ();
+}
+
+void
+mc_threadpool_set_alone (int on)
+{
+  atomic_store_explicit (&alone_switch, on != 0, memory_order_relaxed);
+}
+
+int
+mc_threadpool_going_alone (const mc_threadpool *pool)
+{
+  return pool && now_ns () < pool->alone_until;
+}
+
+static int64_t
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return -1;
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* After a split call over n items that started at `start`, whose chunk 0
+ * took the caller cpu0 ns of CPU time. */
+static void
+judge (mc_threadpool *pool, int64_t n, int64_t start, int64_t cpu0)
+{
+  const int64_t n0 = pool->bound[1] - pool->bound[0];
+  const int64_t end = now_ns ();
+
+  if (n0 <= 0 || cpu0 < 0)
+    return;
+  pool->window_saved_ns += (int64_t) ((double) cpu0 * (double) n / (double) n0)
+      - (end - start);
+  if (++pool->window_calls < ALONE_WINDOW)
+    return;
+  if (pool->window_saved_ns > 0) {
+    pool->bad_windows = 0;
+    pool->alone_ns = ALONE_MIN_NS;
+  } else if (++pool->bad_windows >= ALONE_AFTER) {
+    pool->bad_windows = 0;
+    pool->alone_until = end + pool->alone_ns;
+    pool->alone_ns = pool->alone_ns * 2 < ALONE_MAX_NS ? pool->alone_ns * 2
+        : ALONE_MAX_NS;
+  }
+  pool->window_saved_ns = 0;
+  pool->window_calls = 0;
+}
+
 void
 mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     mc_range_fn fn, void *arg)
 {
   int64_t chunks;
-  int balance, stolen = 0;
+  int balance, stolen = 0, judging;
   uint_fast64_t gen;
+  int64_t start = 0, cpu0 = -1;
   int64_t steal_after;
 
   if (n <= 0)
@@ -367,6 +472,15 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
   }
   if (chunks > pool->n_threads)
     chunks = pool->n_threads;
+  judging = alone_on ();
+  if (judging) {
+    start = now_ns ();
+    if (start < pool->alone_until) {
+      fn (arg, 0, n, 0);
+      return;
+    }
+    pool->alone_until = 0;
+  }
   balance = balancing_on () && chunks == pool->n_threads;
   split (pool, n, grain, (int) chunks, balance);
 
@@ -380,7 +494,11 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
   pthread_cond_broadcast (&pool->wake);
   pthread_mutex_unlock (&pool->lock);
 
+  if (judging)
+    cpu0 = thread_cpu_ns ();
   run_chunk (pool, 0);
+  if (judging && cpu0 >= 0)
+    cpu0 = thread_cpu_ns () - cpu0;
 
   steal_after = pool->chunk_ns[0] / 4 > STEAL_AFTER_NS ? pool->chunk_ns[0] / 4
       : STEAL_AFTER_NS;
@@ -402,4 +520,6 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
    * a chunk the caller ran says nothing of its worker's speed */
   if (balance && !stolen)
     update_shares (pool, (int) chunks);
+  if (judging)
+    judge (pool, n, start, cpu0);
 }

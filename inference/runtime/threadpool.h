@@ -38,4 +38,13 @@ void mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
 void mc_threadpool_set_balancing (int on);
 int mc_threadpool_balancing (void);
 
+/* Going alone (1, the default; MC_POOL_ALONE=0 in the environment turns it
+ * off): when splitting saves no time (the workers have no CPU of their
+ * own: a busy process next to us), calls run on the calling thread alone
+ * for a while (threadpool.c).  A switch for every pool of the process, and
+ * whether `pool` is going alone now. */
+void mc_threadpool_set_alone (int on);
+int mc_threadpool_alone (void);
+int mc_threadpool_going_alone (const mc_threadpool *pool);
+
 #endif

@@ -12,7 +12,12 @@
  * back when the speeds do, and MC_POOL_BALANCE's switch turns it off.
  * Taking over: with the pool's two threads on one CPU, the caller runs the
  * worker's chunk itself in some calls (the worker cannot start it while the
- * caller holds the CPU), and every item still runs once.
+ * caller holds the CPU), and every item still runs once.  Going alone: with
+ * both threads on one CPU the calls save no time, and the pool soon runs
+ * them on the caller alone (every item once, no chunk on the worker), but
+ * not with MC_POOL_ALONE's switch off.  The other checks run with that
+ * switch off: their sleeping chunks use no CPU, which the pool would judge
+ * as time saved by nobody, and they must reach every path of a split call.
  */
 #include <glib.h>
 #include <sched.h>
@@ -150,6 +155,7 @@ check_balancing (void)
  * caller's thread ran worker 1's chunk. */
 static GThread *main_thread;
 static atomic_int taken_over;
+static atomic_int worker_thread_ran;   /* chunks run on a worker's thread */
 
 static void
 spin_visit (void *p, int64_t begin, int64_t end, int worker)
@@ -161,31 +167,46 @@ spin_visit (void *p, int64_t begin, int64_t end, int worker)
     ;
   if (worker == 1 && g_thread_self () == main_thread)
     atomic_fetch_add (&taken_over, 1);
+  if (g_thread_self () != main_thread)
+    atomic_fetch_add (&worker_thread_ran, 1);
   for (int64_t i = begin; i < end; i++)
     atomic_fetch_add (&j->visits[i], 1);
+}
+
+/* Pins the calling thread (and the pools it creates next) to its first
+ * CPU; 0 where it cannot, with *all the CPU set to restore. */
+static int
+pin_to_one_cpu (cpu_set_t *all)
+{
+#ifdef __linux__
+  cpu_set_t one;
+
+  if (sched_getaffinity (0, sizeof *all, all) != 0)
+    return 0;
+  CPU_ZERO (&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET (c, all)) {
+      CPU_SET (c, &one);
+      break;
+    }
+  return sched_setaffinity (0, sizeof one, &one) == 0;
+#else
+  (void) all;
+  return 0;
+#endif
 }
 
 static void
 check_takeover (void)
 {
 #ifdef __linux__
-  cpu_set_t one, all;
+  cpu_set_t all;
   mc_threadpool *pool;
   int wrong = 0;
   static job j;
 
   /* the pool's threads inherit the creating thread's CPU set */
-  if (sched_getaffinity (0, sizeof all, &all) != 0) {
-    printf ("taking over: not checked, no CPU affinity here\n");
-    return;
-  }
-  CPU_ZERO (&one);
-  for (int c = 0; c < CPU_SETSIZE; c++)
-    if (CPU_ISSET (c, &all)) {
-      CPU_SET (c, &one);
-      break;
-    }
-  if (sched_setaffinity (0, sizeof one, &one) != 0) {
+  if (!pin_to_one_cpu (&all)) {
     printf ("taking over: not checked, cannot pin to one CPU\n");
     return;
   }
@@ -211,12 +232,86 @@ check_takeover (void)
 #endif
 }
 
+/* Calls over 4 items of ~100 µs of CPU each with the pool's two threads
+ * on one CPU (as next to a busy process): up to max_calls until the pool
+ * goes alone, then `after` more; whether it went alone, with the calls
+ * after it in which the worker's thread ran a chunk and the items not run
+ * exactly once. */
+static int
+calls_on_one_cpu (mc_threadpool *pool, int max_calls, int after,
+    int *worker_ran, int *wrong)
+{
+  static job j;
+  int calls = 0, alone = 0;
+
+  *worker_ran = *wrong = 0;
+  while (calls < max_calls && !alone) {
+    memset (&j, 0, sizeof j);
+    mc_parallel_for (pool, 4, 1, spin_visit, &j);
+    calls++;
+    alone = mc_threadpool_going_alone (pool);
+  }
+  for (int c = 0; c < after && alone; c++) {
+    memset (&j, 0, sizeof j);
+    atomic_store (&worker_thread_ran, 0);
+    mc_parallel_for (pool, 4, 1, spin_visit, &j);
+    *worker_ran += atomic_load (&worker_thread_ran) > 0;
+    for (int i = 0; i < 4; i++)
+      *wrong += atomic_load (&j.visits[i]) != 1;
+  }
+  printf ("going alone: %s after %d calls\n", alone ? "went alone" : "split still",
+      calls);
+  return alone;
+}
+
+static void
+check_alone (void)
+{
+#ifdef __linux__
+  cpu_set_t all;
+  mc_threadpool *pool;
+  int alone, worker_ran, wrong;
+
+  if (!pin_to_one_cpu (&all)) {
+    printf ("going alone: not checked, cannot pin to one CPU\n");
+    return;
+  }
+  main_thread = g_thread_self ();
+  mc_threadpool_set_alone (1);
+  pool = mc_threadpool_new (2);
+  CHECK (pool != NULL, "a pool of 2 threads");
+  if (pool) {
+    /* two windows of 64 calls decide; 40 calls of ~400 µs stay within the
+     * first 100 ms alone */
+    alone = calls_on_one_cpu (pool, 1000, 40, &worker_ran, &wrong);
+    CHECK (alone, "both threads on one CPU: the pool never went alone");
+    CHECK (worker_ran == 0, "going alone, the worker's thread ran chunks in "
+        "%d of 40 calls", worker_ran);
+    CHECK (wrong == 0, "going alone: %d items not run exactly once", wrong);
+  }
+  mc_threadpool_free (pool);
+  /* the switch off: split however little it saves */
+  mc_threadpool_set_alone (0);
+  pool = mc_threadpool_new (2);
+  if (pool) {
+    alone = calls_on_one_cpu (pool, 300, 0, &worker_ran, &wrong);
+    CHECK (!alone, "MC_POOL_ALONE off: the pool went alone");
+  }
+  mc_threadpool_free (pool);
+  sched_setaffinity (0, sizeof all, &all);
+#else
+  printf ("going alone: not checked, no CPU affinity on this system\n");
+#endif
+}
+
 int
 main (void)
 {
   static const int64_t sizes[] = { 1, 2, 3, 5, 7, 64, 999, 1000 };
   static const int64_t grains[] = { 1, 3, 100, 2000 };
 
+  CHECK (mc_threadpool_alone (), "going alone is on by default");
+  mc_threadpool_set_alone (0);
   run_once (NULL, 10, 1, 0);
   for (int threads = 1; threads <= 4; threads++) {
     mc_threadpool *pool = mc_threadpool_new (threads);
@@ -247,5 +342,6 @@ main (void)
   }
   check_balancing ();
   check_takeover ();
+  check_alone ();
   return mc_test_finish ("threadpool");
 }
