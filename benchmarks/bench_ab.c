@@ -4,6 +4,7 @@
  *            [--precision P] [--pairs K] [--block B] --a SETTINGS --b SETTINGS
  *
  * SETTINGS is a list of MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1,
+ * MC_GEMM_PREFETCH_NEXT=0|1 (the last pass's prefetch of the next product),
  * MC_GEMM_AMX_ROWS=16|32 (the AMX kernels' strips, with --precision bf16 or
  * int8 on a CPU with AMX), MC_GEMM_GELU_COARSE=0|1 (0: the exact GELU after
  * bf16 and int8 products), MC_POOL_BALANCE=0|1 (the thread pool's chunks
@@ -18,7 +19,7 @@
  * run seconds apart do not.  Prints one JSON object: each side's median ms
  * per pass, the median, quartiles and range of the pairs' ratios a/b, and
  * the largest difference between the two sides' embeddings (0 when only
- * MC_GEMM_ASM, MC_GEMM_PREFETCH, MC_GEMM_AMX_ROWS or the MC_POOL_ ones differ:
+ * MC_GEMM_ASM, the MC_GEMM_PREFETCH ones, MC_GEMM_AMX_ROWS or the MC_POOL_ ones differ:
  * they keep the bits) and the largest magnitude in b's.
  */
 #include <getopt.h>
@@ -41,7 +42,7 @@ usage (int status)
 {
   fprintf (stderr, "usage: %s --model MODEL [--config NAME] [--threads N] [--text] "
       "[--precision fp32|auto|bf16|int8] [--pairs K] [--block B] --a SETTINGS --b SETTINGS\n"
-      "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, "
+      "  SETTINGS: MC_GEMM_KC=N, MC_GEMM_ASM=0|1, MC_GEMM_PREFETCH=0|1, MC_GEMM_PREFETCH_NEXT=0|1,\n            "
       "MC_GEMM_AMX_ROWS=16|32, MC_GEMM_GELU_COARSE=0|1,\n            MC_POOL_BALANCE=0|1, MC_POOL_ALONE=0|1\n            (spaces or commas between)\n", prog);
   exit (status);
 }
@@ -87,6 +88,8 @@ parse_settings (const char *spec, setting *st)
       e->asm_off = v == 0;
     else if (!strncmp (items[i], "MC_GEMM_PREFETCH=", 17) && (v == 0 || v == 1))
       e->prefetch_off = v == 0;
+    else if (!strncmp (items[i], "MC_GEMM_PREFETCH_NEXT=", 22) && (v == 0 || v == 1))
+      e->next_off = v == 0;
     else if (!strncmp (items[i], "MC_GEMM_AMX_ROWS=", 17) && (v == 16 || v == 32))
       e->amx_rows32 = v == 32;
     else if (!strncmp (items[i], "MC_GEMM_GELU_COARSE=", 20) && (v == 0 || v == 1))

@@ -467,6 +467,39 @@ tap_name (int idx)
   return g_strdup_printf ("network.%d", idx);
 }
 
+/* Each product's weights name the product the forward runs next
+ * (mc_packed_b.next, a prefetch hint): the layers' pointwise convs, their
+ * blocks' qkv, proj, fc1 and fc2 in that order, then the head.  Done once
+ * the layer array is complete (appending moves its elements). */
+static void
+chain_products (mc_mci *m)
+{
+  mc_packed_b *prev = NULL;
+#define CHAIN(pb) do { if (prev) prev->next = (pb); prev = (pb); } while (0)
+  for (guint i = 0; i < m->layers->len; i++) {
+    layer *L = &g_array_index (m->layers, layer, i);
+    switch (L->kind) {
+      case LAYER_CONV:
+        break;
+      case LAYER_POINTWISE:
+        CHAIN (&L->pw);
+        break;
+      case LAYER_ATTENTION:
+        CHAIN (&L->qkv);
+        CHAIN (&L->proj);
+        CHAIN (&L->ffn.fc1);
+        CHAIN (&L->ffn.fc2);
+        break;
+      case LAYER_REPMIXER:
+        CHAIN (&L->ffn.fc1);
+        CHAIN (&L->ffn.fc2);
+        break;
+    }
+  }
+  CHAIN (&m->head);
+#undef CHAIN
+}
+
 mc_status
 mc_mci_build (const mc_mci_config *cfg, int embed_dim, mc_weights *w,
     mc_mci **out, mc_error *err)
@@ -543,6 +576,7 @@ mc_mci_build (const mc_mci_config *cfg, int embed_dim, mc_weights *w,
     mc_mci_free (m);
     return st;
   }
+  chain_products (m);
   *out = m;
   return MC_OK;
 }

@@ -261,6 +261,28 @@ free_layer (text_layer *L)
   free (L->out_bias);
 }
 
+/* Each product's weights name the product the forward runs next
+ * (mc_packed_b.next, a prefetch hint): qkv, out_proj, fc1 and fc2 of each
+ * transformer layer, fc1 and fc2 of each RepMixer block, then the
+ * projection. */
+static void
+chain_products (mc_text_encoder *t)
+{
+  mc_packed_b *prev = NULL;
+#define CHAIN(pb) do { if (prev) prev->next = (pb); prev = (pb); } while (0)
+  for (int i = 0; i < t->n_layers; i++) {
+    text_layer *L = &t->layers[i];
+    if (L->kind == TEXT_TRANSFORMER) {
+      CHAIN (&L->qkv);
+      CHAIN (&L->out_proj);
+    }
+    CHAIN (&L->fc1);
+    CHAIN (&L->fc2);
+  }
+  CHAIN (&t->proj);
+#undef CHAIN
+}
+
 mc_status
 mc_text_encoder_build (const mc_text_config *cfg, int embed_dim, mc_weights *w,
     mc_text_encoder **out, mc_error *err)
@@ -326,6 +348,7 @@ mc_text_encoder_build (const mc_text_config *cfg, int embed_dim, mc_weights *w,
     mc_text_encoder_free (t);
     return st;
   }
+  chain_products (t);
   *out = t;
   return MC_OK;
 }

@@ -736,6 +736,8 @@ typedef struct {
                               tile_deferred, which applies the activation */
   int tm, tn;              /* thread grid: row parts × panel parts */
   int prefetch;            /* float tiles prefetch the B that follows */
+  const mc_packed_b *next; /* and in the last pass B->next's first block */
+  int next_kc;             /* that product's K block */
 } gemm_job;
 
 /* Panel p of bf16 panels from k0 on */
@@ -887,6 +889,19 @@ int8_block (int K, int nr)
   return b > 0 ? b : 1;
 }
 
+/* tile t takes share t - first of the cnt tiles on slice sq = ⌊t·nq/T⌋ */
+void
+mc_gemm_next_share (int64_t t, int64_t T, int nq, size_t len, size_t stride,
+    size_t *begin, size_t *end)
+{
+  const int64_t sq = t * nq / T;
+  const int64_t first = (sq * T + nq - 1) / nq;
+  const int64_t cnt = ((sq + 1) * T + nq - 1) / nq - first;
+
+  *begin = (size_t) sq * stride + (size_t) ((int64_t) len * (t - first) / cnt);
+  *end = (size_t) sq * stride + (size_t) ((int64_t) len * (t - first + 1) / cnt);
+}
+
 static void
 run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
 {
@@ -936,6 +951,18 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
        * (77×512×2048, GELU) and 1.12–1.17 → 1.03–1.09 (64×320×960); S0
        * text 1-5 % faster, the image towers unchanged (docs/performance.md). */
       int q0 = 0, q1 = 0, nk0 = 0;
+      /* The last pass prefetches instead the first block of the product
+       * the model runs next (j->next: nq panel slices of n_len bytes,
+       * n_stride apart), which that product would otherwise read from L3
+       * or memory: a 256×256×768 product took 1.06-1.07 times as long with
+       * its weights in L3 or memory as with them in L2 (twentieth
+       * session).  Each tile of the pass takes an even share of one slice,
+       * the slices in turn; a thread whose rows need all of B gets all of
+       * it (both threads, split by rows), one split by panels gets more
+       * than it needs. */
+      int nq = 0;
+      const char *n_base = NULL;
+      size_t n_stride = 0, n_len = 0;
       if (j->prefetch && !j->bk && !j->ik) {
         if (k0 + kc < j->K) {
           q0 = pb;
@@ -944,6 +971,13 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
         } else if (pe < p1) {
           q0 = pe;
           q1 = pe + block < p1 ? pe + block : p1;
+        } else if (j->next) {
+          const int np = (j->next->N + nr - 1) / nr;
+          nq = np < block ? np : block;
+          n_base = j->next->data;
+          n_stride = (size_t) j->next->K * nr * sizeof (float);
+          n_len = (size_t) (j->next->K < j->next_kc ? j->next->K : j->next_kc) * nr
+              * sizeof (float);
         }
       }
       const size_t next_len = (size_t) (j->K - nk0 < j->kc ? j->K - nk0 : j->kc) * nr
@@ -971,6 +1005,12 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
                   + ((size_t) q * j->K + nk0) * nr);
               pf = slice + next_len * s / strips;
               pf_end = slice + next_len * (s + 1) / strips;
+            } else if (nq) {
+              size_t b0, b1;
+              mc_gemm_next_share ((int64_t) (p - pb) * strips + s,
+                  (int64_t) (pe - pb) * strips, nq, n_len, n_stride, &b0, &b1);
+              pf = n_base + b0;
+              pf_end = n_base + b1;
             }
             one_tile (j, tile, apack + (size_t) (i0 - g0) / mr * a_stride, i0,
                 m1 - i0 < mr ? m1 - i0 : mr, p, k0, kc, pf, pf_end);
@@ -1053,9 +1093,10 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
  * gemm_avx*.c); other K blocks sum in another order, so results move within
  * the error bounds, and the tests run the kernels' own.  MC_GEMM_ASM=0 makes
  * the float tiles run the C k loop instead of the assembly one
- * (gemm_kernels.h), MC_GEMM_PREFETCH=0 stops their prefetching of B: same
- * bits either way. */
-static int kc_override, prefetch_off, gelu_exact;
+ * (gemm_kernels.h), MC_GEMM_PREFETCH=0 stops their prefetching of B,
+ * MC_GEMM_PREFETCH_NEXT=0 only that of the next product's: same bits
+ * either way. */
+static int kc_override, prefetch_off, next_off, gelu_exact;
 static pthread_once_t experiments_once = PTHREAD_ONCE_INIT;
 int mc_gemm_asm_off;
 
@@ -1064,6 +1105,7 @@ read_experiments (void)
 {
   const char *p = getenv ("MC_GEMM_KC"), *asm_loop = getenv ("MC_GEMM_ASM");
   const char *pf = getenv ("MC_GEMM_PREFETCH");
+  const char *pf_next = getenv ("MC_GEMM_PREFETCH_NEXT");
   const char *coarse = getenv ("MC_GEMM_GELU_COARSE");
   long v = 0;
 
@@ -1074,6 +1116,7 @@ read_experiments (void)
   if (asm_loop)   /* unset: whatever a test chose stays */
     mc_gemm_asm_off = asm_loop[0] == '0' && asm_loop[1] == '\0';
   prefetch_off = pf && pf[0] == '0' && pf[1] == '\0';
+  next_off = pf_next && pf_next[0] == '0' && pf_next[1] == '\0';
   gelu_exact = coarse && coarse[0] == '0' && coarse[1] == '\0';
 }
 
@@ -1084,6 +1127,7 @@ mc_gemm_get_experiments (mc_gemm_experiments *e)
   e->kc = kc_override;
   e->asm_off = mc_gemm_asm_off;
   e->prefetch_off = prefetch_off;
+  e->next_off = next_off;
   e->gelu_exact = gelu_exact;
   pthread_once (&amx_env_once, amx_env_init);
   e->amx_rows32 = amx_rows32;
@@ -1096,6 +1140,7 @@ mc_gemm_set_experiments (const mc_gemm_experiments *e)
   kc_override = e->kc >= 16 && e->kc <= 65536 ? e->kc : 0;
   mc_gemm_asm_off = e->asm_off != 0;
   prefetch_off = e->prefetch_off != 0;
+  next_off = e->next_off != 0;
   gelu_exact = e->gelu_exact != 0;
   pthread_once (&amx_env_once, amx_env_init);
   amx_rows32 = e->amx_rows32 != 0;
@@ -1119,6 +1164,19 @@ prefetch_b (void)
 {
   pthread_once (&experiments_once, read_experiments);
   return !prefetch_off;
+}
+
+/* B->next's first block, where the float tiles can read it as they read B
+ * (float panels of the same variant and width) */
+static const mc_packed_b *
+prefetch_next (const mc_packed_b *B)
+{
+  const mc_packed_b *n = B->next;
+
+  pthread_once (&experiments_once, read_experiments);
+  return !next_off && n && n->data && B->format == MC_GEMM_F32
+      && n->format == MC_GEMM_F32 && n->variant == B->variant && n->nr == B->nr
+      ? n : NULL;
 }
 
 /* The activation a product's epilogue applies for act: after bf16 or int8
@@ -1286,6 +1344,9 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   }
   choose_grid (&j, mc_threadpool_size (pool));
   j.prefetch = prefetch_b ();
+  j.next = j.prefetch ? prefetch_next (B) : NULL;
+  if (j.next)
+    j.next_kc = k_block (j.next->K, float_kc (j.kr));
   hooks = __atomic_load_n (&mc_gemm_shape_hooks_active, __ATOMIC_ACQUIRE);
   t0 = hooks ? hooks->now_ms () : 0;
   if (j.tm * j.tn == 1)

@@ -44,7 +44,7 @@ typedef enum {
                         same integers (gemm_kernels.h). */
 } mc_gemm_format;
 
-typedef struct {
+typedef struct mc_packed_b {
   int K, N;       /* B is logically [K, N] */
   void *data;     /* packed panels, owned (64-byte aligned): floats; for
                      BF16 ceil(K/2) × nr words of bf16 pairs per panel; for
@@ -59,6 +59,12 @@ typedef struct {
                            float (else NULL); ceil(N/nr)·nr each, zero-padded,
                            one allocation at col_scale, owned.  NULL unless
                            INT8. */
+  const struct mc_packed_b *next;   /* the product the model runs after this
+                           one, or NULL: while this product's last block of
+                           B runs, its float tiles prefetch that one's first
+                           (gemm.c, run_region).  A hint, set by the owner of
+                           both (the model, once built); it changes no
+                           result. */
 } mc_packed_b;
 
 /* The format of the panels this thread packs from now on (thread-local,
@@ -154,14 +160,16 @@ int mc_gemm_bf16_native (void);
 int mc_gemm_k_block (mc_gemm_variant v);
 
 /* While the float tiles of one block of B run, they prefetch the block the
- * next pass reads first (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the
- * environment turns that off, a timing experiment (docs/performance.md).
+ * next pass reads first, and in the last pass the first block of B->next
+ * (gemm.c, run_region); MC_GEMM_PREFETCH=0 in the environment turns that
+ * off, MC_GEMM_PREFETCH_NEXT=0 only the latter: timing experiments
+ * (docs/performance.md).
  * MC_GEMM_ASM=0 likewise runs the AVX2 and AVX-512 tiles' k loop in C
  * instead of assembly (same bits), MC_GEMM_AMX_ROWS=32 the AMX kernels
  * on 32-row strips (same bits), and MC_GEMM_GELU_COARSE=0 the exact GELU
  * after bf16 and int8 products (gemm_kernels.h: MC_ACT_GELU_COARSE).
  *
- * The five experiments as the products see them, read from the
+ * The six experiments as the products see them, read from the
  * environment at the first product; set changes them for the products that
  * follow (never while one runs), so that a benchmark can alternate two
  * settings in one process (bench-ab). */
@@ -169,6 +177,7 @@ typedef struct {
   int kc;             /* the float K block; 0: the kernel's own */
   int asm_off;        /* the tiles' k loop in C */
   int prefetch_off;   /* no prefetching of B */
+  int next_off;       /* no prefetching of B->next */
   int amx_rows32;     /* amx-bf16-32 and amx-int8-32 where AMX runs */
   int gelu_exact;     /* bf16 and int8 products keep the exact GELU */
 } mc_gemm_experiments;

@@ -61,6 +61,15 @@ typedef struct {
 /* As mc_gelu_inplace, with the current variant's coarse GELU (tests). */
 void mc_gelu_coarse_inplace (float *x, size_t n);
 
+/* The share of tile t of T (t < T) in nq slices of len bytes, stride bytes
+ * apart (gemm.c: the first block of the next product's B, prefetched by the
+ * tiles of the last pass): the tiles take the slices in turn, each slice in
+ * even shares, bytes [*begin, *end) from the first slice's start.  With
+ * T ≥ nq every byte of the slices is in one share; with fewer tiles each
+ * takes a whole slice and the others go without. */
+void mc_gemm_next_share (int64_t t, int64_t T, int nq, size_t len,
+    size_t stride, size_t *begin, size_t *end);
+
 /* Set from MC_GEMM_ASM=0 (gemm.c): the AVX2 variant's float tiles and the
  * AVX-512 variant's full ones run their C k loop, not their assembly one (a
  * timing experiment, benchmarks/isa-ab.sh; same bits). */

@@ -18,6 +18,11 @@
  * with pre the value before the activation.  The log shows each variant's
  * largest error relative to Σ|a·b| (the scale of the sum) and relative to
  * the bound.  A variant the CPU lacks is skipped with a printed line.
+ *
+ * The prefetch of the next product's B (mc_packed_b.next): the tiles' shares
+ * cover its slices exactly once and stay within them, and products with a
+ * next (deeper than one K block, wider than a panel block, narrower than a
+ * panel, itself, of another format) give the same bits as without.
  */
 #include <float.h>
 #include <glib.h>
@@ -494,6 +499,95 @@ check_asm_loop (mc_threadpool *pool)
       compared);
 }
 
+/* mc_gemm_next_share: with T ≥ nq tiles every byte of the nq slices is in
+ * exactly one share; with fewer, each tile takes one whole slice; no share
+ * leaves its slice. */
+static void
+check_next_share (void)
+{
+  static const size_t lens[] = { 0, 1, 64, 1000, 32768 };
+  int bad = 0;
+
+  for (unsigned l = 0; l < G_N_ELEMENTS (lens); l++)
+    for (int nq = 1; nq <= 16; nq++)
+      for (int64_t T = 1; T <= 40; T++) {
+        const size_t len = lens[l], stride = len + 100;
+        int *seen = g_new0 (int, (size_t) nq * stride + 1);
+        for (int64_t t = 0; t < T; t++) {
+          size_t b0, b1;
+          mc_gemm_next_share (t, T, nq, len, stride, &b0, &b1);
+          if (b1 < b0 || (b1 > b0 && b0 / stride != (b1 - 1) / stride)
+              || (b1 > b0 && (b1 - 1) % stride >= len))
+            bad++;
+          else if (T < nq && b1 - b0 != len)
+            bad++;
+          for (size_t i = b0; i < b1; i++)
+            if (i < (size_t) nq * stride)
+              seen[i]++;
+        }
+        for (size_t i = 0; i < (size_t) nq * stride; i++)
+          if (seen[i] > 1 || (T >= nq && i % stride < len && seen[i] != 1))
+            bad++;
+        g_free (seen);
+      }
+  CHECK (bad == 0, "the next product's prefetch shares: %d misplaced", bad);
+  printf ("next product's prefetch shares: checked for 1-16 slices, 1-40 tiles\n");
+}
+
+/* The same products with B->next set and not: the same bits. */
+static void
+check_next_prefetch (mc_threadpool *pool)
+{
+  static const int shapes[][3] = {   /* M, K, N */
+    { 37, 45, 80 }, { 300, 600, 700 }, { 64, 256, 1536 }, { 5, 5, 16 },
+  };
+  const int n = G_N_ELEMENTS (shapes);
+  mc_packed_b pb[G_N_ELEMENTS (shapes)], other;
+  float *A = g_new (float, 300 * 600), *W = g_new (float, 1536 * 600);
+  float *C0 = g_new (float, 300 * 1536), *C1 = g_new (float, 300 * 1536);
+  int packed = 1, differ = 0, runs = 0;
+
+  for (int i = 0; i < 300 * 600; i++)
+    A[i] = rnd ();
+  for (int i = 0; i < 1536 * 600; i++)
+    W[i] = rnd ();
+  for (int i = 0; i < n; i++)
+    packed &= mc_pack_b_from_nk (&pb[i], W, shapes[i][2], shapes[i][1], NULL) == 0;
+  CHECK (packed && pb[0].next == NULL, "packed B without a next product");
+  /* another format, where the float tiles cannot read it */
+  {
+    const mc_gemm_format f = mc_gemm_set_pack_format (MC_GEMM_BF16);
+    packed &= mc_pack_b_from_nk (&other, W, 700, 600, NULL) == 0;
+    mc_gemm_set_pack_format (f);
+  }
+  for (int t = 1; t <= 2 && packed; t++)
+    for (int i = 0; i < n; i++) {
+      const int M = shapes[i][0], N = shapes[i][2];
+      pb[i].next = NULL;
+      mc_gemm (t == 1 ? NULL : pool, M, A, shapes[i][1], &pb[i], NULL,
+          MC_ACT_GELU, NULL, 0, C0, N);
+      for (int k = 0; k <= n + 1; k++) {
+        pb[i].next = k < n ? &pb[k] : k == n ? &other : &pb[i];
+        memset (C1, 0, sizeof (float) * M * N);
+        mc_gemm (t == 1 ? NULL : pool, M, A, shapes[i][1], &pb[i], NULL,
+            MC_ACT_GELU, NULL, 0, C1, N);
+        differ += memcmp (C0, C1, sizeof (float) * M * N) != 0;
+        runs++;
+      }
+      pb[i].next = NULL;
+    }
+  CHECK (packed && differ == 0, "products with a next product's prefetch: "
+      "%d of %d differ from those without", differ, runs);
+  printf ("next product's prefetch: %d products, the same bits as without\n", runs);
+  for (int i = 0; i < n; i++)
+    mc_packed_b_free (&pb[i]);
+  mc_packed_b_free (&other);
+  g_free (A);
+  g_free (W);
+  g_free (C0);
+  g_free (C1);
+}
+
 int
 main (void)
 {
@@ -533,6 +627,8 @@ main (void)
 #endif
   check_cross_variant (pool);
   check_asm_loop (pool);
+  check_next_share ();
+  check_next_prefetch (pool);
   mc_gemm_set_variant (MC_GEMM_AUTO);
   mc_threadpool_free (pool);
   return mc_test_finish ("gemm");
