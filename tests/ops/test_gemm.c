@@ -534,54 +534,60 @@ check_next_share (void)
   printf ("next product's prefetch shares: checked for 1-16 slices, 1-40 tiles\n");
 }
 
-/* The same products with B->next set and not: the same bits. */
+/* The same products with B->next set and not: the same bits, on float and
+ * bf16 panels. */
 static void
 check_next_prefetch (mc_threadpool *pool)
 {
   static const int shapes[][3] = {   /* M, K, N */
     { 37, 45, 80 }, { 300, 600, 700 }, { 64, 256, 1536 }, { 5, 5, 16 },
   };
+  static const mc_gemm_format formats[] = { MC_GEMM_F32, MC_GEMM_BF16 };
   const int n = G_N_ELEMENTS (shapes);
-  mc_packed_b pb[G_N_ELEMENTS (shapes)], other;
   float *A = g_new (float, 300 * 600), *W = g_new (float, 1536 * 600);
   float *C0 = g_new (float, 300 * 1536), *C1 = g_new (float, 300 * 1536);
-  int packed = 1, differ = 0, runs = 0;
+  int differ = 0, runs = 0;
 
   for (int i = 0; i < 300 * 600; i++)
     A[i] = rnd ();
   for (int i = 0; i < 1536 * 600; i++)
     W[i] = rnd ();
-  for (int i = 0; i < n; i++)
-    packed &= mc_pack_b_from_nk (&pb[i], W, shapes[i][2], shapes[i][1], NULL) == 0;
-  CHECK (packed && pb[0].next == NULL, "packed B without a next product");
-  /* another format, where the float tiles cannot read it */
-  {
-    const mc_gemm_format f = mc_gemm_set_pack_format (MC_GEMM_BF16);
+  for (unsigned fi = 0; fi < G_N_ELEMENTS (formats); fi++) {
+    mc_packed_b pb[G_N_ELEMENTS (shapes)], other;
+    const mc_gemm_format f = mc_gemm_set_pack_format (formats[fi]);
+    int packed = 1;
+
+    for (int i = 0; i < n; i++)
+      packed &= mc_pack_b_from_nk (&pb[i], W, shapes[i][2], shapes[i][1], NULL) == 0;
+    /* the other format: its blocks are not where this one's would be */
+    mc_gemm_set_pack_format (formats[1 - fi]);
     packed &= mc_pack_b_from_nk (&other, W, 700, 600, NULL) == 0;
     mc_gemm_set_pack_format (f);
-  }
-  for (int t = 1; t <= 2 && packed; t++)
-    for (int i = 0; i < n; i++) {
-      const int M = shapes[i][0], N = shapes[i][2];
-      pb[i].next = NULL;
-      mc_gemm (t == 1 ? NULL : pool, M, A, shapes[i][1], &pb[i], NULL,
-          MC_ACT_GELU, NULL, 0, C0, N);
-      for (int k = 0; k <= n + 1; k++) {
-        pb[i].next = k < n ? &pb[k] : k == n ? &other : &pb[i];
-        memset (C1, 0, sizeof (float) * M * N);
+    CHECK (packed && pb[0].next == NULL, "packed B without a next product");
+    for (int t = 1; t <= 2 && packed; t++)
+      for (int i = 0; i < n; i++) {
+        const int M = shapes[i][0], N = shapes[i][2];
+        pb[i].next = NULL;
         mc_gemm (t == 1 ? NULL : pool, M, A, shapes[i][1], &pb[i], NULL,
-            MC_ACT_GELU, NULL, 0, C1, N);
-        differ += memcmp (C0, C1, sizeof (float) * M * N) != 0;
-        runs++;
+            MC_ACT_GELU, NULL, 0, C0, N);
+        for (int k = 0; k <= n + 1; k++) {
+          pb[i].next = k < n ? &pb[k] : k == n ? &other : &pb[i];
+          memset (C1, 0, sizeof (float) * M * N);
+          mc_gemm (t == 1 ? NULL : pool, M, A, shapes[i][1], &pb[i], NULL,
+              MC_ACT_GELU, NULL, 0, C1, N);
+          differ += memcmp (C0, C1, sizeof (float) * M * N) != 0;
+          runs++;
+        }
+        pb[i].next = NULL;
       }
-      pb[i].next = NULL;
-    }
-  CHECK (packed && differ == 0, "products with a next product's prefetch: "
-      "%d of %d differ from those without", differ, runs);
-  printf ("next product's prefetch: %d products, the same bits as without\n", runs);
-  for (int i = 0; i < n; i++)
-    mc_packed_b_free (&pb[i]);
-  mc_packed_b_free (&other);
+    for (int i = 0; i < n; i++)
+      mc_packed_b_free (&pb[i]);
+    mc_packed_b_free (&other);
+  }
+  CHECK (differ == 0, "products with a next product's prefetch: %d of %d differ "
+      "from those without", differ, runs);
+  printf ("next product's prefetch: %d products (float and bf16 panels), the same "
+      "bits as without\n", runs);
   g_free (A);
   g_free (W);
   g_free (C0);
