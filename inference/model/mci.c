@@ -475,29 +475,27 @@ static void
 chain_products (mc_mci *m)
 {
   mc_packed_b *prev = NULL;
-#define CHAIN(pb) do { if (prev) prev->next = (pb); prev = (pb); } while (0)
   for (guint i = 0; i < m->layers->len; i++) {
     layer *L = &g_array_index (m->layers, layer, i);
     switch (L->kind) {
       case LAYER_CONV:
         break;
       case LAYER_POINTWISE:
-        CHAIN (&L->pw);
+        mc_packed_b_chain (&prev, &L->pw);
         break;
       case LAYER_ATTENTION:
-        CHAIN (&L->qkv);
-        CHAIN (&L->proj);
-        CHAIN (&L->ffn.fc1);
-        CHAIN (&L->ffn.fc2);
+        mc_packed_b_chain (&prev, &L->qkv);
+        mc_packed_b_chain (&prev, &L->proj);
+        mc_packed_b_chain (&prev, &L->ffn.fc1);
+        mc_packed_b_chain (&prev, &L->ffn.fc2);
         break;
       case LAYER_REPMIXER:
-        CHAIN (&L->ffn.fc1);
-        CHAIN (&L->ffn.fc2);
+        mc_packed_b_chain (&prev, &L->ffn.fc1);
+        mc_packed_b_chain (&prev, &L->ffn.fc2);
         break;
     }
   }
-  CHAIN (&m->head);
-#undef CHAIN
+  mc_packed_b_chain (&prev, &m->head);
 }
 
 mc_status

@@ -269,18 +269,16 @@ static void
 chain_products (mc_text_encoder *t)
 {
   mc_packed_b *prev = NULL;
-#define CHAIN(pb) do { if (prev) prev->next = (pb); prev = (pb); } while (0)
   for (int i = 0; i < t->n_layers; i++) {
     text_layer *L = &t->layers[i];
     if (L->kind == TEXT_TRANSFORMER) {
-      CHAIN (&L->qkv);
-      CHAIN (&L->out_proj);
+      mc_packed_b_chain (&prev, &L->qkv);
+      mc_packed_b_chain (&prev, &L->out_proj);
     }
-    CHAIN (&L->fc1);
-    CHAIN (&L->fc2);
+    mc_packed_b_chain (&prev, &L->fc1);
+    mc_packed_b_chain (&prev, &L->fc2);
   }
-  CHAIN (&t->proj);
-#undef CHAIN
+  mc_packed_b_chain (&prev, &t->proj);
 }
 
 mc_status

@@ -954,7 +954,7 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1)
       /* The last pass prefetches instead the first block of the product
        * the model runs next (j->next: nq panel slices of n_len bytes,
        * n_stride apart), which that product would otherwise read from L3
-       * or memory: a 256×256×768 product took 1.06-1.07 times as long with
+       * or memory: a 256×256×768 product took 1.06–1.09 times as long with
        * its weights in L3 or memory as with them in L2 (twentieth
        * session).  Each tile of the pass takes an even share of one slice,
        * the slices in turn; a thread whose rows need all of B gets all of

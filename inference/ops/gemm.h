@@ -67,6 +67,16 @@ typedef struct mc_packed_b {
                            result. */
 } mc_packed_b;
 
+/* Appends pb to a chain of products in the order a forward runs them:
+ * *prev (unless NULL) names pb as its next, and pb becomes *prev. */
+static inline void
+mc_packed_b_chain (mc_packed_b **prev, mc_packed_b *pb)
+{
+  if (*prev)
+    (*prev)->next = pb;
+  *prev = pb;
+}
+
 /* The format of the panels this thread packs from now on (thread-local,
  * MC_GEMM_F32 until changed); returns the previous one.  mc_context_load
  * sets it around building a model, so model code packs with the context's

@@ -63,8 +63,9 @@ struct mc_threadpool {
   atomic_uint_fast64_t *claim;
   atomic_int pending;            /* worker chunks not finished yet */
   /* going alone (see judge): the calls run on the caller alone until
-   * alone_until (0: they are split), for alone_ns the next time; over the
-   * current window of split calls, the time they saved */
+   * alone_until (when that has passed, or is 0, they are split), for
+   * alone_ns the next time; over the current window of split calls, the
+   * time they saved */
   int64_t alone_until, alone_ns;
   int64_t window_saved_ns;
   int window_calls;
@@ -367,7 +368,8 @@ update_shares (mc_threadpool *pool, int chunks)
 
 /* Going alone.  A worker only helps if it has a CPU: next to a busy
  * process on one of the 2 CPUs of the Sapphire Rapids-class VM, MCi0 took
- * 63-67 ms on 2 threads against 42 on 1 (nineteenth session), the pool's
+ * 63-67 ms on 2 threads against 42 on 1 (nineteenth and twentieth
+ * sessions, before this), the pool's
  * threads sharing one CPU or the worker losing its CPU for a time slice in
  * the middle of its chunk (which the caller cannot take over once it has
  * started).  So the caller judges the split calls by what they save: its
@@ -379,10 +381,12 @@ update_shares (mc_threadpool *pool, int chunks)
  * for a while, then windows are split again to see whether the workers
  * help by then.  The sum is over time, so that the long ops decide, not
  * the many short ones; it assumes a chunk's items cost alike, as the split
- * does.  Every item is computed the
- * same way whoever runs it (mc_parallel_for), so the results do not
- * change.  MC_POOL_ALONE=0 (or mc_threadpool_set_alone) keeps every call
- * split, for timing comparisons. */
+ * does.  Every item is computed the same way whoever runs it
+ * (mc_parallel_for), so the results do not change.  Going alone, MCi0 next
+ * to the busy loop took about 1 thread's time (docs/performance.md,
+ * twentieth session); on its own the judge never went alone.
+ * MC_POOL_ALONE=0 (or mc_threadpool_set_alone) keeps every call split, for
+ * timing comparisons. */
 static atomic_int alone_switch = -1;   /* -1: not read from the environment yet */
 
 static int
