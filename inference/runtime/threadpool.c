@@ -298,18 +298,26 @@ mc_threadpool_size (const mc_threadpool *pool)
 #define MC_SHARE_MAX 2.5
 #define MC_SHARE_RATE 0.25
 
-static atomic_int balancing = -1;   /* -1: not read from the environment yet */
+/* A switch for every pool of the process (balancing, going alone): on
+ * unless the environment's `name` is 0; -1 until it is read. */
+static int
+switch_on (atomic_int *sw, const char *name)
+{
+  int v = atomic_load_explicit (sw, memory_order_relaxed);
+  if (v < 0) {
+    const char *env = getenv (name);
+    v = !(env && env[0] == '0' && env[1] == '\0');
+    atomic_store_explicit (sw, v, memory_order_relaxed);
+  }
+  return v;
+}
+
+static atomic_int balancing = -1;
 
 static int
 balancing_on (void)
 {
-  int b = atomic_load_explicit (&balancing, memory_order_relaxed);
-  if (b < 0) {
-    const char *env = getenv ("MC_POOL_BALANCE");
-    b = !(env && env[0] == '0' && env[1] == '\0');
-    atomic_store_explicit (&balancing, b, memory_order_relaxed);
-  }
-  return b;
+  return switch_on (&balancing, "MC_POOL_BALANCE");
 }
 
 int
@@ -387,18 +395,12 @@ update_shares (mc_threadpool *pool, int chunks)
  * twentieth session); on its own the judge never went alone.
  * MC_POOL_ALONE=0 (or mc_threadpool_set_alone) keeps every call split, for
  * timing comparisons. */
-static atomic_int alone_switch = -1;   /* -1: not read from the environment yet */
+static atomic_int alone_switch = -1;
 
 static int
 alone_on (void)
 {
-  int a = atomic_load_explicit (&alone_switch, memory_order_relaxed);
-  if (a < 0) {
-    const char *env = getenv ("MC_POOL_ALONE");
-    a = !(env && env[0] == '0' && env[1] == '\0');
-    atomic_store_explicit (&alone_switch, a, memory_order_relaxed);
-  }
-  return a;
+  return switch_on (&alone_switch, "MC_POOL_ALONE");
 }
 
 int
