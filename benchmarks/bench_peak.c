@@ -19,104 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_timing.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define MC_PEAK_X86 1
-#endif
-
-/* Each burst: `chains` independent accumulators, each updated once per
- * step (a·b + c, the values staying finite), for at least ms milliseconds.
- * Returns the flops done per second, in GFLOP/s. */
-#ifdef MC_PEAK_X86
-__attribute__ ((target ("avx512f"))) static double
-burst_avx512 (double ms)
-{
-  __m512 a[24];
-  const __m512 b = _mm512_set1_ps (0.999f), c = _mm512_set1_ps (1e-4f);
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 24; i++)
-    a[i] = _mm512_set1_ps ((float) i * 1e-3f);
-  do {
-    for (int s = 0; s < 4096; s++) {
-#pragma GCC unroll 24
-      for (int i = 0; i < 24; i++)
-        a[i] = _mm512_fmadd_ps (a[i], b, c);
-    }
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float sink = 0.0f;
-  for (int i = 0; i < 24; i++)
-    sink += _mm512_reduce_add_ps (a[i]);
-  /* the sums stay finite and positive: this keeps them computed */
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 24 * 16 * 2 / (t * 1e6);
-}
-
-__attribute__ ((target ("avx2,fma"))) static double
-burst_avx2 (double ms)
-{
-  __m256 a[12];
-  const __m256 b = _mm256_set1_ps (0.999f), c = _mm256_set1_ps (1e-4f);
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 12; i++)
-    a[i] = _mm256_set1_ps ((float) i * 1e-3f);
-  do {
-    for (int s = 0; s < 4096; s++) {
-#pragma GCC unroll 12
-      for (int i = 0; i < 12; i++)
-        a[i] = _mm256_fmadd_ps (a[i], b, c);
-    }
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float lanes[8], sink = 0.0f;
-  for (int i = 0; i < 12; i++) {
-    _mm256_storeu_ps (lanes, a[i]);
-    for (int l = 0; l < 8; l++)
-      sink += lanes[l];
-  }
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 12 * 8 * 2 / (t * 1e6);
-}
-#endif
-
-static double
-burst_plain (double ms)
-{
-  float a[16];
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 16; i++)
-    a[i] = (float) i * 1e-3f;
-  do {
-    for (int s = 0; s < 4096; s++)
-      for (int i = 0; i < 16; i++)
-        a[i] = a[i] * 0.999f + 1e-4f;
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float sink = 0.0f;
-  for (int i = 0; i < 16; i++)
-    sink += a[i];
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 16 * 2 / (t * 1e6);
-}
-
-typedef double (*burst_fn) (double ms);
+#include "bench_probe.h"
 
 typedef struct {
   burst_fn fn;
@@ -153,8 +56,7 @@ main (int argc, char **argv)
 {
   double ms = 20.0;
   int reps = 5;
-  const char *isa = "plain";
-  burst_fn fn = burst_plain;
+  const char *isa;
 
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "--ms") && i + 1 < argc)
@@ -170,16 +72,7 @@ main (int argc, char **argv)
     fprintf (stderr, "bench-peak: --ms and --reps must be positive\n");
     return 2;
   }
-#ifdef MC_PEAK_X86
-  __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx512f")) {
-    isa = "avx512";
-    fn = burst_avx512;
-  } else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")) {
-    isa = "avx2";
-    fn = burst_avx2;
-  }
-#endif
+  const burst_fn fn = probe_pick (&isa);
 
   double *one = calloc ((size_t) reps, sizeof (double));
   double *two[2] = { calloc ((size_t) reps, sizeof (double)),
