@@ -5,16 +5,19 @@
  * Runs independent chains of vector multiply-adds (no loads, no stores) on
  * the widest instruction set the CPU has (AVX-512, else AVX2+FMA, else
  * plain float), R bursts of MS milliseconds, first on one thread, then on
- * two at once, and prints one JSON object: GFLOP/s per thread, best and
- * median of the bursts.
+ * two at once, then R reads of a 64 MiB buffer on one thread, and prints one
+ * JSON object: GFLOP/s per thread and GB/s read, best and median of the
+ * bursts.
  *
  * Why: on a shared VM the same binary's MCi0 forward has taken 36 ms in one
  * minute and 55 in the next.  A probe run just before a measurement says
  * whether the core itself was slower then (another tenant on the same
- * physical core takes its multiply-add ports) or whether the slowness came
- * from elsewhere (caches, memory); benchmarks/targets.py runs it before
- * each of its measurements and reports it next to them. */
+ * physical core takes its multiply-add ports) or the shared cache and
+ * memory (the read); benchmarks/targets.py runs it before each of its
+ * measurements and reports it next to them, and bench-phase pairs the same
+ * probes with forwards. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +101,30 @@ main (int argc, char **argv)
   pthread_join (th, NULL);
   pthread_barrier_destroy (&start);
 
+  /* the memory side: reps reads of a 64 MiB buffer (past the L2) */
+  const size_t words = (64u << 20) / sizeof (uint64_t);
+  uint64_t *buf = malloc (words * sizeof *buf);
+  double *gbs = calloc ((size_t) reps, sizeof (double));
+  if (!buf || !gbs) {
+    fprintf (stderr, "bench-peak: out of memory\n");
+    return 1;
+  }
+  for (size_t i = 0; i < words; i++)
+    buf[i] = i;
+  for (int i = 0; i < reps; i++)
+    gbs[i] = read_gbs (buf, words);
+
   printf ("{\"isa\": \"%s\", \"burst_ms\": %.0f, \"bursts\": %d, ", isa, ms, reps);
   print_stats ("gflops_1t", one, reps);
   printf (", ");
   print_stats ("gflops_2t_thread0", two[0], reps);
   printf (", ");
   print_stats ("gflops_2t_thread1", two[1], reps);
+  printf (", ");
+  print_stats ("read_gbs_64mib", gbs, reps);
   printf ("}\n");
+  free (buf);
+  free (gbs);
   free (one);
   free (two[0]);
   free (two[1]);
