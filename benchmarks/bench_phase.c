@@ -3,18 +3,18 @@
  *   bench-phase --model MODEL [--config NAME] [--seconds S] [--series]
  *
  * One thread, for S seconds (default 60): a 5 ms burst of vector
- * multiply-adds (the core's peak just then), a read of a 64 MiB buffer (the
- * shared cache and memory side just then), one image forward; again.  The
- * forwards are sorted into quartiles by time, and for the fastest, the two
- * middle and the slowest quartile it prints the median forward, multiply-add
- * GFLOP/s and read GB/s measured just before them, as one JSON object
+ * multiply-adds (the core's peak just then), a 256×256×256 product whose
+ * operands stay in L2 (the core with its private caches), a read of a
+ * 64 MiB buffer (the shared cache and memory side), one image forward;
+ * again.  The forwards are sorted into quartiles by time, and for the
+ * fastest, the two middle and the slowest quartile it prints the median
+ * forward and the probes' medians just before them, as one JSON object
  * (--series: one JSON line per round before it).
  *
  * Why: the same binary's MCi0 forward has taken 36 ms one minute and 55 the
- * next on the shared VM, and whether such a phase slows the core (another
- * tenant on the same physical core's ports: the multiply-add probe drops
- * with it) or the memory side (the read probe drops) says what, if
- * anything, the engine could do about it. */
+ * next on the shared VM, and which probe falls with the forward says what
+ * slows it: the core's multiply-add ports, its private caches (another
+ * tenant on the same physical core shares both), or the memory side. */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "mobileclip.h"
+#include "ops/gemm.h"
 #include "bench_args.h"
 #include "bench_probe.h"
 
@@ -35,8 +36,25 @@ usage (int status)
 }
 
 typedef struct {
-  double forward_ms, gflops, read_gbs;
+  double forward_ms, gflops, l2_gflops, read_gbs;
 } round_t;
+
+/* GFLOP/s of C = A·B, 256×256×256 on one thread, the best of 4 calls
+ * after one that brings its operands (768 KiB) into L2 */
+static double
+l2_product (const float *a, const mc_packed_b *b, float *c)
+{
+  double best = 0.0;
+
+  mc_gemm (NULL, 256, a, 256, b, NULL, MC_ACT_NONE, NULL, 0, c, 256);
+  for (int i = 0; i < 4; i++) {
+    const double t0 = now_ms ();
+    mc_gemm (NULL, 256, a, 256, b, NULL, MC_ACT_NONE, NULL, 0, c, 256);
+    const double g = 2.0 * 256 * 256 * 256 / ((now_ms () - t0) * 1e6);
+    best = g > best ? g : best;
+  }
+  return best;
+}
 
 static int
 by_forward (const void *a, const void *b)
@@ -51,9 +69,9 @@ print_part (const char *name, const round_t *r, int lo, int hi)
 {
   const int n = hi - lo;
   double *f = malloc ((size_t) n * sizeof *f), *g = malloc ((size_t) n * sizeof *g);
-  double *m = malloc ((size_t) n * sizeof *m);
+  double *m = malloc ((size_t) n * sizeof *m), *l = malloc ((size_t) n * sizeof *l);
 
-  if (!f || !g || !m) {
+  if (!f || !g || !m || !l) {
     fprintf (stderr, "%s: out of memory\n", prog);
     exit (1);
   }
@@ -61,12 +79,15 @@ print_part (const char *name, const round_t *r, int lo, int hi)
     f[i] = r[lo + i].forward_ms;
     g[i] = r[lo + i].gflops;
     m[i] = r[lo + i].read_gbs;
+    l[i] = r[lo + i].l2_gflops;
   }
   printf ("\"%s\": {\"rounds\": %d, \"forward_ms\": %.2f, \"fma_gflops\": %.1f, "
-      "\"read_gbs\": %.2f}", name, n, median (f, n), median (g, n), median (m, n));
+      "\"l2_product_gflops\": %.1f, \"read_gbs\": %.2f}", name, n, median (f, n),
+      median (g, n), median (l, n), median (m, n));
   free (f);
   free (g);
   free (m);
+  free (l);
 }
 
 int
@@ -113,7 +134,10 @@ main (int argc, char **argv)
   float *out = malloc ((size_t) dim * sizeof *out);
   size_t cap = 1024, n = 0;
   round_t *r = malloc (cap * sizeof *r);
-  if (!buf || !pixels || !out || !r) {
+  float *pa = malloc (256 * 256 * sizeof *pa), *pw = malloc (256 * 256 * sizeof *pw);
+  float *pc = malloc (256 * 256 * sizeof *pc);
+  mc_packed_b pb;
+  if (!buf || !pixels || !out || !r || !pa || !pw || !pc) {
     fprintf (stderr, "%s: out of memory\n", prog);
     return 1;
   }
@@ -121,6 +145,15 @@ main (int argc, char **argv)
     buf[i] = i;
   for (int i = 0; i < 3 * size * size; i++)
     pixels[i] = (float) (i % 251) / 251.0f;
+  for (int i = 0; i < 256 * 256; i++) {
+    pa[i] = (float) (i % 97) / 97.0f - 0.5f;
+    pw[i] = (float) (i % 89) / 890.0f - 0.05f;
+  }
+  if (mc_pack_b_from_nk (&pb, pw, 256, 256, NULL) != 0) {
+    fprintf (stderr, "%s: out of memory\n", prog);
+    return 1;
+  }
+  l2_product (pa, &pb, pc);
   const burst_fn burst = probe_pick (&isa);
   for (int i = 0; i < 3; i++)
     if (mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, 1, size, size, out, &err) != MC_OK) {
@@ -140,13 +173,15 @@ main (int argc, char **argv)
       cap *= 2;
     }
     r[n].gflops = burst (5.0);
+    r[n].l2_gflops = l2_product (pa, &pb, pc);
     r[n].read_gbs = read_gbs (buf, words);
     const double t0 = now_ms ();
     mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, 1, size, size, out, &err);
     r[n].forward_ms = now_ms () - t0;
     if (series)
-      printf ("{\"round\": %zu, \"fma_gflops\": %.1f, \"read_gbs\": %.2f, \"forward_ms\": %.2f}\n",
-          n + 1, r[n].gflops, r[n].read_gbs, r[n].forward_ms);
+      printf ("{\"round\": %zu, \"fma_gflops\": %.1f, \"l2_product_gflops\": %.1f, "
+          "\"read_gbs\": %.2f, \"forward_ms\": %.2f}\n", n + 1, r[n].gflops,
+          r[n].l2_gflops, r[n].read_gbs, r[n].forward_ms);
     n++;
   }
 
@@ -168,6 +203,10 @@ main (int argc, char **argv)
   free (buf);
   free (pixels);
   free (out);
+  free (pa);
+  free (pw);
+  free (pc);
+  mc_packed_b_free (&pb);
   mc_context_free (ctx);
   return 0;
 }
