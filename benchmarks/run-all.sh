@@ -19,6 +19,11 @@ echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ 
 
 json () { tr -d '\n' | sed 's/  */ /g'; echo; }
 
+# the machine as it is now (multiply-add peak a thread, a 64 MiB read), and
+# what a slow forward coincides with on it (PHASE_SECONDS, default 60)
+"$build/benchmarks/bench-peak"
+"$build/benchmarks/bench-phase" --model "$s0" --config mobileclip_s0 --seconds "${PHASE_SECONDS:-60}"
+
 for t in 1 2; do
   "$mc" bench --model "$s0" --config mobileclip_s0 --threads "$t" --iterations "$iter" | json
 done
