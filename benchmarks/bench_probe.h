@@ -15,95 +15,52 @@
 #define MC_PEAK_X86 1
 #endif
 
-/* Each burst: `chains` independent accumulators, each updated once per
- * step (a·b + c, the values staying finite), for at least ms milliseconds.
- * Returns the flops done per second, in GFLOP/s. */
-#ifdef MC_PEAK_X86
-__attribute__ ((target ("avx512f"))) static double
-burst_avx512 (double ms)
-{
-  __m512 a[24];
-  const __m512 b = _mm512_set1_ps (0.999f), c = _mm512_set1_ps (1e-4f);
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 24; i++)
-    a[i] = _mm512_set1_ps ((float) i * 1e-3f);
-  do {
-    for (int s = 0; s < 4096; s++) {
-#pragma GCC unroll 24
-      for (int i = 0; i < 24; i++)
-        a[i] = _mm512_fmadd_ps (a[i], b, c);
-    }
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float sink = 0.0f;
-  for (int i = 0; i < 24; i++)
-    sink += _mm512_reduce_add_ps (a[i]);
-  /* the sums stay finite and positive: this keeps them computed */
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 24 * 16 * 2 / (t * 1e6);
-}
-
-__attribute__ ((target ("avx2,fma"))) static double
-burst_avx2 (double ms)
-{
-  __m256 a[12];
-  const __m256 b = _mm256_set1_ps (0.999f), c = _mm256_set1_ps (1e-4f);
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 12; i++)
-    a[i] = _mm256_set1_ps ((float) i * 1e-3f);
-  do {
-    for (int s = 0; s < 4096; s++) {
-#pragma GCC unroll 12
-      for (int i = 0; i < 12; i++)
-        a[i] = _mm256_fmadd_ps (a[i], b, c);
-    }
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float lanes[8], sink = 0.0f;
-  for (int i = 0; i < 12; i++) {
-    _mm256_storeu_ps (lanes, a[i]);
-    for (int l = 0; l < 8; l++)
-      sink += lanes[l];
+/* One burst: CHAINS independent accumulators of LANES floats (type VEC),
+ * each updated once per step by FMA (a·b + c, the values staying finite),
+ * for at least ms milliseconds; the GFLOP/s done.  Written once, as a
+ * macro, for each instruction set's vector type and intrinsics. */
+#define MC_PROBE_BURST(NAME, ATTR, VEC, SET1, FMA, STORE, CHAINS, LANES) \
+  ATTR static double \
+  NAME (double ms) \
+  { \
+    VEC a[CHAINS]; \
+    const VEC b = SET1 (0.999f), c = SET1 (1e-4f); \
+    long steps = 0; \
+    const double t0 = now_ms (); \
+    double t; \
+    float lanes[LANES], sink = 0.0f; \
+    for (int i = 0; i < CHAINS; i++) \
+      a[i] = SET1 ((float) i * 1e-3f); \
+    do { \
+      for (int s = 0; s < 4096; s++) { \
+        _Pragma ("GCC unroll 24") \
+        for (int i = 0; i < CHAINS; i++) \
+          a[i] = FMA (a[i], b, c); \
+      } \
+      steps += 4096; \
+      t = now_ms () - t0; \
+    } while (t < ms); \
+    /* the sums stay finite and positive: this keeps them computed */ \
+    for (int i = 0; i < CHAINS; i++) { \
+      STORE (lanes, a[i]); \
+      for (int l = 0; l < LANES; l++) \
+        sink += lanes[l]; \
+    } \
+    if (sink < 0.0f) \
+      puts (""); \
+    return (double) steps * CHAINS * LANES * 2 / (t * 1e6); \
   }
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 12 * 8 * 2 / (t * 1e6);
-}
+
+static inline float probe_set1 (float x) { return x; }
+static inline float probe_fma (float a, float b, float c) { return a * b + c; }
+static inline void probe_store (float *p, float x) { *p = x; }
+MC_PROBE_BURST (burst_plain, , float, probe_set1, probe_fma, probe_store, 16, 1)
+#ifdef MC_PEAK_X86
+MC_PROBE_BURST (burst_avx512, __attribute__ ((target ("avx512f"))), __m512, _mm512_set1_ps,
+    _mm512_fmadd_ps, _mm512_storeu_ps, 24, 16)
+MC_PROBE_BURST (burst_avx2, __attribute__ ((target ("avx2,fma"))), __m256, _mm256_set1_ps,
+    _mm256_fmadd_ps, _mm256_storeu_ps, 12, 8)
 #endif
-
-static double
-burst_plain (double ms)
-{
-  float a[16];
-  long steps = 0;
-  const double t0 = now_ms ();
-  double t;
-
-  for (int i = 0; i < 16; i++)
-    a[i] = (float) i * 1e-3f;
-  do {
-    for (int s = 0; s < 4096; s++)
-      for (int i = 0; i < 16; i++)
-        a[i] = a[i] * 0.999f + 1e-4f;
-    steps += 4096;
-    t = now_ms () - t0;
-  } while (t < ms);
-  float sink = 0.0f;
-  for (int i = 0; i < 16; i++)
-    sink += a[i];
-  if (sink < 0.0f)
-    puts ("");
-  return (double) steps * 16 * 2 / (t * 1e6);
-}
 
 typedef double (*burst_fn) (double ms);
 
