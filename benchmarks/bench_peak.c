@@ -22,7 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_args.h"
 #include "bench_probe.h"
+
+static void
+usage (int status)
+{
+  fprintf (stderr, "usage: bench-peak [--ms MS] [--reps R]\n");
+  exit (status);
+}
 
 typedef struct {
   burst_fn fn;
@@ -57,23 +65,16 @@ print_stats (const char *key, double *v, int n)
 int
 main (int argc, char **argv)
 {
-  double ms = 20.0;
-  int reps = 5;
+  int ms = 20, reps = 5;
   const char *isa;
 
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "--ms") && i + 1 < argc)
-      ms = atof (argv[++i]);
+      ms = count_arg (argv[++i], 1, usage);
     else if (!strcmp (argv[i], "--reps") && i + 1 < argc)
-      reps = atoi (argv[++i]);
-    else {
-      fprintf (stderr, "usage: %s [--ms MS] [--reps R]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (ms <= 0.0 || reps < 1) {
-    fprintf (stderr, "bench-peak: --ms and --reps must be positive\n");
-    return 2;
+      reps = count_arg (argv[++i], 1, usage);
+    else
+      usage (2);
   }
   const burst_fn fn = probe_pick (&isa);
 
@@ -101,27 +102,25 @@ main (int argc, char **argv)
   pthread_join (th, NULL);
   pthread_barrier_destroy (&start);
 
-  /* the memory side: reps reads of a 64 MiB buffer (past the L2) */
-  const size_t words = (64u << 20) / sizeof (uint64_t);
-  uint64_t *buf = malloc (words * sizeof *buf);
+  /* the memory side: reps reads of the probe's buffer */
+  uint64_t *buf = probe_read_buffer ();
   double *gbs = calloc ((size_t) reps, sizeof (double));
   if (!buf || !gbs) {
     fprintf (stderr, "bench-peak: out of memory\n");
     return 1;
   }
-  for (size_t i = 0; i < words; i++)
-    buf[i] = i;
   for (int i = 0; i < reps; i++)
-    gbs[i] = read_gbs (buf, words);
+    gbs[i] = read_gbs (buf, MC_PROBE_READ_WORDS);
 
-  printf ("{\"isa\": \"%s\", \"burst_ms\": %.0f, \"bursts\": %d, ", isa, ms, reps);
+  printf ("{\"isa\": \"%s\", \"burst_ms\": %d, \"bursts\": %d, \"read_buffer_mib\": %d, ", isa, ms,
+      reps, MC_PROBE_READ_MIB);
   print_stats ("gflops_1t", one, reps);
   printf (", ");
   print_stats ("gflops_2t_thread0", two[0], reps);
   printf (", ");
   print_stats ("gflops_2t_thread1", two[1], reps);
   printf (", ");
-  print_stats ("read_gbs_64mib", gbs, reps);
+  print_stats ("read_gbs", gbs, reps);
   printf ("}\n");
   free (buf);
   free (gbs);

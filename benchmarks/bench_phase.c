@@ -128,8 +128,7 @@ main (int argc, char **argv)
     return 1;
   }
   const int size = mc_image_size (ctx), dim = mc_embed_dim (ctx);
-  const size_t words = (64u << 20) / sizeof (uint64_t);
-  uint64_t *buf = malloc (words * sizeof *buf);
+  uint64_t *buf = probe_read_buffer ();
   float *pixels = malloc ((size_t) 3 * size * size * sizeof *pixels);
   float *out = malloc ((size_t) dim * sizeof *out);
   size_t cap = 1024, n = 0;
@@ -141,8 +140,6 @@ main (int argc, char **argv)
     fprintf (stderr, "%s: out of memory\n", prog);
     return 1;
   }
-  for (size_t i = 0; i < words; i++)
-    buf[i] = i;
   for (int i = 0; i < 3 * size * size; i++)
     pixels[i] = (float) (i % 251) / 251.0f;
   for (int i = 0; i < 256 * 256; i++) {
@@ -174,7 +171,7 @@ main (int argc, char **argv)
     }
     r[n].gflops = burst (5.0);
     r[n].l2_gflops = l2_product (pa, &pb, pc);
-    r[n].read_gbs = read_gbs (buf, words);
+    r[n].read_gbs = read_gbs (buf, MC_PROBE_READ_WORDS);
     const double t0 = now_ms ();
     mc_encode_images (ctx, pixels, MC_LAYOUT_NCHW, 1, size, size, out, &err);
     r[n].forward_ms = now_ms () - t0;
@@ -188,7 +185,8 @@ main (int argc, char **argv)
   qsort (r, n, sizeof *r, by_forward);
   const int q = (int) n / 4;
   printf ("{\"model\": \"%s\", \"arch\": \"%s\", \"isa\": \"%s\", \"threads\": 1, "
-      "\"seconds\": %d, \"read_buffer_mib\": 64, ", model, mc_model_name (ctx), isa, seconds);
+      "\"seconds\": %d, \"read_buffer_mib\": %d, ", model, mc_model_name (ctx), isa, seconds,
+      MC_PROBE_READ_MIB);
   if (q > 0) {
     print_part ("fastest_quarter", r, 0, q);
     printf (", ");

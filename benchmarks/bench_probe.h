@@ -1,12 +1,13 @@
 /* bench_probe.h — short probes of what this machine gives one thread right
- * now: the vector multiply-add peak (bench-peak, bench-phase) and the read
- * bandwidth of a buffer larger than the L2 (bench-phase). */
+ * now, shared by bench-peak and bench-phase: the vector multiply-add peak
+ * and the read bandwidth of a buffer larger than the L2. */
 #ifndef MC_BENCH_PROBE_H
 #define MC_BENCH_PROBE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bench_timing.h"
 
@@ -82,6 +83,23 @@ probe_pick (const char **isa)
 #endif
   *isa = "plain";
   return burst_plain;
+}
+
+/* The read probe's buffer: past the L2, so that it measures the shared
+ * cache and memory side. */
+#define MC_PROBE_READ_MIB 64
+#define MC_PROBE_READ_WORDS (((size_t) MC_PROBE_READ_MIB << 20) / sizeof (uint64_t))
+
+/* A buffer of MC_PROBE_READ_WORDS words, written once (so that its pages
+ * exist), or NULL when out of memory. */
+static inline uint64_t *
+probe_read_buffer (void)
+{
+  uint64_t *w = malloc (MC_PROBE_READ_WORDS * sizeof *w);
+
+  for (size_t i = 0; w && i < MC_PROBE_READ_WORDS; i++)
+    w[i] = i;
+  return w;
 }
 
 /* GB/s reading the n words at w once (four sums, so the loads do not wait

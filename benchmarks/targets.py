@@ -62,7 +62,7 @@ class Bench:
                       "--reps", "3"])
         return d["gflops_1t"]["median"], min(d["gflops_2t_thread0"]["median"],
                                              d["gflops_2t_thread1"]["median"]), \
-            d["read_gbs_64mib"]["median"]
+            d["read_gbs"]["median"]
 
     def preprocess(self):
         return run_json([os.path.join(self.build, "benchmarks", "bench-preprocess")])
