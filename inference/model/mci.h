@@ -21,9 +21,13 @@ mc_status mc_mci_build (const mc_mci_config *cfg, int embed_dim, mc_weights *w,
 void mc_mci_free (mc_mci *m);
 
 /* x: [n, h, w, 3] channels-last; out: [n, embed_dim].  Plans buffers for
- * (n, h, w) on first use and reuses them while the size is unchanged. */
+ * (n, h, w) on first use and reuses them for any batch up to the largest
+ * planned one while h, w and the pool's size are unchanged. */
 mc_status mc_mci_forward (mc_mci *m, mc_threadpool *pool, const float *x,
     int n, int h, int w, float *out, mc_error *err);
+
+/* The most images the planned buffers hold (0 before the first forward). */
+int mc_mci_planned_batch (const mc_mci *m);
 
 /* Multiply-accumulates of one image of side `size`. */
 int64_t mc_mci_macs (const mc_mci *m, int size);

@@ -7,8 +7,9 @@
  * row of a batch must equal, bit for bit, that image alone on one thread.
  * Checked on the golden tiny MCi models (their weights; random images) for
  * batches of 1 to 5, with and without the op profile (which changes the
- * code path's bookkeeping, not its arithmetic), and with a debug tap (which
- * keeps whole-batch maps, so split ops).
+ * code path's bookkeeping, not its arithmetic), with a debug tap (which
+ * keeps whole-batch maps, so split ops), and smaller batches after a larger
+ * one (which keep its buffers).
  */
 #include <glib.h>
 
@@ -81,6 +82,18 @@ run_case (const char *golden, const char *name)
       }
     }
   mc_mci_set_profile (m, NULL);
+
+  /* smaller batches after a larger one run in its buffers, with the same bits */
+  for (int n = max_n - 1; n >= 1; n--) {
+    char what[64];
+    memset (batch, 0, (size_t) max_n * e * sizeof (float));
+    CHECK (mc_mci_forward (m, pool, x, n, s, s, batch, &err) == MC_OK, "%s", err.message);
+    snprintf (what, sizeof what, "batch of %d after one of %d vs alone", n, max_n);
+    mc_check_close (what, batch, alone, (size_t) n * e, 0, 0);
+    CHECK (mc_mci_planned_batch (m) == max_n,
+        "a batch of %d after one of %d planned new buffers for %d images", n, max_n,
+        mc_mci_planned_batch (m));
+  }
 
   {
     int taps = 0;
