@@ -281,8 +281,8 @@ check_alone (void)
   pool = mc_threadpool_new (2);
   CHECK (pool != NULL, "a pool of 2 threads");
   if (pool) {
-    /* two windows of 64 calls decide; 40 calls of ~400 µs stay within the
-     * first 100 ms alone */
+    /* two windows of 16 judged calls (one in 8, about 256 calls) decide;
+     * 40 calls of ~400 µs stay within the first 100 ms alone */
     alone = calls_on_one_cpu (pool, 1000, 40, &worker_ran, &wrong);
     CHECK (alone, "both threads on one CPU: the pool never went alone");
     CHECK (worker_ran == 0, "going alone, the worker's thread ran chunks in "
