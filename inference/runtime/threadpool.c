@@ -21,7 +21,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +41,10 @@
  * ALONE_MIN_NS, and twice as long each time the windows that follow are
  * no better, up to ALONE_MAX_NS. */
 #define ALONE_WINDOW 16
+
+/* ops with shares of their own (op_shares): a forward has fewer than 30
+ * distinct ones */
+#define BALANCE_OPS 64
 #define ALONE_AFTER 2
 #define ALONE_MIN_NS 100000000
 #define ALONE_MAX_NS 1600000000
@@ -59,6 +65,11 @@ struct mc_threadpool {
    * chunk of the current job took */
   double *share;
   int64_t *chunk_ns;
+  /* each op's own shares (see op_shares): BALANCE_OPS entries, the shares
+   * of entry e at op_share + e * n_threads */
+  mc_range_fn *op_fn;
+  int64_t *op_n;
+  double *op_share;
   /* chunk c belongs to the job whose generation claim[c] holds (see
    * claim_chunk); chunk 0 is always the caller's */
   atomic_uint_fast64_t *claim;
@@ -223,13 +234,19 @@ mc_threadpool_new (int n_threads)
   pool->share = calloc ((size_t) n_threads, sizeof *pool->share);
   pool->chunk_ns = calloc ((size_t) n_threads, sizeof *pool->chunk_ns);
   pool->claim = calloc ((size_t) n_threads, sizeof *pool->claim);
+  pool->op_fn = calloc (BALANCE_OPS, sizeof *pool->op_fn);
+  pool->op_n = calloc (BALANCE_OPS, sizeof *pool->op_n);
+  pool->op_share = calloc ((size_t) BALANCE_OPS * n_threads, sizeof *pool->op_share);
   if (!pool->threads || !pool->bound || !pool->share || !pool->chunk_ns
-      || !pool->claim) {
+      || !pool->claim || !pool->op_fn || !pool->op_n || !pool->op_share) {
     free (pool->threads);
     free (pool->bound);
     free (pool->share);
     free (pool->chunk_ns);
     free ((void *) pool->claim);
+    free (pool->op_fn);
+    free (pool->op_n);
+    free (pool->op_share);
     free (pool);
     return NULL;
   }
@@ -273,6 +290,9 @@ mc_threadpool_free (mc_threadpool *pool)
   free (pool->share);
   free (pool->chunk_ns);
   free ((void *) pool->claim);
+  free (pool->op_fn);
+  free (pool->op_n);
+  free (pool->op_share);
   free (pool);
 }
 
@@ -294,7 +314,18 @@ mc_threadpool_size (const mc_threadpool *pool)
  * [MC_SHARE_MIN, MC_SHARE_MAX]).  Chunks stay contiguous and one per thread,
  * so equal speeds cost nothing, and every op computes an item the same way
  * whoever runs it: the results do not change.  MC_POOL_BALANCE=0 (or
- * mc_threadpool_set_balancing) cuts equal chunks, for timing comparisons. */
+ * mc_threadpool_set_balancing) cuts equal chunks, for timing comparisons.
+ *
+ * Each op (its function and item count) keeps shares of its own, and the
+ * pool's shares, moved by every op, start the shares of an op seen for the
+ * first time.  A thread's speed differs from op to op, not only from time
+ * to time: with one set of shares for the whole pool, on the Zen 5-class
+ * guest the caller's half of a bf16 MCi0 stage-3 product ran 15 % longer
+ * than the worker's, while the worker's half of the 3×3 depthwise convs
+ * after it ran 36 % longer (whoever wrote a map's rows reads them faster
+ * next).  Pairs of 5-forward blocks in one process, 2 threads, shares per
+ * op over one set: MCi0 bf16 0.960 (quartiles 0.940–0.975), fp32 0.964,
+ * int8 0.969, MCi2 fp32 0.974; S0 text level (twenty-second session). */
 #define MC_BALANCE_MIN_NS 20000
 #define MC_SHARE_MIN 0.4
 #define MC_SHARE_MAX 2.5
@@ -334,20 +365,46 @@ mc_threadpool_set_balancing (int on)
   atomic_store_explicit (&balancing, on != 0, memory_order_relaxed);
 }
 
+/* The shares of op (fn, n), found in a small open-addressed table; an op
+ * not in it takes an entry (the first probed, where all are taken) with
+ * the pool's shares. */
+static double *
+op_shares (mc_threadpool *pool, mc_range_fn fn, int64_t n)
+{
+  const uint64_t h = ((uint64_t) (uintptr_t) fn * 0x9e3779b97f4a7c15ull) ^ ((uint64_t) n * 0xff51afd7ed558ccdull);
+  const int first = (int) ((h >> 40) % BALANCE_OPS);
+  int e = first;
+
+  for (int probe = 0; probe < 4; probe++) {
+    const int i = (first + probe) % BALANCE_OPS;
+    if (pool->op_fn[i] == fn && pool->op_n[i] == n)
+      return pool->op_share + (size_t) i * pool->n_threads;
+    if (!pool->op_fn[i]) {
+      e = i;
+      break;
+    }
+  }
+  pool->op_fn[e] = fn;
+  pool->op_n[e] = n;
+  memcpy (pool->op_share + (size_t) e * pool->n_threads, pool->share,
+      (size_t) pool->n_threads * sizeof *pool->share);
+  return pool->op_share + (size_t) e * pool->n_threads;
+}
+
 /* Bounds of `chunks` chunks over n items in units of grain, each at least
- * one unit, in proportion to the threads' shares (equal without balancing). */
+ * one unit, in proportion to share (equal where share is NULL). */
 static void
-split (mc_threadpool *pool, int64_t n, int64_t grain, int chunks, int balance)
+split (mc_threadpool *pool, int64_t n, int64_t grain, int chunks, const double *share)
 {
   const int64_t units = (n + grain - 1) / grain;
   double total = 0, acc = 0;
   int64_t prev = 0;
 
   for (int c = 0; c < chunks; c++)
-    total += balance ? pool->share[c] : 1.0;
+    total += share ? share[c] : 1.0;
   pool->bound[0] = 0;
   for (int c = 0; c < chunks; c++) {
-    acc += balance ? pool->share[c] : 1.0;
+    acc += share ? share[c] : 1.0;
     int64_t u = (int64_t) (units * acc / total + 0.5);
     if (u < prev + 1)
       u = prev + 1;
@@ -358,9 +415,19 @@ split (mc_threadpool *pool, int64_t n, int64_t grain, int chunks, int balance)
   }
 }
 
-/* After a job over every thread: each thread's speed over the mean. */
 static void
-update_shares (mc_threadpool *pool, int chunks)
+move_shares (double *share, const double *speed, double mean, int chunks)
+{
+  for (int c = 0; c < chunks; c++) {
+    double s = share[c] + MC_SHARE_RATE * (speed[c] / mean - share[c]);
+    share[c] = s < MC_SHARE_MIN ? MC_SHARE_MIN : s > MC_SHARE_MAX ? MC_SHARE_MAX : s;
+  }
+}
+
+/* After a job over every thread: each thread's speed over the mean moves
+ * the op's shares and the pool's. */
+static void
+update_shares (mc_threadpool *pool, int chunks, double *op)
 {
   double speed[chunks], mean = 0;
 
@@ -370,10 +437,9 @@ update_shares (mc_threadpool *pool, int chunks)
     speed[c] = (double) (pool->bound[c + 1] - pool->bound[c]) / (double) pool->chunk_ns[c];
     mean += speed[c] / chunks;
   }
-  for (int c = 0; c < chunks; c++) {
-    double s = pool->share[c] + MC_SHARE_RATE * (speed[c] / mean - pool->share[c]);
-    pool->share[c] = s < MC_SHARE_MIN ? MC_SHARE_MIN : s > MC_SHARE_MAX ? MC_SHARE_MAX : s;
-  }
+  if (op != pool->share)
+    move_shares (op, speed, mean, chunks);
+  move_shares (pool->share, speed, mean, chunks);
 }
 
 /* Going alone.  A worker only helps if it has a CPU: next to a busy
@@ -482,7 +548,8 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     mc_range_fn fn, void *arg)
 {
   int64_t chunks;
-  int balance, stolen = 0, judging;
+  int stolen = 0, judging;
+  double *op;
   uint_fast64_t gen;
   int64_t start = 0, cpu0 = -1;
   int64_t steal_after;
@@ -508,8 +575,8 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
     pool->alone_until = 0;
     judging = judge_this_call (pool);
   }
-  balance = balancing_on () && chunks == pool->n_threads;
-  split (pool, n, grain, (int) chunks, balance);
+  op = balancing_on () && chunks == pool->n_threads ? op_shares (pool, fn, n) : NULL;
+  split (pool, n, grain, (int) chunks, op);
 
   pool->fn = fn;
   pool->arg = arg;
@@ -545,8 +612,8 @@ mc_parallel_for (mc_threadpool *pool, int64_t n, int64_t grain,
   }
   /* the workers' chunk times were published by their release of pending;
    * a chunk the caller ran says nothing of its worker's speed */
-  if (balance && !stolen)
-    update_shares (pool, (int) chunks);
+  if (op && !stolen)
+    update_shares (pool, (int) chunks, op);
   if (judging)
     judge (pool, n, start, cpu0);
 }

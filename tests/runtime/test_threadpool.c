@@ -9,7 +9,8 @@
  * (the caller's own sleep); a NULL pool.  A lost wake-up hangs the test, and
  * meson's timeout fails it.  Balancing: a thread that takes twice as long
  * per item gets fewer items in the calls that follow, equal chunks come
- * back when the speeds do, and MC_POOL_BALANCE's switch turns it off.
+ * back when the speeds do, two ops called in turn each follow their own
+ * speeds, and MC_POOL_BALANCE's switch turns it off.
  * Taking over: with the pool's two threads on one CPU, the caller runs the
  * worker's chunk itself in some calls (the worker cannot start it while the
  * caller holds the CPU), and every item still runs once.  Going alone: with
@@ -98,16 +99,16 @@ run_once (mc_threadpool *pool, int64_t n, int64_t grain, int slow_worker_us)
   return mc_test_failures - before;
 }
 
-/* A call over 40 items where thread 0 takes us0 µs per item and thread 1
+/* A call over n items where thread 0 takes us0 µs per item and thread 1
  * us1; the items thread 1 ran. */
 static int64_t
-timed_call (mc_threadpool *pool, int us0, int us1)
+timed_call_n (mc_threadpool *pool, int64_t n, int us0, int us1)
 {
   static job j;
 
   memset (&j, 0, sizeof j);
   j.grain = 1;
-  j.n = 40;
+  j.n = n;
   j.item_us[0] = us0;
   j.item_us[1] = us1;
   mc_parallel_for (pool, j.n, 1, visit, &j);
@@ -117,6 +118,36 @@ timed_call (mc_threadpool *pool, int us0, int us1)
   CHECK (wrong == 0 && j.items[0] + j.items[1] == j.n, "balanced call: %d items "
       "not visited once, chunks %ld + %ld", wrong, (long) j.items[0], (long) j.items[1]);
   return j.items[1];
+}
+
+static int64_t
+timed_call (mc_threadpool *pool, int us0, int us1)
+{
+  return timed_call_n (pool, 40, us0, us1);
+}
+
+/* Two ops called in turn (items 40 and 41), thread 1 at half speed in the
+ * first and thread 0 in the second: each follows its own speeds. */
+static void
+check_op_shares (void)
+{
+  mc_threadpool *pool = mc_threadpool_new (2);
+  int64_t a = 0, b = 0;
+
+  if (!pool || mc_threadpool_size (pool) != 2) {
+    CHECK (0, "a pool of 2 threads");
+    mc_threadpool_free (pool);
+    return;
+  }
+  for (int i = 0; i < 12; i++) {
+    a = timed_call_n (pool, 40, 500, 1000);
+    b = timed_call_n (pool, 41, 1000, 500);
+  }
+  printf ("balancing per op: thread 1 runs %ld of 40 items where it is slower, "
+      "%ld of 41 where it is faster\n", (long) a, (long) b);
+  CHECK (a >= 10 && a <= 16, "op where thread 1 is slower: %ld of 40 items, not ~13", (long) a);
+  CHECK (b >= 24 && b <= 31, "op where thread 1 is faster: %ld of 41 items, not ~27", (long) b);
+  mc_threadpool_free (pool);
 }
 
 static void
@@ -341,6 +372,7 @@ main (void)
     mc_threadpool_free (pool);
   }
   check_balancing ();
+  check_op_shares ();
   check_takeover ();
   check_alone ();
   return mc_test_finish ("threadpool");
