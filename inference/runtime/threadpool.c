@@ -41,13 +41,13 @@
  * ALONE_MIN_NS, and twice as long each time the windows that follow are
  * no better, up to ALONE_MAX_NS. */
 #define ALONE_WINDOW 16
-
-/* ops with shares of their own (op_shares): a forward has fewer than 30
- * distinct ones */
-#define BALANCE_OPS 64
 #define ALONE_AFTER 2
 #define ALONE_MIN_NS 100000000
 #define ALONE_MAX_NS 1600000000
+
+/* ops with shares of their own (op_shares, see "Balancing" below): MCi0 and
+ * the S0 text tower together split about 30 distinct ones */
+#define BALANCE_OPS 64
 
 struct mc_threadpool {
   int n_threads;
@@ -371,7 +371,8 @@ mc_threadpool_set_balancing (int on)
 static double *
 op_shares (mc_threadpool *pool, mc_range_fn fn, int64_t n)
 {
-  const uint64_t h = ((uint64_t) (uintptr_t) fn * 0x9e3779b97f4a7c15ull) ^ ((uint64_t) n * 0xff51afd7ed558ccdull);
+  const uint64_t h = ((uint64_t) (uintptr_t) fn * 0x9e3779b97f4a7c15ull)
+      ^ ((uint64_t) n * 0xff51afd7ed558ccdull);
   const int first = (int) ((h >> 40) % BALANCE_OPS);
   int e = first;
 
@@ -437,8 +438,7 @@ update_shares (mc_threadpool *pool, int chunks, double *op)
     speed[c] = (double) (pool->bound[c + 1] - pool->bound[c]) / (double) pool->chunk_ns[c];
     mean += speed[c] / chunks;
   }
-  if (op != pool->share)
-    move_shares (op, speed, mean, chunks);
+  move_shares (op, speed, mean, chunks);
   move_shares (pool->share, speed, mean, chunks);
 }
 
