@@ -987,8 +987,8 @@ run_region (const gemm_job *j, int m0, int m1, int p0, int p1, int part)
           const int np = (j->next->N + nr - 1) / nr;
           const int first = j->next_tn > 1 ? part % j->next_tn * np / j->next_tn : 0;
           nq = np - first < block ? np - first : block;
-          n_base = (const char *) j->next->data + (size_t) first * j->next->K * nr * sizeof (float);
           n_stride = (size_t) j->next->K * nr * sizeof (float);
+          n_base = (const char *) j->next->data + (size_t) first * n_stride;
           n_len = (size_t) (j->next->K < j->next_kc ? j->next->K : j->next_kc) * nr
               * sizeof (float);
         }
@@ -1062,7 +1062,6 @@ run_strips (void *arg, int64_t begin, int64_t end, int worker)
   const gemm_job *j = arg;
   const int m1 = (int) (end * j->mr < j->M ? end * j->mr : j->M);
 
-  (void) worker;
   run_region (j, (int) begin * j->mr, m1, 0, (j->N + j->kr->nr - 1) / j->kr->nr, worker);
   release_kernels (j);
 }
@@ -1073,7 +1072,6 @@ run_panels (void *arg, int64_t begin, int64_t end, int worker)
 {
   const gemm_job *j = arg;
 
-  (void) worker;
   run_region (j, 0, j->M, (int) begin, (int) end, worker);
   release_kernels (j);
 }
@@ -1359,8 +1357,8 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
   j.prefetch = prefetch_b ();
   j.next = j.prefetch ? prefetch_next (B) : NULL;
   if (j.next) {
-    /* the next product's split, for the rows this one has (the model's
-     * chained products have the same rows) */
+    /* the next product's split, for the rows this one has (most of the
+     * models' chained products have the same rows) */
     gemm_job jn = { 0 };
     j.next_kc = k_block (j.next->K, float_kc (j.kr));
     jn.kr = j.kr;
