@@ -15,9 +15,11 @@ to it for information (whether auto picks the faster one), and where auto
 stays fp32 (no AVX512-BF16), int8 alone.  Side by side with ONNX Runtime (what ort-baseline.sh installs)
 gives the engine / ONNX Runtime ratio in pairs of blocks, for reading, with no
 verdict: the issue asks for "well ahead" without a number.  Before each
-measurement bench-peak probes the machine (a vector multiply-add burst and a
-64 MiB read); the table gives the probes' medians next to each target, so
-that a slow round shows whether the core or the memory side was slow then.
+measurement bench-peak probes the machine (a vector multiply-add burst, a
+64 MiB read and a cache line passed between the first two CPUs); the table
+gives the probes' medians next to each target, so that a slow round shows
+whether the core, the memory side or the two vCPUs' placement (a round trip of
+~100 ns: one core's two hardware threads) was the cause then.
 
 Weights: full-size S0 and MCi2 with random values (the real checkpoints cannot
 be downloaded here; values do not change the work), made with
@@ -57,12 +59,14 @@ class Bench:
 
     def peak(self):
         """The multiply-add peak per thread just now, 1 thread and 2 at once
-        (the slower of the two), in GFLOP/s, and the read of 64 MiB in GB/s."""
+        (the slower of the two), in GFLOP/s, the read of 64 MiB in GB/s and
+        the round trip between the first two CPUs in ns (None with one CPU)."""
         d = run_json([os.path.join(self.build, "benchmarks", "bench-peak"), "--ms", "10",
                       "--reps", "3"])
+        rt = d["round_trip_ns"]
         return d["gflops_1t"]["median"], min(d["gflops_2t_thread0"]["median"],
                                              d["gflops_2t_thread1"]["median"]), \
-            d["read_gbs"]["median"]
+            d["read_gbs"]["median"], rt["median"] if rt else None
 
     def preprocess(self):
         return run_json([os.path.join(self.build, "benchmarks", "bench-preprocess")])
@@ -159,17 +163,20 @@ def main():
     # slow engine
     peaks = {name: [] for name, _ in jobs}
     reads = {name: [] for name, _ in jobs}
+    trips = {name: [] for name, _ in jobs}
     for r in range(a.rounds):
         k = r % len(jobs)
         for name, fn in jobs[k:] + jobs[:k]:
-            p1, p2, gbs = b.peak()
+            p1, p2, gbs, rt = b.peak()
             d = fn()
             res[name].append(d)
             peaks[name].append(p1 if name.endswith("_1t") or name == "preprocess" else p2)
             reads[name].append(gbs)
+            if rt is not None:
+                trips[name].append(rt)
             print(json.dumps({"round": r + 1, "measurement": name, "fma_peak_gflops_1t": p1,
                               "fma_peak_gflops_2t_per_thread": p2, "read_gbs_64mib": gbs,
-                              **brief(d)}), flush=True)
+                              "cpu_round_trip_ns": rt, **brief(d)}), flush=True)
 
     def spread(values, fmt):
         """The median and 'median unit (min–max)'; fmt is "%.1f ms" and the like."""
@@ -182,7 +189,8 @@ def main():
     rows = []
 
     def peak_of(name):
-        return spread(peaks[name], "%.0f")[1] + "; " + spread(reads[name], "%.1f")[1]
+        text = spread(peaks[name], "%.0f")[1] + "; " + spread(reads[name], "%.1f")[1]
+        return text + ("; " + spread(trips[name], "%.0f")[1] if trips[name] else "")
 
     def target(what, limit, values, fmt, ok, name):
         med, text = spread(values, fmt)
@@ -240,7 +248,7 @@ def main():
           % (m["cpu"], m["online_cpus"], m["features"], a.rounds, a.iterations,
              res["mci0_2t"][0]["gemm_kernel"]))
     print("\n| target | limit | median (rounds' min–max) | verdict |"
-          " probes before it: FMA GFLOP/s a thread; 64 MiB read GB/s |"
+          " probes before it: FMA GFLOP/s a thread; 64 MiB read GB/s; CPU round trip ns |"
           "\n|---|---|---|---|---|")
     for row in rows:
         print("| %s | %s | %s | %s | %s |" % row)
