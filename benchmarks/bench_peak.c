@@ -16,12 +16,14 @@
  * whether the core itself was slower then (another tenant on the same
  * physical core takes its multiply-add ports) or the shared cache and
  * memory (the read).  The round trip says where the host put the two
- * vCPUs: on the Zen 5-class guest it read about 100 ns while the 2-thread
- * MCi0 forward took as long as the 1-thread one (the two vCPUs on one
- * core's two hardware threads; the pool then runs alone), and 420-730 ns
- * while it took 16-17 ms, 60 % of the 1-thread time.  benchmarks/targets.py runs it
- * before each of its measurements and reports it next to them, and
- * bench-phase pairs the multiply-add and read probes with forwards. */
+ * vCPUs.  On the Zen 5-class guest it read 420-780 ns most of the time,
+ * while the 2-thread MCi0 forward took 16-18 ms, and about 100 ns for
+ * minutes at a time, while it took either 15.7 ms (two cores that share
+ * a cache) or the 1-thread time, 27.4-28.1 ms (presumably one core's two
+ * hardware threads, which the multiply-add probe on two threads shows as
+ * half the peak each; the pool then runs alone).  benchmarks/targets.py
+ * runs it before each of its measurements and reports it next to them,
+ * and bench-phase pairs the multiply-add and read probes with forwards. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -18,8 +18,9 @@ verdict: the issue asks for "well ahead" without a number.  Before each
 measurement bench-peak probes the machine (a vector multiply-add burst, a
 64 MiB read and a cache line passed between the first two CPUs); the table
 gives the probes' medians next to each target, so that a slow round shows
-whether the core, the memory side or the two vCPUs' placement (a round trip of
-~100 ns: one core's two hardware threads) was the cause then.
+whether the core, the memory side or the two vCPUs' placement (the round trip:
+~100 ns where they share a cache, several hundred where they do not) was the
+cause then.
 
 Weights: full-size S0 and MCi2 with random values (the real checkpoints cannot
 be downloaded here; values do not change the work), made with
