@@ -1100,7 +1100,7 @@ run_part (void *arg, int64_t begin, int64_t end, int worker)
 
 /* Timing experiments (gemm.h), read once from the environment and changed
  * between products by mc_gemm_set_experiments.  MC_GEMM_KC=N (N ≥ 16)
- * replaces the float kernels' K block (2048 on AVX2, 256 on AVX-512,
+ * replaces the float kernels' K block (2048 on AVX2, 512 on AVX-512,
  * gemm_avx*.c); other K blocks sum in another order, so results move within
  * the error bounds, and the tests run the kernels' own.  MC_GEMM_ASM=0 makes
  * the float tiles run the C k loop instead of the assembly one

@@ -165,7 +165,7 @@ const char *mc_gemm_kernel_name (mc_gemm_format f);
 int mc_gemm_bf16_native (void);
 
 /* The deepest K block variant v's float kernel sums before adding to C:
- * its own (2048 on AVX2, 256 on AVX-512), or MC_GEMM_KC=N (N ≥ 16) from the
+ * its own (2048 on AVX2, 512 on AVX-512), or MC_GEMM_KC=N (N ≥ 16) from the
  * environment, a timing experiment (docs/performance.md). */
 int mc_gemm_k_block (mc_gemm_variant v);
 

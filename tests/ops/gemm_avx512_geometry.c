@@ -15,7 +15,7 @@
 #define MC_VL 16
 #define MC_NV 2
 #define MC_MR 14
-#define MC_KC 256
+#define MC_KC 512
 #define MC_NC 512
 #define MC_PF_STEPS 2
 #include "ops/gemm_kernel_template.h"

@@ -6,8 +6,14 @@
  * A: 31 of the 32 zmm registers.  Per k step 28 FMAs against 2 loads and 14
  * broadcasts, so the two FMA ports of a Sapphire Rapids core stay the
  * bottleneck.  NR = 32 divides every N of the model (multiples of 32).
- * Blocking: a 14×256 A slice (14 KiB) stays in the 48 KiB L1 while 256×512
- * of B (512 KiB) streams from the 2 MiB L2. */
+ * Blocking: K blocks of up to 512 (a 14×512 A slice, 28 KiB, against the
+ * 48 KiB L1 of Sapphire Rapids and Zen 5; 512×512 of B, 1 MiB, from the L2)
+ * halve the passes over C that blocks of 256 took for the models' K of 768
+ * to 2048.  Zen 5-class guest, `bench-ab`, 15-25 pairs, 512 over 256: MCi0
+ * 0.987 and 0.994 on 1 thread, 0.979 and 0.988 on 2; MCi2 0.989 and 0.983;
+ * S0 text 0.982 and 0.940; 448 over 512 1.011.  (On the Sapphire Rapids-
+ * class VM blocks of 2048, B's block 4 MiB, had measured level or slower
+ * than 256; 512 was not measured there.) */
 #include <stddef.h>
 
 #include "../gemm_kernels.h"
@@ -18,7 +24,7 @@
 #define MC_VL 16
 #define MC_NV 2
 #define MC_MR 14
-#define MC_KC 256
+#define MC_KC 512
 #define MC_NC 512
 /* A tile prefetches a line of B every second step, a quarter of the two
  * lines a step reads: enough for the next block when the block has at least
