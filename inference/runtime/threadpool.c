@@ -160,10 +160,11 @@ chunks_done (mc_threadpool *pool, uint_fast64_t unused)
  * published, so every chunk of a job is claimed before the job finishes.
  * A worker that saw a generation late therefore cannot take a chunk of a
  * later job with this one's fields, which it may already read (the caller
- * writes a job's fields only after its last chunk finished).  Without the mark, a worker outside a job of fewer chunks than
- * threads, woken by it but delayed, claimed its chunk of the next job before
- * that job's bump and ran it twice ("n 3 threads 3: 4 chunks", ASan build
- * on 2 vCPUs; a stress of 200 000 alternating calls on 4 threads: 1 bad). */
+ * writes a job's fields only after its last chunk finished).  Without the
+ * mark, a worker outside a job of fewer chunks than threads, woken by it
+ * but delayed, claimed its chunk of the next job before that job's bump and
+ * ran it twice ("n 3 threads 3: 4 chunks", ASan build on 2 vCPUs; a stress
+ * of 200 000 alternating calls on 4 threads: 1 bad). */
 #define STEAL_AFTER_NS 50000
 
 static int
