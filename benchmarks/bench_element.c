@@ -136,18 +136,36 @@ bare_ms_per_frame (mc_context *ctx, GPtrArray *frames, const GstVideoInfo *info,
   return result;
 }
 
+/* The element's time per frame, or a negative value when the pipeline could
+ * not be made or posted an error (printed): a run that stopped early must
+ * not pass for a fast one. */
 static double
 element_ms_per_frame (GPtrArray *frames, GstCaps *caps, const char *model,
     const char *config, const char *labels, int threads, int *messages)
 {
+  GError *parse_err = NULL;
+  int failed = 0;
   gchar *desc = g_strdup_printf ("appsrc name=src format=time ! mobileclipfilter "
       "model=%s %s%s embeddings-file=%s threads=%d ! fakesink sync=false",
       model, config ? "config=" : "", config ? config : "", labels, threads);
-  GstElement *p = gst_parse_launch (desc, NULL);
-  GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
-  GstBus *bus = gst_element_get_bus (p);
+  GstElement *p = gst_parse_launch (desc, &parse_err);
+  GstElement *src;
+  GstBus *bus;
   GstMessage *m;
   double t0, t1;
+
+  if (!p || parse_err) {
+    /* e.g. mobileclipfilter not on GST_PLUGIN_PATH (bench-element.sh sets it) */
+    fprintf (stderr, "bench-element: %s: %s\n", desc,
+        parse_err ? parse_err->message : "could not make the pipeline");
+    g_clear_error (&parse_err);
+    if (p)
+      gst_object_unref (p);
+    g_free (desc);
+    return -1;
+  }
+  src = gst_bin_get_by_name (GST_BIN (p), "src");
+  bus = gst_element_get_bus (p);
 
   g_object_set (src, "caps", caps, "max-bytes", (guint64) 0, NULL);
   /* the model loads here (READY→PAUSED), before the clock starts */
@@ -161,9 +179,20 @@ element_ms_per_frame (GPtrArray *frames, GstCaps *caps, const char *model,
     GstMessageType t = GST_MESSAGE_TYPE (m);
     if (t == GST_MESSAGE_ELEMENT && gst_message_has_name (m, "mobileclip"))
       (*messages)++;
+    if (t == GST_MESSAGE_ERROR) {
+      GError *e = NULL;
+      gst_message_parse_error (m, &e, NULL);
+      fprintf (stderr, "bench-element: %s: %s\n", GST_MESSAGE_SRC_NAME (m), e->message);
+      g_error_free (e);
+      failed = 1;
+    }
     gst_message_unref (m);
     if (t == GST_MESSAGE_EOS || t == GST_MESSAGE_ERROR)
       break;
+  }
+  if (!m) {
+    fprintf (stderr, "bench-element: no EOS within 600 s\n");
+    failed = 1;
   }
   t1 = now_ms ();
   gst_element_set_state (p, GST_STATE_NULL);
@@ -171,7 +200,7 @@ element_ms_per_frame (GPtrArray *frames, GstCaps *caps, const char *model,
   gst_object_unref (src);
   gst_object_unref (p);
   g_free (desc);
-  return (t1 - t0) / frames->len;
+  return failed ? -1 : (t1 - t0) / frames->len;
 }
 
 int
@@ -226,6 +255,11 @@ main (int argc, char **argv)
     double p, e, b = bare_ms_per_frame (ctx, frames, &info, &p, &e);
     double el = element_ms_per_frame (frames, caps, model, config, labels, threads,
         &messages);
+    if (el < 0) {
+      g_unlink (labels);
+      g_rmdir (dir);
+      return 1;
+    }
     if (b < bare) {
       bare = b;
       pre = p;
