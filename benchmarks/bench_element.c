@@ -207,7 +207,7 @@ int
 main (int argc, char **argv)
 {
   const char *video, *model, *config = NULL, *format = "I420";
-  int n = 60, threads = 0, repeat = 3, messages = 0;
+  int n = 60, threads = 0, repeat = 3, messages = 0, status = 0;
   GstCaps *caps = NULL;
   GstVideoInfo info;
   GPtrArray *frames;
@@ -255,10 +255,9 @@ main (int argc, char **argv)
     double p, e, b = bare_ms_per_frame (ctx, frames, &info, &p, &e);
     double el = element_ms_per_frame (frames, caps, model, config, labels, threads,
         &messages);
-    if (el < 0) {
-      g_unlink (labels);
-      g_rmdir (dir);
-      return 1;
+    if (el < 0) {   /* the error is printed; no figures */
+      status = 1;
+      break;
     }
     if (b < bare) {
       bare = b;
@@ -268,16 +267,17 @@ main (int argc, char **argv)
     if (el < elem)
       elem = el;
   }
-  printf ("{\n  \"video\": \"%s\", \"frames\": %u, \"format\": \"%s %dx%d\",\n"
-      "  \"model\": \"%s\", \"input\": %d, \"threads\": %d, \"labels\": %d,\n"
-      "  \"bare_preprocess_ms\": %.3f, \"bare_encode_ms\": %.3f,\n"
-      "  \"bare_ms_per_frame\": %.3f, \"element_ms_per_frame\": %.3f,\n"
-      "  \"overhead_ms_per_frame\": %.3f, \"overhead_percent\": %.2f,\n"
-      "  \"element_messages\": %d\n}\n",
-      video, frames->len, GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-      GST_VIDEO_INFO_HEIGHT (&info), mc_model_name (ctx), mc_image_size (ctx),
-      mc_n_threads (ctx), N_LABELS, pre, enc, bare, elem, elem - bare,
-      100.0 * (elem - bare) / bare, messages);
+  if (status == 0)
+    printf ("{\n  \"video\": \"%s\", \"frames\": %u, \"format\": \"%s %dx%d\",\n"
+        "  \"model\": \"%s\", \"input\": %d, \"threads\": %d, \"labels\": %d,\n"
+        "  \"bare_preprocess_ms\": %.3f, \"bare_encode_ms\": %.3f,\n"
+        "  \"bare_ms_per_frame\": %.3f, \"element_ms_per_frame\": %.3f,\n"
+        "  \"overhead_ms_per_frame\": %.3f, \"overhead_percent\": %.2f,\n"
+        "  \"element_messages\": %d\n}\n",
+        video, frames->len, GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
+        GST_VIDEO_INFO_HEIGHT (&info), mc_model_name (ctx), mc_image_size (ctx),
+        mc_n_threads (ctx), N_LABELS, pre, enc, bare, elem, elem - bare,
+        100.0 * (elem - bare) / bare, messages);
 
   g_unlink (labels);
   g_rmdir (dir);
@@ -286,5 +286,5 @@ main (int argc, char **argv)
   mc_context_free (ctx);
   g_ptr_array_unref (frames);
   gst_caps_unref (caps);
-  return 0;
+  return status;
 }
