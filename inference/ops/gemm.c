@@ -1,7 +1,9 @@
-/* gemm.c — the GEMM driver (see gemm.h): run-time kernel dispatch, B
- * packing, cache blocking, the fused epilogue's edge cases and threading.
- * The register-tile kernels live in gemm_kernel_template.h, instantiated here
- * (portable) and in x86/ (AVX2+FMA, AVX-512) with per-file ISA flags.
+/* gemm.c — the GEMM driver (see gemm.h): cache blocking, threading and the
+ * fused epilogue's edge cases of products over packed B (gemm_pack.c), on
+ * the kernels gemm_dispatch.c picks; and products over unpacked B
+ * (attention).  The register-tile kernels live in gemm_kernel_template.h,
+ * instantiated in gemm_portable.c and in x86/ (AVX2+FMA, AVX-512) with
+ * per-file ISA flags.
  *
  * Packed B: ceil(N/nr) panels, each K×nr floats with the nr columns of one
  * k contiguous; the last panel is zero-padded, so kernels always compute
@@ -19,688 +21,13 @@
  */
 #include "gemm.h"
 
-#include <float.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bf16.h"
+#include "gemm_internal.h"
 #include "gemm_kernels.h"
 #include "gemm_shapes.h"
-#include "runtime/cpu.h"
-#include "vec_portable.h"
-
-/* ---- the portable variant: plain GCC vectors of 4 floats (SSE2 on x86-64,
- * NEON on arm64, scalar code elsewhere); tile 4×12.  No FMA is assumed:
- * v_fma rounds twice.
- * Every step is its own statement so that no compiler may contract it.
- * The basic primitives are in vec_portable.h. ---- */
-
-static inline vf
-v_abs (vf x)
-{
-  return (vf) ((vi) x & 0x7fffffff);
-}
-
-static inline vf
-v_div (vf a, vf b)
-{
-  return a / b;
-}
-
-static inline vf
-v_min (vf a, vf b)
-{
-  return v_select_gt (b, a, a, b);
-}
-
-#define MC_T_SYMBOL mc_gemm_kernels_portable
-#define MC_T_LABEL "portable"
-#define MC_VL 4
-#define MC_NV 3
-#define MC_MR 4
-#define MC_KC 256
-#define MC_NC 240
-#define MC_PF_STEPS 8
-#include "gemm_kernel_template.h"
-
-/* The portable bf16 kernel: pair words widened by mask and shift, products
- * (exact for two bf16) added with one rounding, and flush-to-zero done by
- * hand after each step (no MXCSR to set off x86).  It differs from
- * VDPBF16PS only when a single product is below FLT_MIN while the running
- * sum is under ~2⁻¹⁰²: then the product is rounded before the add. */
-static inline vf
-bf_b_odd (const uint32_t *p)
-{
-  vi w;
-  memcpy (&w, p, sizeof w);
-  return (vf) (w & (int) 0xffff0000u);
-}
-
-static inline vf
-bf_b_even (const uint32_t *p)
-{
-  vi w;
-  memcpy (&w, p, sizeof w);
-  return (vf) (w << 16);
-}
-
-/* |x| < FLT_MIN → zero of x's sign */
-static inline vf
-bf_flush (vf x)
-{
-  const vi tiny = v_abs (x) < v_set1 (FLT_MIN);
-  return (vf) ((vi) x & ~(tiny & 0x7fffffff));
-}
-
-static inline unsigned bf_mode_enter (void) { return 0; }
-static inline void bf_mode_leave (unsigned saved) { (void) saved; }
-
-#define MC_B_SYMBOL mc_gemm_bf16_kernels_portable
-#define MC_B_LABEL "portable-bf16-emulated"
-#define MC_B_NATIVE 0
-#define MC_B_A_WORDS 0
-#define MC_B_NV MC_NV
-#define MC_B_MR MC_MR
-#include "gemm_bf16_template.h"
-
-/* ---- variants ---- */
-
-static mc_gemm_variant current_variant = MC_GEMM_PORTABLE;
-static pthread_once_t variant_once = PTHREAD_ONCE_INIT;
-
-int
-mc_gemm_variant_supported (mc_gemm_variant v)
-{
-#ifdef MC_GEMM_HAVE_X86
-  const mc_cpu_features *f = mc_cpu_get_features ();
-#endif
-
-  switch (v) {
-    case MC_GEMM_PORTABLE:
-      return 1;
-#ifdef MC_GEMM_HAVE_X86
-    case MC_GEMM_AVX2:
-      return f->avx2 && f->fma;
-    case MC_GEMM_AVX512:
-      /* avx2 too: -mavx512f code uses AVX2 instructions, and this slot's
-       * int8 (and emulated bf16) products run the AVX2 slot's kernels */
-      return f->avx2 && f->avx512f && f->avx512dq && f->avx512bw
-          && f->avx512vl && f->fma;
-#endif
-    default:
-      return 0;
-  }
-}
-
-static mc_gemm_variant
-best_variant (void)
-{
-  if (mc_gemm_variant_supported (MC_GEMM_AVX512))
-    return MC_GEMM_AVX512;
-  if (mc_gemm_variant_supported (MC_GEMM_AVX2))
-    return MC_GEMM_AVX2;
-  return MC_GEMM_PORTABLE;
-}
-
-static void
-variant_init (void)
-{
-  const char *env = getenv ("MC_GEMM_VARIANT");
-
-  current_variant = best_variant ();
-  if (env && *env) {
-    for (int v = MC_GEMM_PORTABLE; v <= MC_GEMM_AVX512; v++)
-      if (strcmp (env, mc_gemm_variant_name (v)) == 0
-          && mc_gemm_variant_supported (v))
-        current_variant = v;
-  }
-}
-
-void
-mc_gemm_set_variant (mc_gemm_variant v)
-{
-  pthread_once (&variant_once, variant_init);
-  if (v == MC_GEMM_AUTO || !mc_gemm_variant_supported (v))
-    v = best_variant ();
-  current_variant = v;
-}
-
-mc_gemm_variant
-mc_gemm_get_variant (void)
-{
-  pthread_once (&variant_once, variant_init);
-  return current_variant;
-}
-
-const char *
-mc_gemm_variant_name (mc_gemm_variant v)
-{
-  switch (v) {
-    case MC_GEMM_PORTABLE: return "portable";
-    case MC_GEMM_AVX2: return "avx2";
-    case MC_GEMM_AVX512: return "avx512";
-    default: return "auto";
-  }
-}
-
-static const mc_gemm_kernels *kernel_override[MC_GEMM_AVX512 + 1];
-
-void
-mc_gemm_kernels_override (mc_gemm_variant v, const mc_gemm_kernels *k)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
-    kernel_override[v] = k;
-}
-
-static const mc_gemm_kernels *
-kernels_for (int v)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && kernel_override[v])
-    return kernel_override[v];
-  switch (v) {
-#ifdef MC_GEMM_HAVE_X86
-    case MC_GEMM_AVX2: return &mc_gemm_kernels_avx2;
-    case MC_GEMM_AVX512: return &mc_gemm_kernels_avx512;
-#endif
-    default: return &mc_gemm_kernels_portable;
-  }
-}
-
-/* ---- bf16 kernels: one per variant slot (the AVX-512 slot's is AMX-BF16
- * where it may run, else AVX512-BF16), sharing that slot's float kernel's
- * panel width, N blocking and epilogue ---- */
-
-static const mc_gemm_bf16_kernels *bf16_override[MC_GEMM_AVX512 + 1];
-
-void
-mc_gemm_bf16_kernels_override (mc_gemm_variant v,
-    const mc_gemm_bf16_kernels *k)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
-    bf16_override[v] = k;
-}
-
-static int
-bf16_instruction_supported (void)
-{
-#ifdef MC_GEMM_HAVE_X86
-  return mc_gemm_variant_supported (MC_GEMM_AVX512)
-      && mc_cpu_get_features ()->avx512_bf16;
-#else
-  return 0;
-#endif
-}
-
-/* The slot bf16 panels are packed for while variant v is current: the
- * AVX-512 slot only where its kernel (VDPBF16PS) can run, else the AVX2
- * emulation. */
-static int
-bf16_variant (int v)
-{
-  if (v == MC_GEMM_AVX512 && !bf16_override[v] && !bf16_instruction_supported ())
-    return MC_GEMM_AVX2;
-  return v;
-}
-
-#if defined(MC_GEMM_HAVE_AMX) || defined(MC_GEMM_HAVE_AMX_INT8)
-/* Why an AMX kernel cannot run in this process, or NULL: the tile type
- * (cpuid and XCR0), the other ISA it needs, then the Linux tile permission
- * (asked here). */
-static const char *
-amx_refusal (int has_type, const char *no_type, int has_isa,
-    const char *no_isa)
-{
-  if (!mc_cpu_get_features ()->amx_tile || !has_type)
-    return no_type;
-  if (!has_isa)
-    return no_isa;
-  if (mc_cpu_request_amx () != 0)
-    return "Linux refused the tile data permission (ARCH_REQ_XCOMP_PERM)";
-  return NULL;
-}
-#endif
-
-/* AMX-BF16 (x86/gemm_amx.c): TDPBF16PS reads the AVX512-BF16 kernel's
- * pair-word panels as they are, so it is the other bf16 kernel of the
- * AVX-512 slot, used in its place where the CPU, the OS and this build
- * allow (decided once; the Linux permission is asked then). */
-static const mc_gemm_bf16_kernels *amx_kernels;
-static const char *amx_why;
-static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
-static int amx_off;
-static pthread_once_t amx_env_once = PTHREAD_ONCE_INIT;
-
-static void
-amx_init (void)
-{
-#ifdef MC_GEMM_HAVE_AMX
-  const mc_cpu_features *f = mc_cpu_get_features ();
-
-  amx_why = amx_refusal (f->amx_bf16,
-      "cpuid/XCR0 report no usable AMX-TILE and AMX-BF16",
-      mc_gemm_variant_supported (MC_GEMM_AVX512) && f->avx512_bf16,
-      "no AVX-512 with AVX512-BF16 (the kernel's A conversion)");
-  if (!amx_why)
-    amx_kernels = &mc_gemm_bf16_kernels_amx;
-#else
-  amx_why = "this build has no AMX kernel (compiler without -mamx-bf16, "
-      "or not x86-64)";
-#endif
-}
-
-const mc_gemm_bf16_kernels *
-mc_gemm_bf16_amx_kernels (const char **why)
-{
-  pthread_once (&amx_once, amx_init);
-  if (why)
-    *why = amx_kernels ? NULL : amx_why;
-  return amx_kernels;
-}
-
-static int amx_rows32;   /* MC_GEMM_AMX_ROWS=32: amx-bf16-32, amx-int8-32 */
-
-static void
-amx_env_init (void)
-{
-  const char *env = getenv ("MC_GEMM_AMX");
-  const char *rows = getenv ("MC_GEMM_AMX_ROWS");
-
-  amx_off = env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
-      || strcmp (env, "no") == 0 || strcmp (env, "false") == 0);
-  amx_rows32 = rows && strcmp (rows, "32") == 0;
-}
-
-/* The AMX kernel where the AVX-512 slot's bf16 products should run on it
- * (on 32-row strips where the environment asks), else NULL; MC_GEMM_AMX=0
- * (for bf16 and int8 alike) keeps the process from even asking Linux. */
-static const mc_gemm_bf16_kernels *
-amx_default (void)
-{
-  pthread_once (&amx_env_once, amx_env_init);
-  if (amx_off || !mc_gemm_bf16_amx_kernels (NULL))
-    return NULL;
-#ifdef MC_GEMM_HAVE_AMX
-  if (amx_rows32)
-    return &mc_gemm_bf16_kernels_amx32;
-#endif
-  return mc_gemm_bf16_amx_kernels (NULL);
-}
-
-static const mc_gemm_bf16_kernels *
-bf16_kernels_for (int v)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && bf16_override[v])
-    return bf16_override[v];
-  switch (v) {
-#ifdef MC_GEMM_HAVE_X86
-    case MC_GEMM_AVX2: return &mc_gemm_bf16_kernels_avx2;
-    case MC_GEMM_AVX512: {
-      const mc_gemm_bf16_kernels *amx = amx_default ();
-      return amx ? amx : &mc_gemm_bf16_kernels_avx512bf16;
-    }
-#endif
-    default: return &mc_gemm_bf16_kernels_portable;
-  }
-}
-
-/* ---- int8 kernels: one per variant slot with the same panel width.  The
- * AVX-512 slot's is VPDPBUSD on 512-bit vectors, where the CPU has
- * AVX512-VNNI; elsewhere int8 panels are packed for the AVX2 slot, whose
- * kernel is AVX2 or, where the CPU has it, VPDPBUSD on 256-bit vectors ---- */
-
-static const mc_gemm_int8_kernels *int8_override[MC_GEMM_AVX512 + 1];
-
-void
-mc_gemm_int8_kernels_override (mc_gemm_variant v,
-    const mc_gemm_int8_kernels *k)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512)
-    int8_override[v] = k;
-}
-
-/* VPDPBUSD kernels replace the AVX2 one where cpuid and XCR0 allow (in the
- * AVX2 slot the VEX form first: it needs no AVX-512 state), unless
- * MC_GEMM_VNNI=0.  Decided once. */
-static const mc_gemm_int8_kernels *vnni_kernels;      /* AVX2 slot */
-static const mc_gemm_int8_kernels *vnni512_kernels;   /* AVX-512 slot */
-static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
-
-static void
-vnni_init (void)
-{
-  const char *env = getenv ("MC_GEMM_VNNI");
-#if defined(MC_GEMM_HAVE_AVX_VNNI) || defined(MC_GEMM_HAVE_AVX512_VNNI) \
-    || defined(MC_GEMM_HAVE_AVX512_VNNI512)
-  const mc_cpu_features *f = mc_cpu_get_features ();
-#endif
-
-  if (env && (strcmp (env, "0") == 0 || strcmp (env, "off") == 0
-          || strcmp (env, "no") == 0 || strcmp (env, "false") == 0))
-    return;
-#ifdef MC_GEMM_HAVE_AVX512_VNNI512
-  if (mc_gemm_variant_supported (MC_GEMM_AVX512) && f->avx512_vnni)
-    vnni512_kernels = &mc_gemm_int8_kernels_avx512_vnni512;
-#endif
-  if (!mc_gemm_variant_supported (MC_GEMM_AVX2))
-    return;
-#ifdef MC_GEMM_HAVE_AVX_VNNI
-  if (f->avx_vnni) {
-    vnni_kernels = &mc_gemm_int8_kernels_avx_vnni;
-    return;
-  }
-#endif
-#ifdef MC_GEMM_HAVE_AVX512_VNNI
-  if (f->avx512_vnni && f->avx512vl && f->avx512f)
-    vnni_kernels = &mc_gemm_int8_kernels_avx512_vnni;
-#endif
-}
-
-const mc_gemm_int8_kernels *
-mc_gemm_int8_vnni_kernels (void)
-{
-  pthread_once (&vnni_once, vnni_init);
-  return vnni_kernels;
-}
-
-const mc_gemm_int8_kernels *
-mc_gemm_int8_vnni512_kernels (void)
-{
-  pthread_once (&vnni_once, vnni_init);
-  return vnni512_kernels;
-}
-
-/* AMX-INT8 (x86/gemm_int8_amx.c): TDPBUSD reads the 512-bit VPDPBUSD
- * kernel's panels as they are and gives the same outputs, so it is the
- * AVX-512 slot's int8 kernel where the CPU, the OS and this build allow
- * (decided once; the Linux permission is asked then), unless MC_GEMM_AMX=0
- * (amx_default's switch, shared with bf16). */
-static const mc_gemm_int8_kernels *amx8_kernels;
-static const char *amx8_why;
-static pthread_once_t amx8_once = PTHREAD_ONCE_INIT;
-
-static void
-amx8_init (void)
-{
-#ifdef MC_GEMM_HAVE_AMX_INT8
-  amx8_why = amx_refusal (mc_cpu_get_features ()->amx_int8,
-      "cpuid/XCR0 report no usable AMX-TILE and AMX-INT8",
-      mc_gemm_variant_supported (MC_GEMM_AVX512),
-      "no usable AVX-512 (the kernel's epilogue)");
-  if (!amx8_why)
-    amx8_kernels = &mc_gemm_int8_kernels_amx;
-#else
-  amx8_why = "this build has no AMX-INT8 kernel (compiler without "
-      "-mamx-int8, or not x86-64)";
-#endif
-}
-
-const mc_gemm_int8_kernels *
-mc_gemm_int8_amx_kernels (const char **why)
-{
-  pthread_once (&amx8_once, amx8_init);
-  if (why)
-    *why = amx8_kernels ? NULL : amx8_why;
-  return amx8_kernels;
-}
-
-/* The AVX-512 slot's own int8 kernel on this CPU, or NULL (its products are
- * then packed for the AVX2 slot): AMX-INT8 (on 32-row strips where the
- * environment asks), else 512-bit VPDPBUSD. */
-static const mc_gemm_int8_kernels *
-int8_avx512_kernels (void)
-{
-  pthread_once (&amx_env_once, amx_env_init);
-  if (!amx_off && mc_gemm_int8_amx_kernels (NULL)) {
-#ifdef MC_GEMM_HAVE_AMX_INT8
-    if (amx_rows32)
-      return &mc_gemm_int8_kernels_amx32;
-#endif
-    return mc_gemm_int8_amx_kernels (NULL);
-  }
-  return mc_gemm_int8_vnni512_kernels ();
-}
-
-/* The slot int8 panels are packed for while variant v is current: the
- * AVX-512 slot only where it has a kernel. */
-static int
-int8_variant (int v)
-{
-  if (v == MC_GEMM_AVX512 && !int8_override[v] && !int8_avx512_kernels ())
-    return MC_GEMM_AVX2;
-  return v;
-}
-
-static const mc_gemm_int8_kernels *
-int8_kernels_for (int v)
-{
-  if (v >= MC_GEMM_PORTABLE && v <= MC_GEMM_AVX512 && int8_override[v])
-    return int8_override[v];
-#ifdef MC_GEMM_HAVE_X86
-  if (v == MC_GEMM_AVX512 && int8_avx512_kernels ())
-    return int8_avx512_kernels ();
-  if (v == MC_GEMM_AVX2) {
-    const mc_gemm_int8_kernels *vnni = mc_gemm_int8_vnni_kernels ();
-    return vnni ? vnni : &mc_gemm_int8_kernels_avx2;
-  }
-#endif
-  return &mc_gemm_int8_kernels_portable;
-}
-
-const char *
-mc_gemm_kernel_name (mc_gemm_format f)
-{
-  const int v = mc_gemm_get_variant ();
-  if (f == MC_GEMM_INT8)
-    return int8_kernels_for (int8_variant (v))->name;
-  return f == MC_GEMM_BF16 ? bf16_kernels_for (bf16_variant (v))->name
-      : kernels_for (v)->name;
-}
-
-int
-mc_gemm_bf16_native (void)
-{
-  return bf16_kernels_for (bf16_variant (mc_gemm_get_variant ()))->native;
-}
-
-static _Thread_local mc_gemm_format pack_format = MC_GEMM_F32;
-
-mc_gemm_format
-mc_gemm_set_pack_format (mc_gemm_format f)
-{
-  const mc_gemm_format old = pack_format;
-  pack_format = f == MC_GEMM_BF16 || f == MC_GEMM_INT8 ? f : MC_GEMM_F32;
-  return old;
-}
-
-mc_gemm_format
-mc_gemm_get_pack_format (void)
-{
-  return pack_format;
-}
-
-static _Thread_local int int8_min_k;
-
-int
-mc_gemm_set_int8_min_k (int min_k)
-{
-  const int old = int8_min_k;
-  int8_min_k = min_k;
-  return old;
-}
-
-mc_gemm_format
-mc_gemm_sensitive_format (void)
-{
-  return pack_format == MC_GEMM_INT8 ? MC_GEMM_F32 : pack_format;
-}
-
-void
-mc_gelu_inplace (float *x, size_t n)
-{
-  kernels_for (mc_gemm_get_variant ())->gelu (x, n);
-}
-
-void
-mc_gelu_coarse_inplace (float *x, size_t n)
-{
-  kernels_for (mc_gemm_get_variant ())->gelu_coarse (x, n);
-}
-
-/* ---- packing ---- */
-
-static size_t
-packed_floats (int K, int N, int nr)
-{
-  size_t panels = ((size_t) N + nr - 1) / nr;
-  return panels * (size_t) K * nr;
-}
-
-/* Packs element (k, n) = src[k·sk + n·sn] · alpha · (scale ? scale[n] : 1)
- * into panels of nr columns at dst. */
-static void
-pack_panels (float *dst, const float *src, ptrdiff_t sk, ptrdiff_t sn, int K,
-    int N, const float *scale, float alpha, int nr)
-{
-  const int panels = (N + nr - 1) / nr;
-
-  for (int p = 0; p < panels; p++) {
-    float *d = dst + (size_t) p * K * nr;
-    const int n0 = p * nr;
-    const int w = N - n0 < nr ? N - n0 : nr;
-    float s[MC_GEMM_MAX_NR];
-
-    for (int j = 0; j < w; j++)
-      s[j] = alpha * (scale ? scale[n0 + j] : 1.0f);
-    if (sn == 1) {
-      /* rows of [K, N]: nr contiguous floats per k */
-      for (int k = 0; k < K; k++) {
-        const float *row = src + (ptrdiff_t) k * sk + n0;
-        float *o = d + (size_t) k * nr;
-        for (int j = 0; j < w; j++)
-          o[j] = row[j] * s[j];
-        for (int j = w; j < nr; j++)
-          o[j] = 0.0f;
-      }
-    } else {
-      /* rows of [N, K]: one source row fills a column of the panel */
-      if (w < nr)
-        memset (d, 0, (size_t) K * nr * sizeof (float));
-      for (int j = 0; j < w; j++) {
-        const float *col = src + (ptrdiff_t) (n0 + j) * sn;
-        for (int k = 0; k < K; k++)
-          d[(size_t) k * nr + j] = col[(ptrdiff_t) k * sk] * s[j];
-      }
-    }
-  }
-}
-
-/* The bf16 form (gemm_kernels.h): word (q, j) of a panel holds element
- * (2q, n0 + j) low and (2q + 1, n0 + j) high, each scaled in float and then
- * rounded to bf16; zero past K and past N. */
-static void
-pack_panels_bf16 (uint32_t *dst, const float *src, ptrdiff_t sk,
-    ptrdiff_t sn, int K, int N, const float *scale, int nr)
-{
-  const int panels = (N + nr - 1) / nr, pairs = (K + 1) / 2;
-
-  for (int p = 0; p < panels; p++) {
-    uint32_t *d = dst + (size_t) p * pairs * nr;
-    const int n0 = p * nr;
-    const int w = N - n0 < nr ? N - n0 : nr;
-
-    if (w < nr)
-      memset (d, 0, (size_t) pairs * nr * sizeof (uint32_t));
-    for (int j = 0; j < w; j++) {
-      const float *col = src + (ptrdiff_t) (n0 + j) * sn;
-      const float s = scale ? scale[n0 + j] : 1.0f;
-      for (int q = 0; q < pairs; q++) {
-        const float even = col[(ptrdiff_t) 2 * q * sk] * s;
-        const float odd = 2 * q + 1 < K ? col[(ptrdiff_t) (2 * q + 1) * sk] * s
-            : 0.0f;
-        d[(size_t) q * nr + j] = mc_bf16_pair (even, odd);
-      }
-    }
-  }
-}
-
-static int
-pack_new (mc_packed_b *pb, const float *src, ptrdiff_t sk, ptrdiff_t sn,
-    int K, int N, const float *scale)
-{
-  const mc_gemm_format format = mc_gemm_get_pack_format () == MC_GEMM_INT8
-      && K < int8_min_k ? MC_GEMM_F32 : mc_gemm_get_pack_format ();
-  const int v = format == MC_GEMM_BF16 ? bf16_variant (mc_gemm_get_variant ())
-      : format == MC_GEMM_INT8 ? int8_variant (mc_gemm_get_variant ())
-      : mc_gemm_get_variant ();
-  const mc_gemm_kernels *kr = kernels_for (v);
-  /* a word holds two k of a column (bf16) or four (int8) */
-  size_t n = format == MC_GEMM_BF16 ? packed_floats ((K + 1) / 2, N, kr->nr)
-      : format == MC_GEMM_INT8 ? packed_floats ((K + 3) / 4, N, kr->nr)
-      : packed_floats (K, N, kr->nr);
-  void *p = NULL;
-
-  memset (pb, 0, sizeof *pb);
-  if (format == MC_GEMM_BF16 && (bf16_kernels_for (v)->nr != kr->nr
-        || bf16_kernels_for (v)->mr > MC_GEMM_MAX_MR))
-    return -1;   /* a test override that does not fit its slot */
-  if (format == MC_GEMM_INT8 && (int8_kernels_for (v)->nr != kr->nr
-        || int8_kernels_for (v)->mr > MC_GEMM_INT8_MAX_MR
-        || K > MC_GEMM_INT8_MAX_K))
-    return -1;   /* as above, or sums that could leave int32 */
-  if (format == MC_GEMM_INT8) {
-    const size_t cols = packed_floats (1, N, kr->nr);
-    if (posix_memalign (&p, 64, (cols ? 3 * cols : 1) * sizeof (float)) != 0)
-      return -1;
-    pb->col_scale = p;
-    pb->col_sum = (int32_t *) (pb->col_scale + cols);
-    pb->col_diag = K == N ? pb->col_scale + 2 * cols : NULL;
-    p = NULL;
-  }
-  if (posix_memalign (&p, 64, (n ? n : 1) * sizeof (float)) != 0) {
-    free (pb->col_scale);
-    pb->col_scale = NULL;
-    return -1;
-  }
-  pb->K = K;
-  pb->N = N;
-  pb->data = p;
-  pb->variant = v;
-  pb->nr = kr->nr;
-  pb->format = format;
-  if (format == MC_GEMM_BF16)
-    pack_panels_bf16 (pb->data, src, sk, sn, K, N, scale, kr->nr);
-  else if (format == MC_GEMM_INT8)
-    mc_gemm_int8_pack (pb->data, pb->col_scale, pb->col_sum, pb->col_diag,
-        src, sk, sn, K, N, scale, kr->nr);
-  else
-    pack_panels (pb->data, src, sk, sn, K, N, scale, 1.0f, kr->nr);
-  return 0;
-}
-
-int
-mc_pack_b_from_nk (mc_packed_b *pb, const float *w, int N, int K,
-    const float *scale)
-{
-  return pack_new (pb, w, 1, K, K, N, scale);
-}
-
-int
-mc_pack_b_from_kn (mc_packed_b *pb, const float *b, int K, int N)
-{
-  return pack_new (pb, b, N, 1, K, N, NULL);
-}
-
-void
-mc_packed_b_free (mc_packed_b *pb)
-{
-  free (pb->data);
-  free (pb->col_scale);
-  pb->data = NULL;
-  pb->col_scale = NULL;
-  pb->col_sum = NULL;
-  pb->col_diag = NULL;
-}
 
 /* ---- the blocked product ---- */
 
@@ -1140,8 +467,7 @@ mc_gemm_get_experiments (mc_gemm_experiments *e)
   e->prefetch_off = prefetch_off;
   e->next_off = next_off;
   e->gelu_exact = gelu_exact;
-  pthread_once (&amx_env_once, amx_env_init);
-  e->amx_rows32 = amx_rows32;
+  e->amx_rows32 = mc_gemm_amx_rows32 ();
 }
 
 void
@@ -1153,8 +479,7 @@ mc_gemm_set_experiments (const mc_gemm_experiments *e)
   prefetch_off = e->prefetch_off != 0;
   next_off = e->next_off != 0;
   gelu_exact = e->gelu_exact != 0;
-  pthread_once (&amx_env_once, amx_env_init);
-  amx_rows32 = e->amx_rows32 != 0;
+  mc_gemm_set_amx_rows32 (e->amx_rows32);
 }
 
 static int
@@ -1167,7 +492,7 @@ float_kc (const mc_gemm_kernels *kr)
 int
 mc_gemm_k_block (mc_gemm_variant v)
 {
-  return float_kc (kernels_for (v));
+  return float_kc (mc_gemm_kernels_f32 (v));
 }
 
 static int
@@ -1303,9 +628,9 @@ mc_gemm (mc_threadpool *pool, int M, const float *A, int lda,
 
   if (M <= 0 || B->N <= 0)
     return;
-  j.kr = kernels_for (B->variant);
-  j.bk = B->format == MC_GEMM_BF16 ? bf16_kernels_for (B->variant) : NULL;
-  j.ik = B->format == MC_GEMM_INT8 ? int8_kernels_for (B->variant) : NULL;
+  j.kr = mc_gemm_kernels_f32 (B->variant);
+  j.bk = B->format == MC_GEMM_BF16 ? mc_gemm_kernels_bf16 (B->variant) : NULL;
+  j.ik = B->format == MC_GEMM_INT8 ? mc_gemm_kernels_int8 (B->variant) : NULL;
   j.col_scale = B->col_scale;
   j.col_sum = B->col_sum;
   j.col_diag = B->col_diag;
@@ -1460,22 +785,22 @@ void
 mc_gemm_plain (int M, int N, int K, float alpha, const float *A, int lda,
     const float *B, int ldb, int trans_b, float *C, int ldc)
 {
-  const mc_gemm_kernels *kr = kernels_for (mc_gemm_get_variant ());
+  const mc_gemm_kernels *kr = mc_gemm_kernels_f32 (mc_gemm_get_variant ());
   gemm_job j = { 0 };
   float *packed;
 
   if (M <= 0 || N <= 0)
     return;
-  packed = scratch_get (packed_floats (K, N, kr->nr) + 1);
+  packed = scratch_get (mc_gemm_packed_floats (K, N, kr->nr) + 1);
   if (!packed) {
     plain_naive (M, N, K, alpha, A, lda, B, ldb, trans_b, C, ldc);
     return;
   }
   /* alpha scales B while packing: one rounding, as scaling C would cost */
   if (trans_b)
-    pack_panels (packed, B, 1, ldb, K, N, NULL, alpha, kr->nr);
+    mc_gemm_pack_panels (packed, B, 1, ldb, K, N, NULL, alpha, kr->nr);
   else
-    pack_panels (packed, B, ldb, 1, K, N, NULL, alpha, kr->nr);
+    mc_gemm_pack_panels (packed, B, ldb, 1, K, N, NULL, alpha, kr->nr);
   j.kr = kr;
   j.mr = kr->mr;
   j.M = M;

@@ -1,6 +1,6 @@
 /* gemm_bf16_template.h — one bf16 GEMM kernel variant (see the bf16 part of
  * gemm_kernels.h for the panel layout and the exact arithmetic), written
- * once for every vector width.  Included by gemm.c (portable emulation),
+ * once for every vector width.  Included by gemm_portable.c (emulation),
  * x86/gemm_avx2.c (AVX2 emulation), x86/gemm_avx512bf16.c (the VDPBF16PS
  * instruction) and a test file that runs the latter's code through AVX2
  * instructions.

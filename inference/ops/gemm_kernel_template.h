@@ -1,5 +1,5 @@
 /* gemm_kernel_template.h — one GEMM kernel variant, written once for every
- * vector width.  Included (once per file) by gemm.c (portable) and by
+ * vector width.  Included (once per file) by gemm_portable.c and by
  * x86/gemm_avx2.c and x86/gemm_avx512.c, each compiled with its own ISA
  * flags.  Sharing the source means the AVX-512 code runs the same logic that
  * the tests exercise on every machine through the other variants.

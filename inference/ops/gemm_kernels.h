@@ -1,5 +1,6 @@
-/* gemm_kernels.h — what gemm.c (the driver: packing, blocking, threading)
- * needs from one kernel variant (portable, AVX2+FMA, AVX-512).  Private to
+/* gemm_kernels.h — what the GEMM driver (gemm.c: blocking and threading;
+ * gemm_pack.c; gemm_dispatch.c, which picks the kernels) needs from one
+ * kernel variant (portable, AVX2+FMA, AVX-512).  Private to
  * inference/ops; the variants are generated from gemm_kernel_template.h.
  */
 #ifndef MC_OPS_GEMM_KERNELS_H

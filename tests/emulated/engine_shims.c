@@ -1,5 +1,5 @@
 /* engine_shims.c — what the engine's GEMM driver and CPU detection
- * (inference/ops/gemm.c, gemm_int8.c, runtime/cpu.c) take from libc,
+ * (inference/ops/gemm*.c, gemm_int8.c, runtime/cpu.c) take from libc,
  * pthreads and our thread pool, provided for one thread on bare metal, so
  * that those files run unchanged under the emulator.
  *

@@ -561,7 +561,7 @@ main (void)
     else
       printf ("amx-int8 (real tiles): SKIPPED, %s\n", why);
   }
-  /* where the CPU has both encodings (Sapphire Rapids) gemm.c runs the VEX
+  /* where the CPU has both encodings (Sapphire Rapids) the engine runs the VEX
    * one: the EVEX one, which Cascade Lake and Ice Lake run, is tested here */
   if (mc_gemm_variant_supported (MC_GEMM_AVX2)) {
     const mc_cpu_features *f = mc_cpu_get_features ();

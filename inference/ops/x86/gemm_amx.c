@@ -1,7 +1,7 @@
 /* gemm_amx.c — the bf16 kernel on AMX tiles, TDPBF16PS (compiled with
  * -mamx-tile -mamx-bf16 and the AVX-512 flags with -mavx512bf16; meson builds
- * it only where the compiler has them).  gemm.c hands it out only after
- * cpuid and XCR0 report AMX-TILE, AMX-BF16, AVX-512 and AVX512-BF16 and
+ * it only where the compiler has them).  gemm_dispatch.c hands it out only
+ * after cpuid and XCR0 report AMX-TILE, AMX-BF16, AVX-512 and AVX512-BF16 and
  * Linux granted the tile data permission (mc_cpu_request_amx): the first
  * tile instruction without that permission kills the process.
  *

@@ -1,5 +1,5 @@
 /* gemm_avx2.c — the AVX2+FMA kernel variant (compiled with -mavx2 -mfma;
- * gemm.c calls it only after cpuid says so).
+ * gemm_dispatch.c picks it only after cpuid says so).
  *
  * Register tile 6×16: 12 ymm accumulators, 2 for the B row, 1 broadcast of
  * A: 15 of the 16 ymm registers.  Per k step 12 FMAs against 2 loads and 6

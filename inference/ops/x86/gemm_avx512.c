@@ -1,5 +1,6 @@
 /* gemm_avx512.c — the AVX-512 kernel variant (compiled with -mavx512f
- * -mavx512dq -mavx512bw -mavx512vl -mfma; gemm.c calls it only after cpuid
+ * -mavx512dq -mavx512bw -mavx512vl -mfma; gemm_dispatch.c picks it only after
+ * cpuid
  * and XCR0 say so).
  *
  * Register tile 14×32: 28 zmm accumulators, 2 for the B row, 1 broadcast of

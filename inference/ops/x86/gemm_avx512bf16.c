@@ -1,6 +1,7 @@
 /* gemm_avx512bf16.c — the bf16 kernel on the CPU's own bf16 dot product,
  * VDPBF16PS (compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl
- * -mavx512bf16 -mfma; gemm.c calls it only after cpuid says AVX512-BF16).
+ * -mavx512bf16 -mfma; gemm_dispatch.c picks it only after cpuid says
+ * AVX512-BF16).
  *
  * The tile of the float AVX-512 kernel, 14×32: 28 zmm accumulators, 2 zmm
  * of B pair words, A's pair word broadcast from memory into each VDPBF16PS.

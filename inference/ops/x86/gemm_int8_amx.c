@@ -1,7 +1,7 @@
 /* gemm_int8_amx.c — the int8 kernel on AMX tiles, TDPBUSD (compiled with
  * -mamx-tile -mamx-int8 and the AVX-512 flags; meson builds it only where
- * the compiler has them).  gemm.c hands it out only after cpuid and XCR0
- * report AMX-TILE, AMX-INT8 and AVX-512 and Linux granted the tile data
+ * the compiler has them).  gemm_dispatch.c hands it out only after cpuid and
+ * XCR0 report AMX-TILE, AMX-INT8 and AVX-512 and Linux granted the tile data
  * permission (mc_cpu_request_amx): the first tile instruction without that
  * permission kills the process.
  *

@@ -1,6 +1,6 @@
-/* gemm_int8_avx2.c — the AVX2 int8 kernel (built with -mavx2 -mfma; gemm.c
- * calls it only after cpuid says so).  Numerics and layouts: gemm_kernels.h;
- * it must give the portable kernel's integers (gemm_int8.c).
+/* gemm_int8_avx2.c — the AVX2 int8 kernel (built with -mavx2 -mfma;
+ * gemm_dispatch.c picks it only after cpuid says so).  Numerics and layouts:
+ * gemm_kernels.h; it must give the portable kernel's integers (gemm_int8.c).
  *
  * Register tile 6×16 as the float AVX2 kernel's: per 4 k, each row's A
  * word (4 signed bytes) is broadcast; VPSIGNB gives it the signs of two B

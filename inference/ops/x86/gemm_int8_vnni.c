@@ -6,8 +6,8 @@
  *   MC_I8V_EMULATE  plain AVX2, the instruction computed exactly by
  *                   widening: the tests run the kernel's logic that way on
  *                   CPUs without VNNI (tests/ops/meson.build)
- * and MC_I8V_SYMBOL, MC_I8V_LABEL name the kernel.  gemm.c picks a real one
- * only where cpuid says so.
+ * and MC_I8V_SYMBOL, MC_I8V_LABEL name the kernel.  gemm_dispatch.c picks a
+ * real one only where cpuid says so.
  *
  * Same 6×16 tile, panels and epilogue as the AVX2 kernel (gemm_kernels.h,
  * gemm_int8_x86.h), but A is stored unsigned (a_bias 0) and one VPDPBUSD

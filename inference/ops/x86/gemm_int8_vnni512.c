@@ -1,6 +1,6 @@
 /* gemm_int8_vnni512.c — the int8 kernel of the AVX-512 slot: VPDPBUSD on
  * 512-bit vectors (built with -mavx512f -mavx512bw -mavx512vl -mavx512vnni;
- * gemm.c uses it only where cpuid and XCR0 report AVX512-VNNI).
+ * gemm_dispatch.c picks it only where cpuid and XCR0 report AVX512-VNNI).
  *
  * Panels are the AVX-512 float kernel's 32 columns, so the epilogue
  * (finish) and the N blocking are that slot's.  Register tile 8×32: 16 zmm
