@@ -104,8 +104,9 @@ int mc_gemm_set_int8_min_k (int min_k);
  * - the projection heads: the last product, whose error lands on the
  *   embedding unfiltered, one row per image or prompt (on tiny_s0 the int8
  *   image head alone cost ~2e-4 of cosine);
- * - the image attention's qkv (mci.c): q·kᵀ multiplies the errors of q and
- *   k, and the softmax over MCi's few tokens turns them into other weights. */
+ * - the image attention's qkv (mci_build.c): q·kᵀ multiplies the errors of
+ *   q and k, and the softmax over MCi's few tokens turns them into other
+ *   weights. */
 mc_gemm_format mc_gemm_sensitive_format (void);
 
 /* Packs B from a PyTorch weight W [N, K] (out × in, row-major): B = Wᵀ.
