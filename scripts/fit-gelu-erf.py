@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Fits the rational erf of the vectorized GELU (inference/ops/gemm_kernel_template.h).
+"""Fits the rational erf of the vectorized GELUs (inference/ops/gelu_template.h): the exact GELU of the
+portable kernel (the AVX2 and AVX-512 kernels use scripts/fit-gelu-pieces.py's pieces) and the coarse GELU
+after bf16 and int8 products.
 
     erf(z) ~ z * P(z^2) / Q(z^2)   on 0 <= z <= Z,
     P of degree p with P(0) = 2/sqrt(pi) (so that small z keep their relative accuracy),

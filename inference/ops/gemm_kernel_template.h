@@ -16,7 +16,9 @@
  *   v_load, v_store (unaligned), v_set1, v_div,
  *   v_max (a > b ? a : b: b when either is NaN, as MAXPS),
  *   v_min (a < b ? a : b: b when either is NaN, as MINPS),
- *   v_fma (a·b + c, fused where the ISA can), v_select_gt (x > y ? a : b)
+ *   v_fma (a·b + c, fused where the ISA can), v_select_gt (x > y ? a : b),
+ * and, where one instruction does it (gelu_template.h),
+ *   MC_GELU_PIECES, v_lut8 (idx, table): lane i is table[idx[i]], idx[i] < 8
  * and may define
  *   MC_TILE_STEPS             k = f (m, kc, a, lda, b, acc, &pf, pf_end):
  *                             the first k steps of an m-row tile from zeroed

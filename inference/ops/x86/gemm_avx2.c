@@ -17,6 +17,12 @@ v_select_gt (vf x, vf y, vf a, vf b)
 {
   return _mm256_blendv_ps (b, a, _mm256_cmp_ps (x, y, _CMP_GT_OQ));
 }
+#define MC_GELU_PIECES 1
+static inline vf
+v_lut8 (vi idx, const float *table)
+{
+  return _mm256_permutevar8x32_ps (_mm256_loadu_ps (table), (__m256i) idx);
+}
 
 #define MC_T_SYMBOL mc_gemm_kernels_avx2
 #define MC_T_LABEL "avx2"
