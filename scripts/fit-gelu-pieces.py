@@ -10,8 +10,10 @@ the last piece reaches |x| = 5.5, beyond which the kernel returns x or 0.  Piece
 where erf is odd: it keeps only the odd powers, so that GELU(x) = x/2 + O(x^2) holds exactly.
 
 Each piece is a minimax fit (least squares reweighted by Lawson's rule) in double; the coefficients are
-then rounded to float and the error of the polynomial evaluated as the kernel does (Horner, one rounding
-per fused multiply-add, emulated in double) is printed next to the double fit's.
+then rounded to float and the error of the polynomial evaluated as the kernel does (Horner with fused
+multiply-adds, emulated in double: the product exact, the sum rounded to double and then to float, which
+differs from one rounding only in rare ties) is printed next to the double fit's.  The kernel looks the
+coefficients up with an 8-entry permute, so only PIECES = 8 fits it; other values are for exploring.
 
 Usage: /usr/bin/python3 scripts/fit-gelu-pieces.py [S [DEGREE [PIECES]]]
        (defaults 1.36 6 8; needs python3-numpy)

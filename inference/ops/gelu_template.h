@@ -70,7 +70,9 @@ static const float gelu_erf_pieces[7][8] __attribute__ ((aligned (32))) = {
 MC_GELU_INLINE void
 gelu_group (vf *xs, const int ways)
 {
-  /* 1.5·2²³: a + this rounds a (≤ 7.5) to an integer in the low mantissa bits */
+  /* 1.5·2²³: a + this rounds a (≤ 7.5) to an integer in the low mantissa
+   * bits, to nearest as MXCSR has it by default (the bf16 emulations set
+   * their own mode only around their products: bf16_mxcsr.h) */
   const float round_bias = 12582912.0f;
   vf t[MC_GELU_WAYS], p[MC_GELU_WAYS];
   vi k[MC_GELU_WAYS];
